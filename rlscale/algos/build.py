@@ -1,0 +1,162 @@
+"""Build one RLlib ``AlgorithmConfig`` chain from an experiment, an env and a plan."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Any
+
+from rlscale.algos.plan import ResourcePlan
+from rlscale.algos.registry import AlgoInfo
+from rlscale.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    from rlscale.config.model import ExperimentConfig
+    from rlscale.envs.resolve import ResolvedEnv
+
+log = logging.getLogger(__name__)
+
+# Settings the resource plan owns: one way to set each.
+PLAN_OWNED = {
+    "num_env_runners": "resources.num_env_runners",
+    "num_envs_per_env_runner": "resources.num_envs_per_env_runner",
+    "num_learners": "resources.num_gpus (--num-gpus)",
+    "num_gpus_per_learner": "resources.num_gpus (--num-gpus)",
+    "num_cpus_for_main_process": "resources.num_cpus (--num-cpus)",
+    "num_cpus_per_env_runner": "resources.num_cpus (--num-cpus)",
+    "num_workers": "resources.num_cpus (--num-cpus) or resources.num_env_runners",
+    "num_rollout_workers": "resources.num_cpus (--num-cpus) or resources.num_env_runners",
+    "num_envs_per_worker": "resources.num_envs_per_env_runner",
+    "num_gpus": "resources.num_gpus (--num-gpus)",
+    "env": "env (--env)",
+    "env_config": "env_config (--env-config)",
+    "seed": "seed (--seed)",
+    "framework": "nothing: rlscale uses torch",
+}
+
+# Old RLlib names users know from the tutorial, translated to RLlib 2.60's settings.
+RENAMED = {
+    "ignore_worker_failures": "restart_failed_env_runners",
+    "recreate_failed_workers": "restart_failed_env_runners",
+    "recreate_failed_env_runners": "restart_failed_env_runners",
+    "max_num_worker_restarts": "max_num_env_runner_restarts",
+    "delay_between_worker_restarts_s": "delay_between_env_runner_restarts_s",
+}
+
+MODEL_KEYS = ("model", "model_config")
+
+
+def _settable_keys(config: AlgorithmConfig) -> list[str]:
+    """Public settings, plus properties backed by a private field (e.g. the batch size)."""
+    fields = vars(config)
+    keys = [k for k, v in fields.items() if not k.startswith("_") and not callable(v)]
+    for name in dir(type(config)):
+        attr = getattr(type(config), name, None)
+        if isinstance(attr, property) and attr.fset is not None and f"_{name}" in fields:
+            keys.append(name)
+    return keys
+
+
+def _check_type(key: str, default: Any, value: Any) -> None:
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"algo_config.{key}: expected {expected}, got {value!r}")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+    elif isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | list):
+            raise bad("a number (or a [[timestep, value], ...] schedule)")
+    elif isinstance(default, str):
+        if value is not None and not isinstance(value, str):
+            raise bad("a string")
+    elif isinstance(default, dict) and value is not None and not isinstance(value, dict):
+        raise bad("a mapping")
+
+
+def _model_config(value: Any) -> dict[str, Any]:
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    if not isinstance(value, dict):
+        raise ConfigError(f"algo_config.model: expected a mapping, got {value!r}")
+    known = [f.name for f in dataclasses.fields(DefaultModelConfig)]
+    for key in value:
+        if key not in known:
+            raise ConfigError(
+                f"unknown key 'algo_config.model.{key}'{did_you_mean(key, known)}"
+            )
+    return dict(value)
+
+
+def validate_algo_config(info: AlgoInfo, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Check ``algo_config`` keys and types against the algorithm's RLlib config.
+
+    Returns the overrides with renamed (old RLlib) keys translated.
+    """
+    fresh = info.config()
+    known = _settable_keys(fresh)
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key in PLAN_OWNED:
+            raise ConfigError(f"algo_config.{key} is set by rlscale: use {PLAN_OWNED[key]}")
+        if key in RENAMED:
+            log.warning("algo_config.%s is now %s in RLlib; translated", key, RENAMED[key])
+            key = RENAMED[key]
+        if key in MODEL_KEYS:
+            out["model"] = _model_config(value)
+            continue
+        if key not in known:
+            raise ConfigError(
+                f"unknown key 'algo_config.{key}' for {info.name}{did_you_mean(key, known)}"
+            )
+        _check_type(key, getattr(fresh, key), value)
+        out[key] = value
+    return out
+
+
+def build_algo_config(
+    exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan
+) -> AlgorithmConfig:
+    """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
+    overrides = validate_algo_config(info, exp.algo_config)
+    model = overrides.pop("model", None)
+    config = (
+        info.config()
+        .framework("torch")
+        .environment(env=env.rllib_env, env_config=env.env_config)
+        .env_runners(
+            num_env_runners=plan.num_env_runners,
+            num_envs_per_env_runner=plan.num_envs_per_env_runner,
+            num_cpus_per_env_runner=plan.num_cpus_per_env_runner,
+        )
+        .learners(num_learners=plan.num_learners, num_gpus_per_learner=plan.num_gpus_per_learner)
+        .resources(num_cpus_for_main_process=plan.num_cpus_for_main_process)
+        # The tutorial's "ignore_worker_failures": crashed env runners are restarted
+        # and training goes on.
+        .fault_tolerance(
+            restart_failed_env_runners=True, delay_between_env_runner_restarts_s=5.0
+        )
+        .debugging(seed=exp.seed)
+    )
+    if model is not None:
+        config.rl_module(model_config=model)
+    if overrides:
+        config.update_from_dict(overrides)
+    return config
+
+
+def config_diff(info: AlgoInfo, config: AlgorithmConfig) -> dict[str, Any]:
+    """The settings of ``config`` that differ from RLlib's defaults for the algorithm."""
+    fresh = info.config()
+    default = fresh.to_dict()
+    public = set(_settable_keys(fresh)) | {"model_config"}
+    diff = {}
+    for key, value in config.to_dict().items():
+        name = key.lstrip("_")
+        if callable(value) or (key.startswith("_") and name not in public):
+            continue
+        if key not in default or default[key] != value:
+            diff[name] = value
+    return diff

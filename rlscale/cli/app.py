@@ -1,0 +1,77 @@
+"""The ``rlscale`` command: the one place user errors become one-line messages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from rlscale import __version__
+from rlscale.errors import RlscaleError
+
+
+class _ErrorEdge(TyperGroup):
+    """Turns :class:`RlscaleError` into ``Error: ...`` on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RlscaleError as exc:
+            if os.environ.get("RLSCALE_DEBUG"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+app = typer.Typer(
+    cls=_ErrorEdge,
+    name="rlscale",
+    help="Train RL agents with Ray RLlib and Tune, from one core to many Slurm nodes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rlscale {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Train RL agents with Ray RLlib and Tune, from one core to many Slurm nodes."""
+
+
+def setup_logging(verbose: bool) -> None:
+    """rlscale's own log lines on stderr; more of them with --verbose."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _register_commands() -> None:
+    from rlscale.cli import train
+
+    app.command(name="train")(train.train)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

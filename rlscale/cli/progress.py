@@ -1,0 +1,57 @@
+"""The progress display of a training run (owned by the CLI)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+
+from rlscale.results.summary import Summary
+
+_HEADER = f"{'iter':>5} {'env steps':>11} {'return mean':>12} {'steps/s':>9} {'elapsed':>9}"
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+class ProgressPrinter:
+    """One row per training iteration, then a final summary."""
+
+    def __init__(self, console: Console | None = None, start: float | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        self.start = start if start is not None else time.monotonic()
+        self._header_done = False
+
+    def row(self, row: dict[str, Any]) -> None:
+        """Print one iteration's row (the header before the first)."""
+        if not self._header_done:
+            self.console.print(f"[bold]{_HEADER}[/bold]")
+            self._header_done = True
+        elapsed = time.monotonic() - self.start
+        self.console.print(
+            f"{row['iteration']:>5} {row['env_steps']:>11,} "
+            f"{_fmt(row['episode_return_mean'], '.1f'):>12} "
+            f"{_fmt(row['env_steps_per_s'], ',.0f'):>9} {elapsed:>8.1f}s"
+        )
+
+    def summary(self, summary: Summary, run_dir: str) -> None:
+        """The closing block: status, returns, counters, where things are."""
+        lines = {
+            "status": summary.status,
+            "reached_target": str(summary.reached_target).lower()
+            if summary.target_reward is not None else "n/a (no --stop-reward)",
+            "best_episode_return_mean": _fmt(summary.best_episode_return_mean, ".1f"),
+            "last_episode_return_mean": _fmt(summary.last_episode_return_mean, ".1f"),
+            "timesteps_total": f"{summary.timesteps_total:,}",
+            "iterations": str(summary.iterations),
+            "time_total_s": f"{summary.time_total_s:.1f}",
+            "wall_clock_s": f"{time.monotonic() - self.start:.1f}",
+            "run_dir": run_dir,
+            "best_checkpoint": summary.best_checkpoint or "-",
+        }
+        width = max(len(k) for k in lines)
+        self.console.print()
+        for key, value in lines.items():
+            self.console.print(f"{key:<{width}}  {value}")

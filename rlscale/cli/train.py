@@ -1,0 +1,182 @@
+"""``rlscale train``: parse flags, call the library, show progress."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+
+from rlscale.cli.app import setup_logging
+from rlscale.cli.progress import ProgressPrinter
+from rlscale.envs.resolve import describe_space
+
+
+def _flag_overrides(**flags: Any) -> dict[str, Any]:
+    """Only the flags that were given, placed at their experiment-file paths."""
+    paths = {
+        "env": ("env",),
+        "algo": ("algo",),
+        "seed": ("seed",),
+        "name": ("name",),
+        "output": ("output",),
+        "preset": ("preset",),
+        "num_cpus": ("resources", "num_cpus"),
+        "num_gpus": ("resources", "num_gpus"),
+        "stop_reward": ("stop", "reward"),
+        "stop_iters": ("stop", "iters"),
+        "stop_timesteps": ("stop", "timesteps"),
+        "stop_time": ("stop", "time_s"),
+        "checkpoint_every": ("checkpoint", "every"),
+    }
+    out: dict[str, Any] = {}
+    for key, value in flags.items():
+        if value is None:
+            continue
+        node = out
+        *parents, leaf = paths[key]
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+def _print_plan(console: Console, job: Any) -> None:
+    from rlscale.algos import config_diff
+
+    plan = job.plan
+    console.print(f"[bold]Run[/bold]      {job.run_dir.path}")
+    console.print(f"[bold]Env[/bold]      {job.env.spec}  observations "
+                  f"{describe_space(job.env.observation_space)}, actions "
+                  f"{describe_space(job.env.action_space)}", markup=False)
+    console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
+    console.print("[bold]Plan[/bold]")
+    for key in ("total_cpus", "num_env_runners", "num_envs_per_env_runner",
+                "num_cpus_per_env_runner", "num_cpus_for_main_process", "num_learners",
+                "num_gpus_per_learner"):
+        console.print(f"  {key:<26} {getattr(plan, key)}")
+    for reason in plan.reasons:
+        console.print(f"  - {reason}")
+    stop = {k: v for k, v in job.exp.stop.model_dump().items() if v is not None}
+    console.print(f"[bold]Stop[/bold]     {stop or 'none: trains until Ctrl-C'}")
+    console.print("[bold]RLlib config[/bold] (settings that differ from RLlib's defaults)")
+    diff = config_diff(job.algo, job.algo_config)
+    text = yaml.safe_dump(diff, sort_keys=True, default_flow_style=False, width=88)
+    for line in text.splitlines():
+        console.print(f"  {line}", markup=False)
+
+
+def train(
+    experiment: Path | None = typer.Argument(
+        None, help="Experiment YAML file (every flag has a key there).", show_default=False
+    ),
+    env: str | None = typer.Option(
+        None, "--env", "--name-env", help="Gymnasium id (e.g. CartPole-v1)."
+    ),
+    algo: str | None = typer.Option(
+        None, "--algo", "--run", help="RLlib algorithm: PPO, APPO, IMPALA, DQN, SAC, TQC."
+    ),
+    num_cpus: int | None = typer.Option(
+        None, "--num-cpus", help="Total cores for the run, driver and learner included "
+        "[default: all]."
+    ),
+    num_gpus: float | None = typer.Option(
+        None, "--num-gpus", help="GPUs for the learner; fractions allowed [default: 0]."
+    ),
+    stop_reward: float | None = typer.Option(
+        None, "--stop-reward", help="Stop when the mean episode return reaches this."
+    ),
+    stop_iters: int | None = typer.Option(None, "--stop-iters", help="Stop after N iterations."),
+    stop_timesteps: int | None = typer.Option(
+        None, "--stop-timesteps", help="Stop after N env steps."
+    ),
+    stop_time: float | None = typer.Option(
+        None, "--stop-time", help="Stop after this many seconds of training."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    sets: list[str] | None = typer.Option(
+        None, "--set", help="Override any experiment key: key.path=value (repeatable)."
+    ),
+    output: str | None = typer.Option(
+        None, "--output", help="Folder for run directories [default: ./rlscale_runs]."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Run name [default: <env>-<algo>-<time>]."
+    ),
+    checkpoint_every: int | None = typer.Option(
+        None, "--checkpoint-every", help="Checkpoint every N iterations (and at the end) "
+        "[default: 10]."
+    ),
+    preset: str | None = typer.Option(
+        None, "--preset", help="Tuned preset: auto (match env and algo), none, or a name."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue an existing run."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the resource plan and RLlib config, train nothing."
+    ),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show Ray's and RLlib's logs."),
+) -> None:
+    """Train an agent: any Gymnasium env, any online RLlib algorithm, every core used."""
+    start = time.monotonic()
+    setup_logging(verbose)
+    from rlscale.config import resolve_experiment
+    from rlscale.runners import prepare_job, run_mode
+
+    flags = _flag_overrides(
+        env=env, algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
+        stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
+        output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
+    )
+    exp, preset_name = resolve_experiment(experiment, sets or [], flags)
+    job = prepare_job(exp, preset_name, run_mode(resume, overwrite))
+    console = Console(highlight=False)
+    if dry_run:
+        _print_plan(console, job)
+        return
+    _train(job, console, start, verbose)
+
+
+def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
+    from rlscale.results.summary import INTERRUPTED
+    from rlscale.runners import request_stop, run_job
+    from rlscale.runners.session import start_local_ray, stop_ray
+
+    printer = ProgressPrinter(console, start)
+    console.print(
+        f"Training {job.algo.name} on {job.env.spec}: {job.plan.num_env_runners} env runner(s) "
+        f"x {job.plan.num_envs_per_env_runner} env(s), {job.plan.total_cpus} core(s)"
+        f"{', preset ' + job.preset if job.preset else ''} -> {job.run_dir.path}"
+    )
+
+    def on_signal(signum: int, frame: Any) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        console.print(
+            "\n[yellow]Stopping after this iteration and saving a checkpoint "
+            "(press Ctrl-C again to abort)...[/yellow]"
+        )
+        request_stop()
+
+    command = shlex.join(["rlscale", *sys.argv[1:]])
+    start_local_ray(job.plan.total_cpus, job.plan.num_gpus_per_learner * max(
+        job.plan.num_learners, 1), verbose)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        summary = run_job(job, command, on_result=printer.row)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stop_ray()
+    printer.summary(summary, str(job.run_dir.path))
+    if summary.status == INTERRUPTED:
+        console.print(
+            f"\nInterrupted at iteration {summary.iterations}; checkpoint saved. Resume with:\n"
+            f"  rlscale train {shlex.quote(str(job.run_dir.path / 'config.yaml'))} --resume"
+        )
+        raise typer.Exit(130)

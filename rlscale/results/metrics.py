@@ -1,0 +1,51 @@
+"""Metric names (RLlib 2.60 new API stack result keys), in one place."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+TRAINING_ITERATION = "training_iteration"
+TIME_TOTAL_S = "time_total_s"
+TIME_THIS_ITER_S = "time_this_iter_s"
+ENV_STEPS_LIFETIME = "num_env_steps_sampled_lifetime"
+EPISODE_RETURN_MEAN = "env_runners/episode_return_mean"
+EPISODE_LEN_MEAN = "env_runners/episode_len_mean"
+ENV_STEPS_THIS_ITER = "env_runners/num_env_steps_sampled"
+
+
+def get_metric(result: Mapping[str, Any], path: str) -> Any:
+    """Read ``a/b`` from a nested result dict or from Tune's flattened form."""
+    if path in result:
+        return result[path]
+    node: Any = result
+    for part in path.split("/"):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a float, or None when missing or NaN."""
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+def progress_row(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The figures shown per iteration: iteration, env steps, return, env steps/s."""
+    steps_iter = finite(get_metric(result, ENV_STEPS_THIS_ITER)) or 0.0
+    dt = finite(get_metric(result, TIME_THIS_ITER_S)) or 0.0
+    return {
+        "iteration": int(get_metric(result, TRAINING_ITERATION) or 0),
+        "env_steps": int(finite(get_metric(result, ENV_STEPS_LIFETIME)) or 0),
+        "episode_return_mean": finite(get_metric(result, EPISODE_RETURN_MEAN)),
+        "env_steps_per_s": steps_iter / dt if dt > 0 else None,
+        "time_total_s": finite(get_metric(result, TIME_TOTAL_S)) or 0.0,
+    }

@@ -1,0 +1,97 @@
+"""The run directory: layout, creation, and refusing to clobber an existing run."""
+
+from __future__ import annotations
+
+import platform
+import re
+import shutil
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlscale.errors import RunDirError
+from rlscale.results.files import atomic_write_json, atomic_write_text
+from rlscale.results.summary import SUMMARY_FILE
+
+CONFIG_FILE = "config.yaml"
+COMMAND_FILE = "command.txt"
+VERSIONS_FILE = "versions.json"
+
+NEW, RESUME, OVERWRITE = "new", "resume", "overwrite"
+
+
+def default_run_name(env: str, algo: str, now: float | None = None) -> str:
+    """``<env>-<algo>-<YYYYmmdd-HHMMSS>``, with the env spec reduced to a safe name."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    short = env.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    short = re.sub(r"[^A-Za-z0-9_.-]+", "_", short).strip("_.") or "env"
+    return f"{short}-{algo}-{stamp}"
+
+
+def is_run_dir(path: Path) -> bool:
+    """True when ``path`` holds an rlscale run."""
+    return (path / CONFIG_FILE).is_file() or (path / SUMMARY_FILE).is_file()
+
+
+def versions() -> dict[str, Any]:
+    """Versions of the software that produced a run, and where it ran."""
+    out: dict[str, Any] = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for dist in ("rlscale", "ray", "torch", "gymnasium", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    out["host"] = socket.gethostname()
+    return out
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """One run's directory."""
+
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def check_mode(self, mode: str) -> None:
+        """Refuse before anything is written: an existing run needs --resume/--overwrite."""
+        exists = self.path.exists() and any(self.path.iterdir())
+        if mode == NEW and exists:
+            raise RunDirError(
+                f"run directory {self.path} already exists; "
+                "use --resume to continue it or --overwrite to replace it"
+            )
+        if mode == RESUME and not is_run_dir(self.path):
+            raise RunDirError(f"nothing to resume: {self.path} is not an rlscale run")
+        if mode == OVERWRITE and exists and not is_run_dir(self.path):
+            raise RunDirError(
+                f"{self.path} exists and is not an rlscale run; refusing to delete it"
+            )
+
+    def prepare(self, mode: str, config: dict[str, Any], command: str) -> None:
+        """Create (or clear, for --overwrite) the directory and write the run manifests."""
+        if mode == OVERWRITE and self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+        if mode == RESUME:
+            with open(self.path / COMMAND_FILE, "a") as handle:
+                handle.write(command + "\n")
+        else:
+            atomic_write_text(self.path / COMMAND_FILE, command + "\n")
+        atomic_write_json(self.path / VERSIONS_FILE, versions())
+
+    def read_config(self) -> dict[str, Any]:
+        """The resolved experiment stored in the run."""
+        data = yaml.safe_load((self.path / CONFIG_FILE).read_text())
+        return data if isinstance(data, dict) else {}
+
+

@@ -1,0 +1,96 @@
+"""``summary.json``: the state of a run, updated as it trains and written atomically."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlscale.results.files import atomic_write_json, read_json
+from rlscale.results.metrics import progress_row
+
+SUMMARY_FILE = "summary.json"
+
+RUNNING, COMPLETED, INTERRUPTED, FAILED = "running", "completed", "interrupted", "failed"
+
+
+@dataclass
+class CheckpointRecord:
+    """One checkpoint: where it is (relative to the run dir) and the state it holds."""
+
+    path: str
+    iteration: int
+    timesteps: int
+    time_total_s: float
+    episode_return_mean: float | None
+
+
+@dataclass
+class Summary:
+    """Everything ``summary.json`` holds."""
+
+    env: str
+    algo: str
+    status: str = RUNNING
+    target_reward: float | None = None
+    reached_target: bool = False
+    best_episode_return_mean: float | None = None
+    last_episode_return_mean: float | None = None
+    timesteps_total: int = 0
+    iterations: int = 0
+    time_total_s: float = 0.0
+    best_checkpoint: str | None = None
+    last_checkpoint: str | None = None
+    checkpoints: list[CheckpointRecord] = field(default_factory=list)
+    segments: int = 0
+    error: str | None = None
+    updated_at: float = field(default_factory=time.time)
+
+    def record_result(self, result: Mapping[str, Any]) -> dict[str, Any]:
+        """Fold one training result in; returns its progress row."""
+        row = progress_row(result)
+        self.iterations = row["iteration"]
+        self.timesteps_total = row["env_steps"]
+        self.time_total_s = row["time_total_s"]
+        ret = row["episode_return_mean"]
+        if ret is not None:
+            self.last_episode_return_mean = ret
+            if self.best_episode_return_mean is None or ret > self.best_episode_return_mean:
+                self.best_episode_return_mean = ret
+            if self.target_reward is not None and ret >= self.target_reward:
+                self.reached_target = True
+        return row
+
+    def record_checkpoint(self, path: str) -> None:
+        """Note a checkpoint written after the latest result."""
+        record = CheckpointRecord(
+            path=path,
+            iteration=self.iterations,
+            timesteps=self.timesteps_total,
+            time_total_s=self.time_total_s,
+            episode_return_mean=self.last_episode_return_mean,
+        )
+        self.checkpoints = [c for c in self.checkpoints if c.path != path] + [record]
+        self.last_checkpoint = path
+        scored = [c for c in self.checkpoints if c.episode_return_mean is not None]
+        best = max(scored, key=lambda c: c.episode_return_mean or 0.0) if scored else record
+        self.best_checkpoint = best.path
+
+    def latest_checkpoint(self) -> CheckpointRecord | None:
+        """The checkpoint with the highest iteration."""
+        return max(self.checkpoints, key=lambda c: c.iteration, default=None)
+
+    def write(self, run_dir: Path) -> None:
+        """Write ``summary.json`` atomically."""
+        self.updated_at = time.time()
+        atomic_write_json(run_dir / SUMMARY_FILE, asdict(self))
+
+    @classmethod
+    def read(cls, run_dir: Path) -> Summary:
+        """Read ``summary.json`` of a run."""
+        data = read_json(run_dir / SUMMARY_FILE)
+        data["checkpoints"] = [CheckpointRecord(**c) for c in data.get("checkpoints", [])]
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})

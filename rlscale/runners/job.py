@@ -1,0 +1,100 @@
+"""A training job: everything decided and checked before Ray starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rlscale.algos import (
+    AlgoInfo,
+    ResourcePlan,
+    build_algo_config,
+    check_action_space,
+    get_algo,
+    plan_resources,
+)
+from rlscale.config.model import ExperimentConfig
+from rlscale.envs import ResolvedEnv, resolve_env
+from rlscale.errors import ConfigError
+from rlscale.results.rundir import NEW, OVERWRITE, RESUME, RunDir, default_run_name
+from rlscale.runners.session import Capacity, local_capacity
+
+if TYPE_CHECKING:
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+
+@dataclass
+class TrainingJob:
+    """A validated experiment with its env, algorithm, plan, RLlib config and run dir."""
+
+    exp: ExperimentConfig
+    preset: str | None
+    env: ResolvedEnv
+    algo: AlgoInfo
+    plan: ResourcePlan
+    algo_config: AlgorithmConfig
+    run_dir: RunDir
+    mode: str
+
+    def resolved_config(self) -> dict[str, Any]:
+        """The experiment as stored in ``config.yaml``: enough to rerun it exactly."""
+        return self.exp.model_dump(mode="json")
+
+
+def run_mode(resume: bool, overwrite: bool) -> str:
+    """``new``, ``resume`` or ``overwrite`` from the two flags."""
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite cannot be used together")
+    return RESUME if resume else OVERWRITE if overwrite else NEW
+
+
+def prepare_job(
+    exp: ExperimentConfig,
+    preset: str | None = None,
+    mode: str = NEW,
+    capacity: Capacity | None = None,
+) -> TrainingJob:
+    """Check everything that can be checked without Ray, and write nothing."""
+    algo = get_algo(exp.algo)
+    exp = exp.model_copy(update={"algo": algo.name})
+    if mode == RESUME and exp.name is None:
+        raise ConfigError(
+            "--resume needs the run to continue: pass its config.yaml "
+            "(rlscale train RUN_DIR/config.yaml --resume) or --name NAME"
+        )
+    name = exp.name or default_run_name(exp.env, algo.name)
+    output = str(Path(exp.output).expanduser().resolve())
+    exp = exp.model_copy(update={"name": name, "output": output})
+    run_dir = RunDir(Path(output) / name)
+    run_dir.check_mode(mode)
+    if mode == RESUME:
+        stored = run_dir.read_config()
+        for key in ("env", "algo"):
+            if stored.get(key) != getattr(exp, key):
+                raise ConfigError(
+                    f"cannot resume {run_dir.path}: it trained {key} {stored.get(key)!r}, "
+                    f"not {getattr(exp, key)!r}"
+                )
+
+    env = resolve_env(exp.env, exp.env_config, exp.env_packages)
+    check_action_space(algo, env.action_space)
+
+    capacity = capacity or local_capacity()
+    res = exp.resources
+    plan = plan_resources(
+        available_cpus=capacity.cpus,
+        available_gpus=capacity.gpus,
+        num_cpus=res.num_cpus,
+        num_gpus=res.num_gpus,
+        on_policy=algo.on_policy,
+        num_env_runners=res.num_env_runners,
+        num_envs_per_env_runner=res.num_envs_per_env_runner,
+        may_oversubscribe=capacity.may_oversubscribe,
+    )
+    # Record the cores actually planned, so config.yaml reruns the same plan.
+    exp = exp.model_copy(
+        update={"resources": res.model_copy(update={"num_cpus": plan.total_cpus})}
+    )
+    algo_config = build_algo_config(exp, algo, env, plan)
+    return TrainingJob(exp, preset, env, algo, plan, algo_config, run_dir, mode)
