@@ -144,6 +144,11 @@ def build_algo_config(
         config.rl_module(model_config=model)
     if overrides:
         config.update_from_dict(overrides)
+    try:
+        config.validate()
+    except ValueError as exc:  # RLlib's own consistency checks, before any Ray process
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"invalid {info.name} settings: {first}") from None
     return config
 
 

@@ -126,6 +126,9 @@ def train(
     """Train an agent: any Gymnasium env, any online RLlib algorithm, every core used."""
     start = time.monotonic()
     setup_logging(verbose)
+    from rlscale.runners.session import quiet_ray_environment
+
+    quiet_ray_environment(verbose)
     from rlscale.config import resolve_experiment
     from rlscale.runners import prepare_job, run_mode
 
@@ -136,7 +139,7 @@ def train(
     )
     exp, preset_name = resolve_experiment(experiment, sets or [], flags)
     job = prepare_job(exp, preset_name, run_mode(resume, overwrite))
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     if dry_run:
         _print_plan(console, job)
         return

@@ -76,6 +76,17 @@ def read_experiment_file(path: Path) -> dict[str, Any]:
     return data
 
 
+# Experiment keys that also have a train flag, named in messages next to the key.
+FLAGS = {
+    "env": "--env", "algo": "--algo", "seed": "--seed", "name": "--name",
+    "output": "--output", "preset": "--preset",
+    "resources.num_cpus": "--num-cpus", "resources.num_gpus": "--num-gpus",
+    "stop.reward": "--stop-reward", "stop.iters": "--stop-iters",
+    "stop.timesteps": "--stop-timesteps", "stop.time_s": "--stop-time",
+    "checkpoint.every": "--checkpoint-every",
+}
+
+
 def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
     """Names of the fields of the (nested) model at ``loc``, for suggestions."""
     current: Any = model
@@ -93,13 +104,16 @@ def _format_validation_error(exc: ValidationError) -> str:
         loc = [p for p in err["loc"] if isinstance(p, str | int)]
         path = ".".join(str(p) for p in loc)
         if err["type"] == "extra_forbidden":
-            hint = did_you_mean(str(loc[-1]), _fields_at(ExperimentConfig, loc[:-1]))
+            parent = "".join(f"{p}." for p in loc[:-1])
+            fields = [parent + f for f in _fields_at(ExperimentConfig, loc[:-1])]
+            hint = did_you_mean(path, fields)
             messages.append(f"unknown key '{path}'{hint}")
         elif err["type"] == "missing":
-            flag = "--env" if path == "env" else f"--set {path}=..."
+            flag = FLAGS.get(path, f"--set {path}=...")
             messages.append(f"'{path}' is required (set it in the experiment file or with {flag})")
         else:
-            messages.append(f"{path}: {err['msg'].lower()} (got {err.get('input')!r})")
+            label = f"{path} ({FLAGS[path]})" if path in FLAGS else path
+            messages.append(f"{label}: {err['msg'].lower()} (got {err.get('input')!r})")
     return "; ".join(messages)
 
 

@@ -21,6 +21,8 @@ def quiet_ray_environment(verbose: bool = False) -> None:
     """Set Ray's environment defaults and keep its log spam out of the way."""
     for key, value in _RAY_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    import ray  # noqa: F401  (Ray configures its loggers on import; adjust them after)
+
     level = logging.INFO if verbose else logging.ERROR
     for name in ("ray", "ray.rllib", "ray.tune", "ray.train"):
         logging.getLogger(name).setLevel(level)

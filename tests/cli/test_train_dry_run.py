@@ -1,0 +1,25 @@
+"""``rlscale train --dry-run`` prints the plan and the RLlib config, and trains nothing."""
+
+from __future__ import annotations
+
+
+def test_dry_run_four_cores(cli) -> None:
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "4", "--dry-run")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "num_env_runners            3" in out
+    assert "4 cores = 1 main process (driver + learner) + 3 env runner(s)" in out
+    assert "preset: PPO/CartPole-v1" in out
+    # The resolved RLlib config shows what differs from RLlib's defaults.
+    assert "num_env_runners: 3" in out
+    assert "train_batch_size_per_learner: 2000" in out
+    assert not (cli.cwd / "rlscale_runs").exists()
+
+
+def test_dry_run_tutorial_flag_names(cli) -> None:
+    result = cli("train", "--run", "DQN", "--name-env", "CartPole-v1", "--num-cpus", "2",
+                 "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Algo     DQN" in result.stdout
+    assert "1 env(s) per runner" in result.stdout
+    assert "num_env_runners            1" in result.stdout

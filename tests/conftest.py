@@ -1,0 +1,42 @@
+"""Shared fixtures: an in-process CLI runner and a scratch output folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from rlscale.cli.app import app
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+
+class Cli:
+    """Runs ``rlscale`` in-process; exceptions that are bugs propagate."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str) -> Any:
+        old = Path.cwd()
+        os.chdir(self.cwd)
+        try:
+            return self.runner.invoke(app, list(args), catch_exceptions=False)
+        finally:
+            os.chdir(old)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """The CLI, run from a fresh temporary working directory."""
+    return Cli(tmp_path)
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    """A run's summary.json."""
+    return json.loads((run_dir / "summary.json").read_text())
