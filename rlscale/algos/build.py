@@ -155,7 +155,12 @@ def build_algo_config(
 def config_diff(info: AlgoInfo, config: AlgorithmConfig) -> dict[str, Any]:
     """The settings of ``config`` that differ from RLlib's defaults for the algorithm."""
     fresh = info.config()
-    default = fresh.to_dict()
+    reference = info.config().environment(env=config.env)
+    try:  # validation fills in derived settings; compare like with like
+        reference.validate()
+    except ValueError:
+        pass
+    default = reference.to_dict()
     public = set(_settable_keys(fresh)) | {"model_config"}
     diff = {}
     for key, value in config.to_dict().items():

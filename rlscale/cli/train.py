@@ -52,9 +52,9 @@ def _print_plan(console: Console, job: Any) -> None:
 
     plan = job.plan
     console.print(f"[bold]Run[/bold]      {job.run_dir.path}")
-    console.print(f"[bold]Env[/bold]      {job.env.spec}  observations "
-                  f"{describe_space(job.env.observation_space)}, actions "
-                  f"{describe_space(job.env.action_space)}", markup=False)
+    console.print("[bold]Env[/bold]      ", end="")
+    console.print(f"{job.env.spec}  observations {describe_space(job.env.observation_space)}, "
+                  f"actions {describe_space(job.env.action_space)}", markup=False)
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
     console.print("[bold]Plan[/bold]")
     for key in ("total_cpus", "num_env_runners", "num_envs_per_env_runner",
