@@ -66,6 +66,9 @@ def start_local_ray(num_cpus: int, num_gpus: float, verbose: bool = False) -> No
 
     quiet_ray_environment(verbose)
     ray.init(
+        # "local": always a new instance of our own, never a cluster that happens to run
+        # on this machine (ray.init() would join one started by `ray start`).
+        address="local",
         num_cpus=num_cpus,
         num_gpus=num_gpus,
         include_dashboard=False,

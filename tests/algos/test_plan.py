@@ -11,7 +11,10 @@ from rlscale.errors import ResourceError
 PLANS = [
     # Every core by default: 1 main process (driver + learner) + the rest as env runners.
     (dict(available_cpus=36, available_gpus=0), (35, 8, 0, 0.0, 36)),
-    (dict(available_cpus=2, available_gpus=0), (1, 8, 0, 0.0, 2)),
+    # 2 cores, sampling and learning alternate: the main process does both, on 2 cores.
+    (dict(available_cpus=2, available_gpus=0), (0, 8, 0, 0.0, 2)),
+    # ... but an asynchronous algorithm (APPO, IMPALA) samples in a runner meanwhile.
+    (dict(available_cpus=2, available_gpus=0, synchronous=False), (1, 8, 0, 0.0, 2)),
     # One core: the main process samples and learns.
     (dict(available_cpus=8, available_gpus=0, num_cpus=1), (0, 8, 0, 0.0, 1)),
     (dict(available_cpus=8, available_gpus=0, num_cpus=4), (3, 8, 0, 0.0, 4)),
@@ -37,6 +40,8 @@ def test_plan_table(kwargs: dict, expected: tuple) -> None:
     got = (plan.num_env_runners, plan.num_envs_per_env_runner, plan.num_learners,
            plan.num_gpus_per_learner, plan.total_cpus)
     assert got == expected
+    if plan.num_env_runners == 0 and plan.total_cpus == 2:
+        assert plan.num_cpus_for_main_process == 2
     # The plan never asks for more cores than the run may use.
     assert plan.num_env_runners * plan.num_cpus_per_env_runner + \
         plan.num_cpus_for_main_process <= plan.total_cpus
