@@ -152,9 +152,14 @@ def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
     from rlscale.runners.session import start_local_ray, stop_ray
 
     printer = ProgressPrinter(console, start)
+    plan = job.plan
+    sampling = (
+        f"{plan.num_env_runners} env runner(s) x {plan.num_envs_per_env_runner} env(s)"
+        if plan.num_env_runners
+        else f"{plan.num_envs_per_env_runner} env(s) in the main process"
+    )
     console.print(
-        f"Training {job.algo.name} on {job.env.spec}: {job.plan.num_env_runners} env runner(s) "
-        f"x {job.plan.num_envs_per_env_runner} env(s), {job.plan.total_cpus} core(s)"
+        f"Training {job.algo.name} on {job.env.spec}: {sampling}, {plan.total_cpus} core(s)"
         f"{', preset ' + job.preset if job.preset else ''} -> {job.run_dir.path}"
     )
 

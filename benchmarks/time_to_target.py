@@ -1,0 +1,175 @@
+"""Time to target, side by side: rlscale vs raw RLlib (default and tuned) vs SB3 + RL Zoo.
+
+How to run (from the repository root, after `make install`; SB3 is optional):
+    .venv/bin/pip install -r benchmarks/requirements.txt
+    .venv/bin/python benchmarks/time_to_target.py --envs CartPole-v1 --seeds 3
+What to expect: a table per environment with the median wall-clock seconds from process start
+until the mean return of the last 100 finished training episodes first reached the target,
+the env steps it took, the start-up time (process start to first finished episode) and the
+ratio rlscale / each peer. The table is also written to --out (Markdown).
+
+Every contestant trains on the same episode-logging wrapper (episode_log.py); the benchmark,
+not the library, decides when the target is reached, then stops the contestant. Contestants
+alternate run by run (seed 0 of each, then seed 1 of each, ...) so that drifts in machine load
+hit all of them alike. A run that misses the target within --cap seconds counts as the cap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TARGETS = {"CartPole-v1": 475.0, "Acrobot-v1": -100.0, "Pendulum-v1": -250.0}
+CAPS = {"CartPole-v1": 300.0, "Acrobot-v1": 600.0, "Pendulum-v1": 900.0}
+WINDOW = 100
+
+
+@dataclass
+class Outcome:
+    seconds: float | None  # None: target not reached within the cap
+    steps: int
+    startup: float | None
+    episodes: int
+
+
+@dataclass
+class Contestant:
+    name: str
+    available: bool = True
+    why_not: str = ""
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def command(self, env: str, seed: int, log: Path, workdir: Path) -> list[str]:
+        py = sys.executable
+        if self.name == "rlscale":
+            spec = f"{HERE / 'episode_log.py'}:LoggedEnv"
+            return [py, "-m", "rlscale", "train", "--env", spec,
+                    "--env-config", json.dumps({"env_id": env, "log": str(log)}),
+                    "--preset", f"PPO/{env}", "--seed", str(seed),
+                    "--output", str(workdir), "--name", f"{env}-{seed}"]
+        if self.name.startswith("RLlib"):
+            which = "tuned" if "tuned" in self.name else "default"
+            return [py, str(HERE / "baselines" / "rllib_ppo.py"), "--env", env, "--config", which,
+                    "--seed", str(seed), "--log", str(log)]
+        return [py, str(HERE / "baselines" / "sb3_ppo.py"), "--env", env, "--seed", str(seed),
+                "--log", str(log)]
+
+
+def watch(cmd: list[str], log: Path, target: float, cap: float, workdir: Path) -> Outcome:
+    """Run one contestant until the trailing mean of 100 episodes reaches ``target``."""
+    start = time.time()
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL,
+                            stderr=open(workdir / "stderr.txt", "ab"), start_new_session=True)
+    window: deque[float] = deque(maxlen=WINDOW)
+    steps, episodes, first, offset = 0, 0, None, 0
+    reached = None
+    try:
+        while time.time() - start < cap and reached is None:
+            time.sleep(0.2)
+            if log.exists():
+                with open(log) as handle:
+                    handle.seek(offset)
+                    chunk = handle.read()
+                complete = chunk[: chunk.rfind("\n") + 1]
+                offset += len(complete)
+                for line in complete.splitlines():
+                    stamp, ret, length = line.split()
+                    episodes += 1
+                    steps += int(length)
+                    window.append(float(ret))
+                    first = first if first is not None else float(stamp) - start
+                    if len(window) == WINDOW and statistics.fmean(window) >= target:
+                        reached = float(stamp) - start
+                        break
+            if proc.poll() is not None and reached is None:
+                break  # the contestant ended (or crashed) without reaching the target
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return Outcome(reached, steps, first, episodes)
+
+
+def sb3_available() -> tuple[bool, str]:
+    try:
+        import stable_baselines3  # noqa: F401
+    except ImportError:
+        return False, "pip install -r benchmarks/requirements.txt"
+    return True, ""
+
+
+def median_or_cap(outcomes: list[Outcome], cap: float) -> tuple[float, int]:
+    secs = [o.seconds if o.seconds is not None else cap for o in outcomes]
+    return statistics.median(secs), sum(o.seconds is not None for o in outcomes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Side-by-side time-to-target benchmark.")
+    parser.add_argument("--envs", default="CartPole-v1,Acrobot-v1,Pendulum-v1")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--cap", type=float, default=None, help="seconds per run")
+    parser.add_argument("--contestants", default="rlscale,RLlib default,RLlib tuned,SB3 + RL Zoo")
+    parser.add_argument("--out", default=str(HERE / "results" / "time_to_target.md"))
+    args = parser.parse_args()
+
+    lines = [f"Machine: {os.cpu_count()} cores, {sys.platform}; seeds: {args.seeds}; "
+             f"command: python benchmarks/time_to_target.py {' '.join(sys.argv[1:])}", ""]
+    for env in args.envs.split(","):
+        target, cap = TARGETS[env], args.cap or CAPS[env]
+        contestants = [Contestant(n) for n in args.contestants.split(",")]
+        for c in contestants:
+            if c.name.startswith("SB3"):
+                c.available, c.why_not = sb3_available()
+            if c.name == "RLlib tuned" and env not in ("CartPole-v1", "Pendulum-v1"):
+                c.available, c.why_not = False, "the RLlib repo has no tuned PPO example"
+        for seed in range(args.seeds):
+            for c in contestants:
+                if not c.available:
+                    continue
+                with tempfile.TemporaryDirectory(prefix="ttt-") as tmp:
+                    work = Path(tmp)
+                    log = work / "episodes.txt"
+                    outcome = watch(c.command(env, seed, log, work), log, target, cap, work)
+                c.outcomes.append(outcome)
+                shown = f"{outcome.seconds:.1f} s" if outcome.seconds else f"not within {cap:g} s"
+                print(f"{env} seed {seed} {c.name:<14} {shown:>16}  {outcome.steps:>9,} steps  "
+                      f"start-up {outcome.startup or float('nan'):.1f} s", flush=True)
+
+        ours = next((c for c in contestants if c.name == "rlscale" and c.outcomes), None)
+        ours_med = median_or_cap(ours.outcomes, cap)[0] if ours else None
+        lines += [f"## {env} (target: mean of last {WINDOW} episodes >= {target:g}, cap {cap:g} s)",
+                  "", "| contestant | median s to target | reached | median env steps | "
+                  "median start-up s | rlscale / this |", "|---|---|---|---|---|---|"]
+        for c in contestants:
+            if not c.available:
+                lines.append(f"| {c.name} | n/a | | | | ({c.why_not}) |")
+                continue
+            med, reached = median_or_cap(c.outcomes, cap)
+            steps = statistics.median(o.steps for o in c.outcomes)
+            starts = [o.startup for o in c.outcomes if o.startup is not None]
+            start = f"{statistics.median(starts):.1f}" if starts else "-"
+            ratio = f"{ours_med / med:.2f}" if ours_med is not None else "-"
+            lines.append(f"| {c.name} | {med:.1f} | {reached}/{len(c.outcomes)} | "
+                         f"{steps:,.0f} | {start} | {ratio} |")
+        lines.append("")
+    text = "\n".join(lines)
+    print("\n" + text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
