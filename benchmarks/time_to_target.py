@@ -69,7 +69,10 @@ class Contestant:
 def watch(cmd: list[str], log: Path, target: float, cap: float, workdir: Path) -> Outcome:
     """Run one contestant until the trailing mean of 100 episodes reaches ``target``."""
     start = time.time()
-    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL,
+    # Ray's worker processes import the episode logger too: put it on their path.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)}
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, env=env,
                             stderr=open(workdir / "stderr.txt", "ab"), start_new_session=True)
     window: deque[float] = deque(maxlen=WINDOW)
     steps, episodes, first, offset = 0, 0, None, 0
