@@ -7,6 +7,7 @@ library's own smoothing. Each line: ``<unix time> <return> <length>``.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -40,3 +41,24 @@ class LoggedEnv(gym.Wrapper):
             finally:
                 os.close(fd)
         return obs, reward, terminated, truncated, info
+
+
+def make_logged(env_id: str, log: str) -> LoggedEnv:
+    """Entry point of the ``Logged-<env_id>`` Gymnasium ids (``log`` comes from env_config)."""
+    return LoggedEnv({"env_id": env_id, "log": log})
+
+
+def _from_env_config(env_id: str, env_config: Any) -> LoggedEnv:
+    return make_logged(env_id, str(env_config["log"]))
+
+
+def register_logged(env_id: str) -> str:
+    """Register ``Logged-<env_id>`` with Gymnasium (this process) and with Tune's registry
+    (every Ray worker of the run), so a program that only takes an env id can train on it."""
+    from ray.tune.registry import register_env
+
+    name = f"Logged-{env_id}"
+    if name not in gym.registry:
+        gym.register(name, entry_point=make_logged, kwargs={"env_id": env_id})
+    register_env(name, functools.partial(_from_env_config, env_id))
+    return name

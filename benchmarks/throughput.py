@@ -59,7 +59,8 @@ def rlscale_sampling(env_id: str, runners: int, envs: int, seconds: float) -> fl
                       "num_envs_per_env_runner": envs},
     })
     job = prepare_job(exp, preset, mode="overwrite")
-    ray.init(num_cpus=runners + 1, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=runners + 1, include_dashboard=False,
+             log_to_driver=False)
     try:
         algo = job.algo_config.build_algo()
         group = algo.env_runner_group

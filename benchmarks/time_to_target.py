@@ -17,8 +17,8 @@ hit all of them alike. A run that misses the target within --cap seconds counts 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import platform
 import signal
 import statistics
 import subprocess
@@ -33,6 +33,10 @@ HERE = Path(__file__).resolve().parent
 TARGETS = {"CartPole-v1": 475.0, "Acrobot-v1": -100.0, "Pendulum-v1": -250.0}
 CAPS = {"CartPole-v1": 300.0, "Acrobot-v1": 600.0, "Pendulum-v1": 900.0}
 WINDOW = 100
+TUNED_EXAMPLES = ("CartPole-v1", "Pendulum-v1")  # PPO examples in rllib/tuned_examples/ppo
+# The algorithm whose preset rlscale runs per env (PPO unless another one reaches the
+# target sooner here; see docs/benchmarks.md).
+RLSCALE_ALGO: dict[str, str] = {}
 
 
 @dataclass
@@ -51,19 +55,15 @@ class Contestant:
     outcomes: list[Outcome] = field(default_factory=list)
 
     def command(self, env: str, seed: int, log: Path, workdir: Path) -> list[str]:
-        py = sys.executable
-        if self.name == "rlscale":
-            spec = f"{HERE / 'episode_log.py'}:LoggedEnv"
-            return [py, "-m", "rlscale", "train", "--env", spec,
-                    "--env-config", json.dumps({"env_id": env, "log": str(log)}),
-                    "--preset", f"PPO/{env}", "--seed", str(seed),
-                    "--output", str(workdir), "--name", f"{env}-{seed}"]
+        py, base = sys.executable, HERE / "baselines"
+        common = ["--env", env, "--seed", str(seed), "--log", str(log)]
+        if self.name.startswith("rlscale"):
+            return [py, str(base / "rlscale_train.py"), *common,
+                    "--algo", RLSCALE_ALGO.get(env, "PPO"), "--output", str(workdir)]
         if self.name.startswith("RLlib"):
             which = "tuned" if "tuned" in self.name else "default"
-            return [py, str(HERE / "baselines" / "rllib_ppo.py"), "--env", env, "--config", which,
-                    "--seed", str(seed), "--log", str(log)]
-        return [py, str(HERE / "baselines" / "sb3_ppo.py"), "--env", env, "--seed", str(seed),
-                "--log", str(log)]
+            return [py, str(base / "rllib_ppo.py"), *common, "--config", which]
+        return [py, str(base / "sb3_ppo.py"), *common]
 
 
 def watch(cmd: list[str], log: Path, target: float, cap: float, workdir: Path) -> Outcome:
@@ -72,36 +72,50 @@ def watch(cmd: list[str], log: Path, target: float, cap: float, workdir: Path) -
     # Ray's worker processes import the episode logger too: put it on their path.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)}
-    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, env=env,
-                            stderr=open(workdir / "stderr.txt", "ab"), start_new_session=True)
+    # Its own process group, so that stopping it also stops Ray's processes it started.
+    with open(workdir / "stderr.txt", "ab") as err:
+        proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=err,
+                                env=env, start_new_session=True)
     window: deque[float] = deque(maxlen=WINDOW)
     steps, episodes, first, offset = 0, 0, None, 0
     reached = None
+
+    def read_new_episodes() -> None:
+        nonlocal steps, episodes, first, offset, reached
+        if reached is not None or not log.exists():
+            return
+        with open(log) as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+        complete = chunk[: chunk.rfind("\n") + 1]
+        offset += len(complete)
+        for line in complete.splitlines():
+            stamp, ret, length = line.split()
+            episodes += 1
+            steps += int(length)
+            window.append(float(ret))
+            first = first if first is not None else float(stamp) - start
+            if len(window) == WINDOW and statistics.fmean(window) >= target:
+                reached = float(stamp) - start
+                return
+
     try:
         while time.time() - start < cap and reached is None:
             time.sleep(0.2)
-            if log.exists():
-                with open(log) as handle:
-                    handle.seek(offset)
-                    chunk = handle.read()
-                complete = chunk[: chunk.rfind("\n") + 1]
-                offset += len(complete)
-                for line in complete.splitlines():
-                    stamp, ret, length = line.split()
-                    episodes += 1
-                    steps += int(length)
-                    window.append(float(ret))
-                    first = first if first is not None else float(stamp) - start
-                    if len(window) == WINDOW and statistics.fmean(window) >= target:
-                        reached = float(stamp) - start
-                        break
-            if proc.poll() is not None and reached is None:
-                break  # the contestant ended (or crashed) without reaching the target
+            ended = proc.poll() is not None
+            read_new_episodes()
+            if ended:
+                break  # the contestant ended (or crashed); its last episodes were read
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     return Outcome(reached, steps, first, episodes)
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages (other work on the machine inflates timings)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def sb3_available() -> tuple[bool, str]:
@@ -126,16 +140,25 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "time_to_target.md"))
     args = parser.parse_args()
 
-    lines = [f"Machine: {os.cpu_count()} cores, {sys.platform}; seeds: {args.seeds}; "
-             f"command: python benchmarks/time_to_target.py {' '.join(sys.argv[1:])}", ""]
-    for env in args.envs.split(","):
+    envs = args.envs.split(",")
+    names = args.contestants.split(",")
+    bound = sum((args.cap or CAPS[e]) for e in envs) * len(names) * args.seeds
+    cores = len(os.sched_getaffinity(0))
+    print(f"{len(envs)} env(s) x {len(names)} contestants x {args.seeds} seed(s); every run "
+          f"stops at its cap, so this takes at most {bound / 60:.0f} min", flush=True)
+    lines = [f"Machine: {cores} cores, {platform.processor() or platform.machine()}, "
+             f"{sys.platform}; load averages at start: {load()}",
+             f"Command: python benchmarks/time_to_target.py {' '.join(sys.argv[1:])}", ""]
+    for env in envs:
         target, cap = TARGETS[env], args.cap or CAPS[env]
-        contestants = [Contestant(n) for n in args.contestants.split(",")]
+        contestants = [Contestant(n) for n in names]
         for c in contestants:
             if c.name.startswith("SB3"):
                 c.available, c.why_not = sb3_available()
-            if c.name == "RLlib tuned" and env not in ("CartPole-v1", "Pendulum-v1"):
+            if c.name == "RLlib tuned" and env not in TUNED_EXAMPLES:
                 c.available, c.why_not = False, "the RLlib repo has no tuned PPO example"
+            if c.name == "rlscale" and env in RLSCALE_ALGO:
+                c.name = f"rlscale ({RLSCALE_ALGO[env]})"
         for seed in range(args.seeds):
             for c in contestants:
                 if not c.available:
@@ -147,9 +170,11 @@ def main() -> None:
                 c.outcomes.append(outcome)
                 shown = f"{outcome.seconds:.1f} s" if outcome.seconds else f"not within {cap:g} s"
                 print(f"{env} seed {seed} {c.name:<14} {shown:>16}  {outcome.steps:>9,} steps  "
-                      f"start-up {outcome.startup or float('nan'):.1f} s", flush=True)
+                      f"start-up {outcome.startup or float('nan'):.1f} s  load {load()}",
+                      flush=True)
 
-        ours = next((c for c in contestants if c.name == "rlscale" and c.outcomes), None)
+        ours = next((c for c in contestants if c.name.startswith("rlscale") and c.outcomes),
+                    None)
         ours_med = median_or_cap(ours.outcomes, cap)[0] if ours else None
         lines += [f"## {env} (target: mean of last {WINDOW} episodes >= {target:g}, cap {cap:g} s)",
                   "", "| contestant | median s to target | reached | median env steps | "
@@ -166,6 +191,7 @@ def main() -> None:
             lines.append(f"| {c.name} | {med:.1f} | {reached}/{len(c.outcomes)} | "
                          f"{steps:,.0f} | {start} | {ratio} |")
         lines.append("")
+    lines.append(f"Load averages at the end: {load()}")
     text = "\n".join(lines)
     print("\n" + text)
     out = Path(args.out)

@@ -40,7 +40,8 @@ def main() -> None:
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.tune.registry import register_env
 
-    ray.init(include_dashboard=False, log_to_driver=False)
+    # A new local Ray of its own (never another one running on this machine), as rlscale does.
+    ray.init(address="local", include_dashboard=False, log_to_driver=False)
     register_env("logged", lambda cfg: LoggedEnv(dict(cfg)))
     config = PPOConfig().environment("logged", env_config={"env_id": args.env, "log": args.log})
     config.debugging(seed=args.seed)

@@ -1,0 +1,44 @@
+"""rlscale's own `rlscale train`, with its defaults, on the benchmark's episode-logged env.
+
+How to run: python benchmarks/baselines/rlscale_train.py --env CartPole-v1 --seed 0
+            --log /tmp/episodes.txt --output /tmp/runs [--algo PPO]
+The env is `Logged-<env>` (the same env wrapped by episode_log.LoggedEnv), so rlscale's
+automatic preset match is made explicit with `--preset ALGO/<env>`; everything else (resource
+plan, Ray start, Tune run, run directory) is exactly what `rlscale train --env <env>` does.
+Trains until killed (the benchmark stops it once the target is reached).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--algo", default="PPO")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--output", required=True)
+    args = parser.parse_args()
+
+    from episode_log import register_logged
+
+    from rlscale.cli.app import main as rlscale_main
+    from rlscale.config.presets import available_presets
+
+    name = register_logged(args.env)
+    preset = f"{args.algo}/{args.env}"
+    sys.argv = ["rlscale", "train", "--env", name, "--algo", args.algo,
+                "--preset", preset if preset in available_presets() else "none",
+                "--seed", str(args.seed), "--set", f"env_config.log={args.log}",
+                "--output", args.output, "--name", f"{args.env}-{args.seed}"]
+    rlscale_main()
+
+
+if __name__ == "__main__":
+    main()
