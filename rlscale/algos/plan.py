@@ -2,7 +2,8 @@
 
 ``num_cpus`` is the total number of cores the run may use, driver and learner included:
 one core for the main process (the driver, which also runs the learner unless there are
-several GPU learners) and one core per remote env runner. The tutorial's "35 + 1 driver
+several GPU learners) and one core per remote env runner. Each process runs PyTorch with
+one thread. The tutorial's "35 + 1 driver
 core" arithmetic is done here, once. One exception: on exactly 2 cores an algorithm that
 alternates sampling and learning samples in the main process, which gets both cores.
 """
@@ -26,6 +27,9 @@ class ResourcePlan:
     num_learners: int
     num_gpus_per_learner: float
     reasons: tuple[str, ...] = field(default=())
+    # PyTorch (OpenMP) threads in every Ray process of the run: each process is counted as
+    # one core, so more threads would only fight over the same cores.
+    torch_threads: int = 1
 
     @property
     def sampling_processes(self) -> int:
@@ -112,6 +116,11 @@ def plan_resources(
         )
     else:
         envs = num_envs_per_env_runner
+
+    reasons.append(
+        "1 PyTorch thread per process: the small networks of RL gain nothing from more, "
+        "and extra threads fight the other processes for the same cores"
+    )
 
     if num_gpus == 0:
         learners, gpus_per_learner = 0, 0.0

@@ -59,7 +59,7 @@ def _print_plan(console: Console, job: Any) -> None:
     console.print("[bold]Plan[/bold]")
     for key in ("total_cpus", "num_env_runners", "num_envs_per_env_runner",
                 "num_cpus_per_env_runner", "num_cpus_for_main_process", "num_learners",
-                "num_gpus_per_learner"):
+                "num_gpus_per_learner", "torch_threads"):
         console.print(f"  {key:<26} {getattr(plan, key)}")
     for reason in plan.reasons:
         console.print(f"  - {reason}")
@@ -173,7 +173,7 @@ def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
 
     command = shlex.join(["rlscale", *sys.argv[1:]])
     start_local_ray(job.plan.total_cpus, job.plan.num_gpus_per_learner * max(
-        job.plan.num_learners, 1), verbose)
+        job.plan.num_learners, 1), verbose, torch_threads=job.plan.torch_threads)
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         summary = run_job(job, command, on_result=printer.row)

@@ -65,3 +65,10 @@ def test_impossible_plans_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ResourceError) as err:
         plan_resources(**kwargs)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), PLANS)
+def test_every_process_runs_torch_with_one_thread(kwargs: dict, expected: tuple) -> None:
+    plan = plan_resources(**kwargs)
+    assert plan.torch_threads == 1
+    assert any("1 PyTorch thread per process" in r for r in plan.reasons)
