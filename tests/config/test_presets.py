@@ -1,0 +1,37 @@
+"""Every preset shipped in the package loads, validates and builds its RLlib config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rlscale.config import resolve_experiment
+from rlscale.config.presets import available_presets
+from rlscale.runners import prepare_job
+
+PRESETS = sorted(available_presets())
+
+
+def test_the_benchmarked_envs_have_presets() -> None:
+    envs = {name.split("/", 1)[1] for name in PRESETS}
+    assert {"CartPole-v1", "Acrobot-v1", "Pendulum-v1"} <= envs
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_loads_validates_and_builds(name: str, tmp_path: Path) -> None:
+    algo, env = name.split("/", 1)
+    text = available_presets()[name]
+    # Each preset says what it reached, and how fast, on the machine it was tuned on.
+    assert "Reached here:" in text
+    assert set(yaml.safe_load(text)) <= {"algo_config", "stop"}
+    exp, preset = resolve_experiment(None, flags={"env": env, "algo": algo,
+                                                  "output": str(tmp_path)})
+    assert preset == name and exp.preset == name
+    job = prepare_job(exp, preset)  # validates every key against RLlib's config
+    assert job.algo_config.env == env
+    for key, value in yaml.safe_load(text)["algo_config"].items():
+        if key != "model":
+            assert getattr(job.algo_config, key) == value
+    assert not any(tmp_path.iterdir())  # nothing written before training
