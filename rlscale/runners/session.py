@@ -64,16 +64,16 @@ def torch_thread_environment(torch_threads: int) -> dict[str, str]:
     """Environment variables that cap PyTorch's threads in every Ray process of a run.
 
     Ray gives each worker ``OMP_NUM_THREADS`` = its CPU count unless it is already set, so
-    the main process of a 2-core plan would run its learner with 2 threads, while the
-    machine also runs Ray's own processes: measured here, a small-network update took 30x
-    longer with 2 threads than with 1 on a busy 2-core machine. A value the user exported
-    is kept.
+    a process given several CPUs would run PyTorch with as many threads, while the machine
+    also runs Ray's own processes and other runs: measured on a busy 2-core machine, a
+    small-network update took 30x longer with 2 threads than with 1. A value the user
+    exported is kept.
     """
     return {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(torch_threads))}
 
 
 def start_local_ray(
-    num_cpus: int, num_gpus: float, verbose: bool = False, torch_threads: int | None = 1
+    num_cpus: int, num_gpus: int, verbose: bool = False, torch_threads: int | None = 1
 ) -> None:
     """Start the embedded Ray with exactly the cores and GPUs of the plan.
 
