@@ -107,10 +107,25 @@ def watch(cmd: list[str], log: Path, target: float, cap: float, workdir: Path) -
             if ended:
                 break  # the contestant ended (or crashed); its last episodes were read
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        stop_group(proc)
     return Outcome(reached, steps, first, episodes)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """Kill the contestant's process group and wait until none of its processes is left
+    (Ray's workers may outlive the main process by a moment, still writing episodes)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
 
 
 def load() -> str:
@@ -163,7 +178,7 @@ def main() -> None:
             for c in contestants:
                 if not c.available:
                     continue
-                with tempfile.TemporaryDirectory(prefix="ttt-") as tmp:
+                with tempfile.TemporaryDirectory(prefix="ttt-", ignore_cleanup_errors=True) as tmp:
                     work = Path(tmp)
                     log = work / "episodes.txt"
                     outcome = watch(c.command(env, seed, log, work), log, target, cap, work)
