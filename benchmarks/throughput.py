@@ -47,10 +47,11 @@ def vector_loop(env_id: str, num_envs: int, seconds: float) -> float:
 def rlscale_sampling(env_id: str, runners: int, envs: int, seconds: float) -> float:
     """rlscale's plan (its RLlib config), sampling only: env steps/s over all runners."""
     import ray
+    import torch
 
     from rlscale.config import resolve_experiment
     from rlscale.runners import prepare_job
-    from rlscale.runners.session import quiet_ray_environment
+    from rlscale.runners.session import quiet_ray_environment, start_local_ray
 
     quiet_ray_environment()
     exp, preset = resolve_experiment(None, flags={
@@ -59,8 +60,10 @@ def rlscale_sampling(env_id: str, runners: int, envs: int, seconds: float) -> fl
                       "num_envs_per_env_runner": envs},
     })
     job = prepare_job(exp, preset, mode="overwrite")
-    ray.init(address="local", num_cpus=runners + 1, include_dashboard=False,
-             log_to_driver=False)
+    # As `rlscale train` starts it: its own local Ray, one PyTorch thread per process
+    # (this one included: with 0 env runners it steps the envs itself).
+    torch.set_num_threads(job.plan.torch_threads)
+    start_local_ray(runners + 1, 0, torch_threads=job.plan.torch_threads)
     try:
         algo = job.algo_config.build_algo()
         group = algo.env_runner_group
