@@ -69,6 +69,8 @@ def _render_modes(spec: str) -> list[str]:
     entry = gym.registry.get(spec)
     if entry is None:
         return []
+    if not isinstance(entry.entry_point, str):
+        return list(getattr(entry.entry_point, "metadata", {}).get("render_modes", []))
     try:
         env_cls = gym.envs.registration.load_env_creator(entry.entry_point)
     except Exception:  # noqa: BLE001 - only used to improve a message

@@ -66,6 +66,9 @@ def _network(policy: Policy) -> Any:
     module = policy.module
 
     class PolicyNetwork(torch.nn.Module):
+        low: torch.Tensor
+        high: torch.Tensor
+
         def __init__(self) -> None:
             super().__init__()
             self.module = module

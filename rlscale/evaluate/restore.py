@@ -132,7 +132,7 @@ def load_module(module_dir: Path) -> Any:
     from ray.rllib.core.rl_module.rl_module import RLModule
 
     try:
-        module = RLModule.from_checkpoint(str(module_dir))
+        module: Any = RLModule.from_checkpoint(str(module_dir))
     except Exception as exc:  # a corrupt or foreign checkpoint
         raise RunDirError(f"cannot restore the policy from {module_dir}: {exc}") from None
     module.eval()

@@ -77,6 +77,7 @@ def list_runs(output: Path) -> list[RunRow]:
     """Every run directory directly under ``output``, the most recently updated first."""
     if not output.is_dir():
         raise RunDirError(f"no such folder: {output}")
+    output = output.resolve()
     rows = [read_run(p) for p in output.iterdir() if p.is_dir() and is_run_dir(p)]
     return sorted(rows, key=lambda r: r.updated_at, reverse=True)
 
