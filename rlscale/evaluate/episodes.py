@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ def make_eval_env(
     config = dict(env_config or {})
     if render:
         config["render_mode"] = RGB_ARRAY
+        # Off-screen rendering: no window, no sound device (pygame-based envs).
+        for key, value in (("SDL_VIDEODRIVER", "dummy"), ("SDL_AUDIODRIVER", "dummy"),
+                           ("PYGAME_HIDE_SUPPORT_PROMPT", "1")):
+            os.environ.setdefault(key, value)
     try:
         resolved = resolve_env(spec, config, env_packages)
     except EnvSpecError as exc:

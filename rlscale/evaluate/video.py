@@ -100,11 +100,21 @@ class VideoRecorder:
                 self._tmp.unlink(missing_ok=True)
 
 
-def count_frames(path: Path) -> int:
-    """Frames in a written video (for checks)."""
-    iio = _imageio()
+def count_frames(path: Path, fps: int = 50) -> int:
+    """Frames in a written video (for checks).
+
+    A GIF stores identical consecutive frames once, with their durations added, so its
+    frames are counted as total duration / frame duration.
+    """
     if path.suffix.lower() == ".mp4":
         import imageio_ffmpeg
 
         return int(imageio_ffmpeg.count_frames_and_secs(str(path))[0])
-    return int(len(iio.mimread(str(path), memtest=False)))
+    from PIL import Image
+
+    total_ms = 0.0
+    with Image.open(path) as image:
+        for index in range(getattr(image, "n_frames", 1)):
+            image.seek(index)
+            total_ms += float(image.info.get("duration", 0))
+    return round(total_ms / (1000.0 / fps))
