@@ -26,6 +26,7 @@ import numpy as np
 from rlscale.envs.resolve import describe_space
 from rlscale.errors import ConfigError, MissingExtraError
 from rlscale.evaluate.restore import Policy
+from rlscale.results.files import publish_file
 
 ONNX, TORCHSCRIPT = "onnx", "torchscript"
 FORMATS = (ONNX, TORCHSCRIPT)
@@ -130,7 +131,7 @@ def export_policy(policy: Policy, path: Path, fmt: str) -> ExportInfo:
                 warnings.simplefilter("ignore")
                 traced = torch.jit.trace(net, dummy)
             torch.jit.save(traced, str(tmp), _extra_files={"rlscale.json": json.dumps(meta)})
-        os.replace(tmp, path)
+        publish_file(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return ExportInfo(

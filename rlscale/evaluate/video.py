@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from rlscale.errors import ConfigError, MissingExtraError, RunDirError
+from rlscale.results.files import publish_file
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -95,7 +96,7 @@ class VideoRecorder:
             self._writer.close()
         finally:
             if exc_type is None and self.frames > 0:
-                os.replace(self._tmp, self.path)
+                publish_file(self._tmp, self.path)
             else:
                 self._tmp.unlink(missing_ok=True)
 

@@ -18,6 +18,7 @@ from rlscale.report.curves import (
     load_curve,
     mean_band,
 )
+from rlscale.results.files import publish_file
 
 PLOT_SUFFIXES = (".png", ".svg")
 BANDS = ("minmax", "std")
@@ -110,7 +111,7 @@ def plot_runs(
         os.close(fd)
         try:
             fig.savefig(tmp, format=output.suffix.lower().lstrip("."))
-            os.replace(tmp, output)
+            publish_file(Path(tmp), output)
         finally:
             Path(tmp).unlink(missing_ok=True)
     finally:
