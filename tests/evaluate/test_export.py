@@ -89,3 +89,36 @@ def test_export_errors(cli, trained_run: Path) -> None:
     assert (result.exit_code, result.stderr) == (
         2, "Error: p.onnx already exists; pass --overwrite to replace it\n")
     assert (cli.cwd / "p.onnx").read_text() == "keep me"
+
+
+def test_box_actions_export_the_action_in_env_bounds(cli) -> None:
+    """Pendulum (Box actions): the exported 'action' is the module's mean mapped into the
+    bounds as RLlib does when it acts (normalize_actions), equal to evaluate's actions."""
+    import onnxruntime as ort
+
+    result = cli("train", "--env", "Pendulum-v1", "--stop-iters", "1", "--seed", "0",
+                 "--name", "pend", "--num-cpus", "1",
+                 "--set", "algo_config.train_batch_size_per_learner=400",
+                 "--set", "algo_config.minibatch_size=100", "--set", "algo_config.num_epochs=1")
+    assert result.exit_code == 0, result.output
+    run = cli.cwd / "rlscale_runs" / "pend"
+    result = cli("export", str(run), "-o", "pend.onnx")
+    assert result.exit_code == 0, result.output
+    assert "  output  action  float32 [batch, 1]   Box(1,) float32" in result.stdout
+
+    env = gym.make("Pendulum-v1")
+    obs = np.asarray([env.observation_space.sample() for _ in range(64)], dtype=np.float32)
+    session = ort.InferenceSession(str(cli.cwd / "pend.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    (exported,) = session.run(["action"], {"obs": obs})
+    policy = load_policy(locate_checkpoint(run), env)
+    expected = policy.act(obs)
+    assert exported.shape == expected.shape == (64, 1)
+    np.testing.assert_allclose(exported, expected, atol=1e-5)
+    assert np.all(np.abs(exported) <= 2.0)
+    # The raw mean is in RLlib's normalized [-1, 1] space; the action is rescaled (x2).
+    mean = policy.action_dist_inputs(obs).numpy()[:, :1]
+    np.testing.assert_allclose(exported, np.clip(2.0 * mean, -2.0, 2.0), atol=1e-5)
+
+    out = json.loads(cli("evaluate", str(run), "--episodes", "1", "--json").stdout)
+    assert out["lengths"] == [200] and out["return_mean"] < 0
