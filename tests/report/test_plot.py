@@ -102,3 +102,11 @@ def test_plot_of_a_real_run(cli, trained_run: Path) -> None:
                        "timesteps")
     assert len(curve.x) == 2 and curve.x[0] > 0 and np.all(np.diff(curve.x) > 0)
     assert (cli.cwd / "real.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_missing_extra_is_named(cli, four_runs: list[Path], monkeypatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # as if not installed
+    result = cli("plot", str(four_runs[0]), "-o", "c.png")
+    assert (result.exit_code, result.stderr) == (
+        2, "Error: rlscale plot needs optional packages that are not installed; "
+           "install them with: pip install 'rlscale[report]'\n")
