@@ -98,7 +98,10 @@ def locate_checkpoint(target: Path, which: str | None = None) -> CheckpointRef:
             )
         run_dir, checkpoint = enclosing, target
     else:
-        raise RunDirError(f"{target} is not an rlscale run directory or checkpoint")
+        runs = [p for p in target.iterdir() if p.is_dir() and is_run_dir(p)] \
+            if target.is_dir() else []
+        hint = f" (it holds {len(runs)} runs: pass one of them)" if runs else ""
+        raise RunDirError(f"{target} is not an rlscale run directory or checkpoint{hint}")
     if not (run_dir / CONFIG_FILE).is_file():
         raise RunDirError(f"{run_dir} has no {CONFIG_FILE}; cannot tell which env it trained")
     return CheckpointRef(run_dir, checkpoint, _module_dir(checkpoint))
@@ -108,6 +111,10 @@ def _run_checkpoint(run_dir: Path, which: str) -> Path:
     if which not in (BEST, LAST):
         path = Path(which).expanduser()
         path = path if path.is_absolute() else run_dir / path
+        if not path.is_dir() and not Path(which).is_absolute():
+            # A bare checkpoint name (checkpoint_000002) inside the run's trial folder(s).
+            found = sorted(p for p in run_dir.glob(f"*/{which}") if p.is_dir())
+            path = found[-1] if found else path
         if not path.is_dir():
             raise RunDirError(f"--checkpoint {which}: no such checkpoint in {run_dir}")
         return path.resolve()

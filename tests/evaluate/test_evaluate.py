@@ -52,6 +52,12 @@ def test_text_output_checkpoint_choice_and_explore(cli, trained_run: Path) -> No
     ckpt = trained_run / summary["checkpoints"][0]["path"]
     first = _json(cli("evaluate", str(ckpt), "--episodes", "2", "--json"))
     assert first["checkpoint"] == summary["checkpoints"][0]["path"]
+    # --checkpoint also takes a checkpoint's folder name inside the run.
+    name = Path(summary["checkpoints"][0]["path"]).name
+    by_name = _json(cli("evaluate", str(trained_run), "--checkpoint", name, "--episodes", "2",
+                        "--json"))
+    assert by_name["checkpoint"] == first["checkpoint"]
+    assert by_name["returns"] == first["returns"]
     sampled = _json(cli("evaluate", str(trained_run), "--episodes", "8", "--explore",
                         "--seed", "3", "--json"))
     assert sampled["explore"] is True and sampled["seed"] == 3
@@ -86,6 +92,10 @@ def test_errors_are_one_line(cli, trained_run: Path, run_copy: Path) -> None:
     assert (result.exit_code, result.stderr) == (
         2, f"Error: {(cli.cwd / 'plain').resolve()} is not an rlscale run directory or "
            "checkpoint\n")
+
+    result = cli("evaluate", str(trained_run), "--checkpoint", "checkpoint_9")
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: --checkpoint checkpoint_9: no such checkpoint in {trained_run}\n")
 
     result = cli("evaluate", str(trained_run), "--video", "out.avi")
     assert (result.exit_code, result.stderr) == (
