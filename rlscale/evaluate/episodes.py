@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,14 +57,21 @@ def make_eval_env(
                            ("PYGAME_HIDE_SUPPORT_PROMPT", "1")):
             os.environ.setdefault(key, value)
     try:
-        resolved = resolve_env(spec, config, env_packages)
+        with warnings.catch_warnings():
+            # Gymnasium warns when render_mode is not one the env declares; we check below
+            # and say so in one line instead.
+            if render:
+                warnings.simplefilter("ignore", UserWarning)
+            resolved = resolve_env(spec, config, env_packages)
+            env = resolved.make()
     except EnvSpecError as exc:
         if render and gym.registry.get(spec) is not None:
             modes = _render_modes(spec)
             if RGB_ARRAY not in modes:
                 raise _cannot_render(spec, modes) from None
-        raise EnvSpecError(f"{exc} (the run's env spec no longer resolves)") from None
-    env = resolved.make()
+        if str(exc).startswith(("unknown environment", "--env-package")):
+            raise EnvSpecError(f"{exc} (the run's env spec no longer resolves)") from None
+        raise
     if render and getattr(env, "render_mode", None) != RGB_ARRAY:
         env.close()
         raise _cannot_render(spec, _render_modes(spec))
