@@ -222,12 +222,14 @@ class Policy:
         from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
         batch = {Columns.OBS: torch.as_tensor(self.observations(obs))}
+        # The module is in eval mode since it was restored: call the forward passes that
+        # forward_inference/forward_exploration wrap, without switching modes every step.
         with torch.no_grad():
             if explore:
-                out = self.module.forward_exploration(batch)
+                out = self.module._forward_exploration(batch)
                 dist_cls = self.module.get_exploration_action_dist_cls()
             else:
-                out = self.module.forward_inference(batch)
+                out = self.module._forward_inference(batch)
                 dist_cls = self.module.get_inference_action_dist_cls()
             if Columns.ACTIONS in out:  # modules that pick actions themselves (e.g. DQN)
                 actions = out[Columns.ACTIONS]
