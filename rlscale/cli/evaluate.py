@@ -73,7 +73,7 @@ def evaluate(
     )
     try:
         result, frames, restore_s = _run(
-            ref, env, episodes, seed, explore, video, fps, as_json, start
+            ref, env, episodes, seed, explore, video, fps, start
         )
     finally:
         env.close()
@@ -119,7 +119,7 @@ def evaluate(
 
 
 def _run(ref: Any, env: Any, episodes: int, seed: int, explore: bool, video: Path | None,
-         fps: int, quiet: bool, start: float) -> tuple[Any, int, float]:
+         fps: int, start: float) -> tuple[Any, int, float]:
     """Restore, then run the episodes under a progress bar (on stderr)."""
     from rlscale.evaluate.episodes import run_episodes
     from rlscale.evaluate.restore import load_policy
@@ -131,7 +131,7 @@ def _run(ref: Any, env: Any, episodes: int, seed: int, explore: bool, video: Pat
     progress = Progress(
         TextColumn("episodes"), BarColumn(), MofNCompleteColumn(),
         TextColumn("last return {task.fields[last]}"), TimeElapsedColumn(),
-        console=err, transient=True, disable=quiet or not err.is_terminal,
+        console=err, transient=True, disable=not err.is_terminal,
     )
     with progress:
         task = progress.add_task("episodes", total=episodes, last="-")
