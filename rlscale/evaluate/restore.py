@@ -202,10 +202,11 @@ class Policy:
         if self._flatten:
             rows = [gym.spaces.flatten(self.observation_space, o) for o in items]
             return np.asarray(rows, dtype=np.float32)
-        dtype = getattr(self.module.observation_space, "dtype", None) or np.float32
-        if np.issubdtype(dtype, np.integer):
-            dtype = np.int64
-        return np.asarray(items, dtype=dtype)
+        array = np.asarray(items)
+        # As RLlib's NumpyToTensor connector: floats reach the module as float32.
+        if np.issubdtype(array.dtype, np.floating):
+            return array.astype(np.float32, copy=False)
+        return array
 
     def action_dist_inputs(self, obs: Any) -> torch.Tensor:
         """The module's inference output for a batch of raw env observations."""
