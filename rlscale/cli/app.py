@@ -67,6 +67,9 @@ def _register_commands() -> None:
     from rlscale.cli import train
 
     app.command(name="train")(train.train)
+    from rlscale.cli import check_env
+
+    app.command(name="check-env")(check_env.check_env)
 
 
 _register_commands()
