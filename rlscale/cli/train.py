@@ -51,12 +51,18 @@ def _flag_overrides(**flags: Any) -> dict[str, Any]:
 
 def _print_plan(console: Console, job: Any) -> None:
     from rlscale.algos import config_diff
+    from rlscale.algos.spaces import observation_connector
 
     plan = job.plan
     console.print(f"[bold]Run[/bold]      {job.run_dir.path}")
     console.print("[bold]Env[/bold]      ", end="")
     console.print(f"{job.env.spec}  observations {describe_space(job.env.observation_space)}, "
                   f"actions {describe_space(job.env.action_space)}", markup=False)
+    if job.env.env_config:
+        console.print(f"         env_config {job.env.env_config}", markup=False)
+    if observation_connector(job.env.observation_space) is not None:
+        console.print("         observations flattened (discrete parts one-hot) by RLlib's "
+                      "FlattenObservations connector")
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
     console.print("[bold]Plan[/bold]")
     for key in ("total_cpus", "num_env_runners", "num_envs_per_env_runner",

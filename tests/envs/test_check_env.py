@@ -119,3 +119,15 @@ def test_train_refuses_a_broken_env_in_seconds_before_ray(cli, testenvs: Path) -
     assert not ray.is_initialized()
     assert not (cli.cwd / "rlscale_runs").exists(), "nothing written"
     assert time.monotonic() - start < 60  # generous: a shared 2-core machine
+
+
+def test_dry_run_shows_env_config_and_the_observation_connector(cli) -> None:
+    result = cli("train", "--env", "FrozenLake-v1", "--env-config", '{"is_slippery": false}',
+                 "--dry-run")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[1] == "Env      FrozenLake-v1  observations Discrete(16), actions Discrete(4)"
+    assert lines[2] == "         env_config {'is_slippery': False}"
+    assert "FlattenObservations connector" in lines[3]
+    plain = cli("train", "--env", "CartPole-v1", "--dry-run")
+    assert "FlattenObservations" not in plain.stdout
