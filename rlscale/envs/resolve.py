@@ -31,6 +31,7 @@ import gymnasium as gym
 
 from rlscale.errors import EnvSpecError, did_you_mean
 
+CONFIG_PARAMETERS = ("config", "env_config", "cfg")
 GYM_ID = "gym_id"
 MODULE = "module"
 FILE = "file"
@@ -194,9 +195,10 @@ def _call_with_config(factory: Callable[..., Any], config: Mapping[str, Any],
                       spec: str) -> Any:
     """Call a class or factory with ``env_config``.
 
-    No parameters: called with none. Exactly one parameter that is not an
-    ``env_config`` key (e.g. ``config``): gets the whole mapping. Otherwise the
-    ``env_config`` keys are passed as keyword arguments.
+    No parameters: called with none. A first parameter named ``config`` (or
+    ``env_config``, ``cfg``), or a single parameter, that is not an ``env_config`` key:
+    gets the whole mapping (in env runners, RLlib's ``EnvContext``, a dict that also knows
+    ``worker_index``). Otherwise the ``env_config`` keys are passed as keyword arguments.
     """
     try:
         params = [
@@ -213,11 +215,11 @@ def _call_with_config(factory: Callable[..., Any], config: Mapping[str, Any],
                 f"{', '.join(sorted(config))}"
             )
         return factory()
-    if (
-        len(named) == 1
-        and named[0].kind in (named[0].POSITIONAL_ONLY, named[0].POSITIONAL_OR_KEYWORD)
-        and named[0].name not in config
-        and len(params) == 1
+    first = named[0] if named else None
+    positional = first is not None and first.kind in (first.POSITIONAL_ONLY,
+                                                      first.POSITIONAL_OR_KEYWORD)
+    if positional and first is not None and first.name not in config and (
+        first.name in CONFIG_PARAMETERS or len(params) == 1
     ):
         return factory(config)
     try:

@@ -36,6 +36,11 @@ ENV_FILE = textwrap.dedent('''
             super().__init__({"size": size})
             self.noise = noise
 
+    class ConfigAndMore(Walk):
+        def __init__(self, config=None, render_mode=None):
+            super().__init__(config)
+            self.render_mode = render_mode
+
     def make_walk(config):
         return Walk(config)
 
@@ -79,6 +84,8 @@ def test_keyword_constructor_and_factory(env_file: Path) -> None:
     env = make_env("somewhere/walk_env.py:Keywords", {"size": 4, "noise": 0.5})
     assert env.observation_space.shape == (4,) and env.noise == 0.5
     assert make_env("somewhere/walk_env.py:make_walk", {"size": 2}).size == 2
+    env = make_env("somewhere/walk_env.py:ConfigAndMore", {"size": 2, "render_mode": "x"})
+    assert env.config == {"size": 2, "render_mode": "x"} and env.render_mode is None
 
 
 def test_gym_id_gets_env_config_as_make_kwargs() -> None:
