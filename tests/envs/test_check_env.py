@@ -40,6 +40,7 @@ def test_observation_outside_its_space_is_caught(cli, testenvs: Path) -> None:
     ("name", "expected"),
     [
         ("NanReward", "error: step(): the reward is nan (first at episode 1, step 3)"),
+        ("NanObservation", "error: NaN or inf in the observation (first at episode 1, step 2)"),
         ("WrongDtype", "error: observation has dtype float64, the space says float32"),
         ("OldGymApi", "error: reset() must return (observation, info) (Gymnasium API)"),
         ("OldGymApi", "error: step() must return (obs, reward, terminated, truncated, info); "
@@ -131,3 +132,11 @@ def test_dry_run_shows_env_config_and_the_observation_connector(cli) -> None:
     assert "FlattenObservations connector" in lines[3]
     plain = cli("train", "--env", "CartPole-v1", "--dry-run")
     assert "FlattenObservations" not in plain.stdout
+
+
+def test_no_check_env_skips_the_check(cli, testenvs: Path) -> None:
+    args = ["train", "--env", f"{BROKEN}:LeakyObservation", "--dry-run"]
+    assert cli(*args).exit_code == 2
+    result = cli(*args, "--no-check-env")
+    assert result.exit_code == 0, result.output
+    assert "observations Box(2,) float32" in result.stdout
