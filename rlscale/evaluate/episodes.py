@@ -12,7 +12,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlscale.envs import resolve_env
+from rlscale.envs.resolve import make_env
 from rlscale.errors import EnvSpecError
 
 FrameHook = Callable[[np.ndarray], None]
@@ -50,45 +50,42 @@ def make_eval_env(
 ) -> gym.Env:
     """One environment instance as the run trained on it; ``render`` asks for RGB frames."""
     config = dict(env_config or {})
-    if render:
-        config["render_mode"] = RGB_ARRAY
-        # Off-screen rendering: no window, no sound device (pygame-based envs).
-        for key, value in (("SDL_VIDEODRIVER", "dummy"), ("SDL_AUDIODRIVER", "dummy"),
-                           ("PYGAME_HIDE_SUPPORT_PROMPT", "1")):
-            os.environ.setdefault(key, value)
+    if not render:
+        return _make(spec, config, env_packages)
+    # Off-screen rendering: no window, no sound device (pygame-based envs).
+    for key, value in (("SDL_VIDEODRIVER", "dummy"), ("SDL_AUDIODRIVER", "dummy"),
+                       ("PYGAME_HIDE_SUPPORT_PROMPT", "1")):
+        os.environ.setdefault(key, value)
     try:
         with warnings.catch_warnings():
             # Gymnasium warns when render_mode is not one the env declares; we check below
             # and say so in one line instead.
-            if render:
-                warnings.simplefilter("ignore", UserWarning)
-            resolved = resolve_env(spec, config, env_packages)
-            env = resolved.make()
-    except EnvSpecError as exc:
-        if render and gym.registry.get(spec) is not None:
-            modes = _render_modes(spec)
-            if RGB_ARRAY not in modes:
-                raise _cannot_render(spec, modes) from None
-        if str(exc).startswith(("unknown environment", "--env-package")):
-            raise EnvSpecError(f"{exc} (the run's env spec no longer resolves)") from None
-        raise
-    if render and getattr(env, "render_mode", None) != RGB_ARRAY:
+            warnings.simplefilter("ignore", UserWarning)
+            env = make_env(spec, {**config, "render_mode": RGB_ARRAY}, env_packages)
+    except EnvSpecError:
+        plain = _make(spec, config, env_packages)  # fails with the env's own error, if any
+        modes = _env_render_modes(plain)
+        plain.close()
+        raise _cannot_render(spec, modes) from None
+    if getattr(env, "render_mode", None) != RGB_ARRAY:
+        modes = _env_render_modes(env)
         env.close()
-        raise _cannot_render(spec, _render_modes(spec))
+        raise _cannot_render(spec, modes)
     return env
 
 
-def _render_modes(spec: str) -> list[str]:
-    entry = gym.registry.get(spec)
-    if entry is None:
-        return []
-    if not isinstance(entry.entry_point, str):
-        return list(getattr(entry.entry_point, "metadata", {}).get("render_modes", []))
+def _make(spec: str, config: dict[str, Any], env_packages: Any) -> gym.Env:
     try:
-        env_cls = gym.envs.registration.load_env_creator(entry.entry_point)
-    except Exception:  # noqa: BLE001 - only used to improve a message
-        return []
-    return list(getattr(env_cls, "metadata", {}).get("render_modes", []))
+        return make_env(spec, config, env_packages)
+    except EnvSpecError as exc:
+        text = str(exc)
+        if "failed to build" in text or "env_config" in text:
+            raise
+        raise EnvSpecError(f"{text} (the run's env spec no longer resolves)") from None
+
+
+def _env_render_modes(env: gym.Env) -> list[str]:
+    return list(getattr(env.unwrapped, "metadata", {}).get("render_modes", []))
 
 
 def _cannot_render(spec: str, modes: list[str]) -> EnvSpecError:
