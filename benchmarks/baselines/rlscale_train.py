@@ -11,6 +11,7 @@ Trains until killed (the benchmark stops it once the target is reached).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,9 @@ def main() -> None:
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
 
+    # rlscale checks the env with random-action episodes in this process before training
+    # (its default, part of its start-up): those are not training episodes, not logged.
+    os.environ["EPISODE_LOG_SKIP_PID"] = str(os.getpid())
     from episode_log import register_logged
 
     from rlscale.cli.app import main as rlscale_main
@@ -36,6 +40,8 @@ def main() -> None:
     sys.argv = ["rlscale", "train", "--env", name, "--algo", args.algo,
                 "--preset", preset if preset in available_presets() else "none",
                 "--seed", str(args.seed), "--set", f"env_config.log={args.log}",
+                # rlscale's env runners import the module that registers the logged ids
+                "--set", "env_packages=[episode_log]",
                 "--output", args.output, "--name", f"{args.env}-{args.seed}"]
     rlscale_main()
 
