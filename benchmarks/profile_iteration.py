@@ -40,7 +40,7 @@ def main() -> None:
     quiet_ray_environment()
     exp, preset = resolve_experiment(None, args.sets, {
         "env": args.env, "algo": args.algo, "output": "/tmp", "name": "profile"})
-    job = prepare_job(exp, preset, mode="overwrite")
+    job = prepare_job(exp, preset, mode="overwrite", check_env=False)
     imported = time.perf_counter()
     ray.init(address="local", num_cpus=job.plan.total_cpus, include_dashboard=False,
              log_to_driver=False)

@@ -59,7 +59,7 @@ def rlscale_sampling(env_id: str, runners: int, envs: int, seconds: float) -> fl
         "resources": {"num_cpus": runners + 1, "num_env_runners": runners,
                       "num_envs_per_env_runner": envs},
     })
-    job = prepare_job(exp, preset, mode="overwrite")
+    job = prepare_job(exp, preset, mode="overwrite", check_env=False)
     # As `rlscale train` starts it: its own local Ray, one PyTorch thread per process
     # (this one included: with 0 env runners it steps the envs itself).
     torch.set_num_threads(job.plan.torch_threads)
