@@ -67,6 +67,9 @@ def _register_commands() -> None:
     from rlscale.cli import train
 
     app.command(name="train")(train.train)
+    from rlscale.cli import sweep
+
+    app.command(name="sweep")(sweep.sweep)
 
 
 _register_commands()
