@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import shutil
@@ -213,8 +214,7 @@ def rank_points(trials: Sequence[TrialRecord], mode: str = "max") -> list[PointR
 
 def best_experiment(base: Mapping[str, Any], point: PointRecord, name: str) -> dict[str, Any]:
     """The base experiment with the best point's values: a file ``train`` runs as is."""
-    data = {k: v for k, v in base.items() if k != "search"}
-    data = yaml.safe_load(yaml.safe_dump(data))  # a deep, plain copy
+    data = copy.deepcopy({k: v for k, v in base.items() if k != "search"})
     for key, value in point.values.items():
         set_path(data, key.split("."), value)
     seeds = [s for s in point.seeds if s is not None]

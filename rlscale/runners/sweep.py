@@ -242,7 +242,7 @@ def prepare_sweep(
     sweep_dir.check_mode(mode)
     if mode == RESUME:  # searcher, scheduler and ranking as the sweep was started
         stored = sweep_dir.read_options()
-        keep = ("samples", "search_alg", "scheduler", "metric", "mode")
+        keep = ("samples", "search_alg", "scheduler", "metric", "mode", "max_concurrent")
         options = dataclasses.replace(options, **{k: stored[k] for k in keep if k in stored})
 
     capacity = capacity or local_capacity()
@@ -269,8 +269,8 @@ def prepare_sweep(
         )
     if per_trial > total_cpus:
         raise ResourceError(
-            f"one trial needs {per_trial} cores (resources.num_cpus) but the sweep may use "
-            f"{total_cpus} (--num-cpus); lower resources.num_cpus"
+            f"one trial needs {per_trial} cores (resources.num_cpus, --cpus-per-trial) but the "
+            f"sweep may use {total_cpus} (--num-cpus)"
         )
     exp = exp.model_copy(
         update={"resources": exp.resources.model_copy(update={"num_cpus": per_trial})}
