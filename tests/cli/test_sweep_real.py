@@ -77,8 +77,9 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path: P
     assert proc.stdout is not None
     for line in proc.stdout:
         lines.append(line)
-        if line.split()[:1] == ["trial_00001"] and line.split()[-4:-3] == ["1"]:
-            proc.send_signal(signal.SIGINT)  # the second trial's first iteration
+        if line.split()[:1] == ["trial_00001"] and line.split()[-4:-3] == ["2"]:
+            # The second trial's second iteration: its first checkpoint is on disk.
+            proc.send_signal(signal.SIGINT)
             break
     out, _ = proc.communicate(timeout=180)
     output = "".join(lines) + out
