@@ -18,6 +18,7 @@ uses.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -92,6 +93,18 @@ def _num(value: float) -> int | float:
     return int(value) if float(value).is_integer() and abs(value) < 1e15 else value
 
 
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _numbers(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-4`` (no dot) as a string: make such strings numbers again."""
+    if isinstance(value, str) and _FLOAT.match(value.strip()):
+        return float(value)
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -103,6 +116,7 @@ def _parse_dimension(key: str, spec: Any) -> Dimension:
             f"{where}: expected one of {', '.join(KINDS)} (e.g. {_EXAMPLE}), got {spec!r}"
         )
     ((kind, arg),) = spec.items()
+    arg = _numbers(arg)
     if kind not in KINDS:
         raise ConfigError(
             f"{where}: unknown search kind '{kind}'{did_you_mean(str(kind), KINDS)}; "

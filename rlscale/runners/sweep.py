@@ -472,7 +472,10 @@ def _searcher(job: SweepJob) -> Any:
         from ray.tune.search.hyperopt import HyperOptSearch
 
         return HyperOptSearch(random_state_seed=job.base_seed)
-    return None
+    from ray.tune.search import BasicVariantGenerator
+
+    # Grid and random sampling, seeded by the experiment's seed: a sweep is reproducible.
+    return BasicVariantGenerator(max_concurrent=job.max_concurrent, random_state=job.base_seed)
 
 
 def _scheduler(job: SweepJob) -> Any:
@@ -538,7 +541,9 @@ def run_sweep(job: SweepJob, command: str, hook: TrialHook | None = None) -> boo
                 num_samples=job.options.samples,
                 search_alg=_searcher(job),
                 scheduler=_scheduler(job),
-                max_concurrent_trials=job.max_concurrent,
+                # The random searcher limits itself; model-based ones get Tune's limiter.
+                max_concurrent_trials=None if job.options.search_alg == "random"
+                else job.max_concurrent,
                 trial_dirname_creator=trial_dirname,
                 trial_name_creator=trial_dirname,
             ),

@@ -73,8 +73,10 @@ def test_a_sweep_needs_a_budget_per_trial(cli) -> None:
                  "stop.time_s (--stop-iters, --stop-timesteps, --stop-time)", cli.cwd)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("optuna") is not None, reason="optuna installed")
-def test_missing_searcher_names_the_extra(cli) -> None:
+def test_missing_searcher_names_the_extra(cli, monkeypatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "optuna" else real(name, *a))
     assert_error(cli("sweep", *GRID, "--search", "algo_config.lr={uniform: [0.001, 0.01]}",
                      "--search-alg", "optuna"),
                  "--search-alg optuna needs the optional extra: pip install 'rlscale[optuna]'",
