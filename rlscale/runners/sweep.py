@@ -528,8 +528,11 @@ def run_sweep(job: SweepJob, command: str, hook: TrialHook | None = None) -> boo
     clear_stop()
     trainable: Any = job.algo.config().algo_class
     if job.mode == RESUME:
+        # The search space again: Tune stored its objects (classes in the RLlib config) as
+        # references that trials created after the resume must resolve.
         tuner = tune.Tuner.restore(
-            str(trials_path), trainable, resume_unfinished=True, resume_errored=True
+            str(trials_path), trainable, resume_unfinished=True, resume_errored=True,
+            param_space=param_space(job),
         )
     else:
         tuner = tune.Tuner(
