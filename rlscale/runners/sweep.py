@@ -97,7 +97,7 @@ class SweepJob:
     sweep_dir: SweepDir
     mode: str
     total_cpus: int
-    total_gpus: float
+    total_gpus: int  # whole GPUs the embedded Ray offers
     trial_cpus: float
     trial_gpus: float
     num_trials: int
@@ -336,9 +336,9 @@ def prepare_sweep(
     return SweepJob(
         exp=exp, preset=preset, space=space, options=options, env=env, algo=algo, plan=plan,
         algo_config=base_config, rllib_paths=paths, sweep_dir=sweep_dir, mode=mode,
-        total_cpus=total_cpus, total_gpus=trial_gpus * concurrent, trial_cpus=trial_cpus,
-        trial_gpus=trial_gpus, num_trials=num_trials, max_concurrent=concurrent,
-        reasons=reasons,
+        total_cpus=total_cpus, total_gpus=math.ceil(trial_gpus * concurrent),
+        trial_cpus=trial_cpus, trial_gpus=trial_gpus, num_trials=num_trials,
+        max_concurrent=concurrent, reasons=reasons,
     )
 
 
