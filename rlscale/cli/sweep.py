@@ -256,6 +256,10 @@ def _sweep(job: Any, console: Console, start: float, verbose: bool) -> None:
         console.print(f"best.yaml    {report.best_file}   (rerun: rlscale train "
                       f"{shlex.quote(str(report.best_file))})")
     console.print(f"wall_clock_s {time.monotonic() - start:.1f}")
+    failed = [t for t in report.trials if t.status == "failed"]
+    if failed:
+        console.print(f"\n{len(failed)} trial(s) failed; the cause is in their summary.json: "
+                      + ", ".join(t.name for t in failed))
     if not finished:
         done = sum(t.status == "completed" for t in report.trials)
         console.print(
@@ -263,3 +267,5 @@ def _sweep(job: Any, console: Console, start: float, verbose: bool) -> None:
             f"  rlscale sweep {shlex.quote(str(job.sweep_dir.path / 'sweep.yaml'))} --resume"
         )
         raise typer.Exit(130)
+    if failed and len(failed) == len(report.trials):
+        raise typer.Exit(1)
