@@ -589,7 +589,9 @@ def report_sweep(job: SweepJob) -> SweepReport:
     """Rank the trials on disk; write sweep.json and best.yaml."""
     keys = [d.key for d in job.space.dimensions]
     trials = collect_trials(job.sweep_dir, keys, job.exp.stop)
-    points = rank_points(trials, job.options.mode)
+    # The table ranks by the episode return; --mode applies when that is the metric.
+    is_return = job.options.metric == metrics.EPISODE_RETURN_MEAN
+    points = rank_points(trials, job.options.mode if is_return else "max")
     best = write_report(job.sweep_dir, job.exp.model_dump(mode="json"), trials, points,
                         sweep_options_record(job))
     return SweepReport(trials, points, best)
