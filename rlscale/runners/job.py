@@ -16,6 +16,8 @@ from rlscale.algos import (
 )
 from rlscale.config.model import ExperimentConfig
 from rlscale.envs import ResolvedEnv, resolve_env
+from rlscale.envs.check import require_env_ok
+from rlscale.envs.resolve import canonical_spec
 from rlscale.errors import ConfigError
 from rlscale.results.rundir import NEW, OVERWRITE, RESUME, RunDir, default_run_name
 from rlscale.runners.session import Capacity, local_capacity
@@ -50,14 +52,17 @@ def run_mode(resume: bool, overwrite: bool) -> str:
 
 
 def build_run(
-    exp: ExperimentConfig, algo: AlgoInfo, capacity: Capacity
+    exp: ExperimentConfig, algo: AlgoInfo, capacity: Capacity, check_env: bool = False
 ) -> tuple[ExperimentConfig, ResolvedEnv, ResourcePlan, AlgorithmConfig]:
     """Resolve the env, plan the resources and build the RLlib config of one run.
 
-    Returns the experiment with the planned cores recorded in ``resources.num_cpus``.
+    ``check_env`` runs the fast part of ``rlscale check-env`` on the environment. Returns
+    the experiment with the planned cores recorded in ``resources.num_cpus``.
     """
     env = resolve_env(exp.env, exp.env_config, exp.env_packages)
     check_action_space(algo, env.action_space)
+    if check_env:
+        require_env_ok(env)
     res = exp.resources
     plan = plan_resources(
         available_cpus=capacity.cpus,
@@ -81,10 +86,15 @@ def prepare_job(
     preset: str | None = None,
     mode: str = NEW,
     capacity: Capacity | None = None,
+    check_env: bool = True,
 ) -> TrainingJob:
-    """Check everything that can be checked without Ray, and write nothing."""
+    """Check everything that can be checked without Ray, and write nothing.
+
+    ``check_env`` runs the fast part of ``rlscale check-env`` on the environment.
+    """
     algo = get_algo(exp.algo)
-    exp = exp.model_copy(update={"algo": algo.name})
+    # A file-path env is recorded with its absolute path: config.yaml reruns from anywhere.
+    exp = exp.model_copy(update={"algo": algo.name, "env": canonical_spec(exp.env)})
     if exp.search:
         raise ConfigError(
             "the experiment has a search block: run it with rlscale sweep "
@@ -109,5 +119,7 @@ def prepare_job(
                     f"not {getattr(exp, key)!r}"
                 )
 
-    exp, env, plan, algo_config = build_run(exp, algo, capacity or local_capacity())
+    exp, env, plan, algo_config = build_run(
+        exp, algo, capacity or local_capacity(), check_env=check_env
+    )
     return TrainingJob(exp, preset, env, algo, plan, algo_config, run_dir, mode)

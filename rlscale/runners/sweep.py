@@ -31,6 +31,7 @@ from rlscale.config.search import (
     set_path,
 )
 from rlscale.envs import ResolvedEnv, resolve_env
+from rlscale.envs.resolve import canonical_spec
 from rlscale.errors import ConfigError, ResourceError, RlscaleError, TrainingFailed, did_you_mean
 from rlscale.results import metrics
 from rlscale.results.rundir import NEW, RESUME, RunDir
@@ -216,7 +217,8 @@ def prepare_sweep(
 ) -> SweepJob:
     """Check everything that can be checked without Ray, and write nothing."""
     algo = get_algo(exp.algo)
-    exp = exp.model_copy(update={"algo": algo.name})
+    # A file-path env is recorded with its absolute path, as train records it.
+    exp = exp.model_copy(update={"algo": algo.name, "env": canonical_spec(exp.env)})
     space = parse_search(exp.search, list(ExperimentConfig.model_fields))
     if not space:
         raise ConfigError(
@@ -280,7 +282,7 @@ def prepare_sweep(
     # The base trial keeps the experiment's own values; the probe (first value of every
     # dimension) checks the searched keys with the code train uses.
     base = exp.model_copy(update={"search": {}})
-    _, env, plan, base_config = build_run(base, algo, trial_capacity)
+    _, env, plan, base_config = build_run(base, algo, trial_capacity, check_env=True)
     try:
         probe, _, _, algo_config = build_run(_probe_experiment(exp, space), algo, trial_capacity)
     except RlscaleError as exc:
