@@ -72,6 +72,12 @@ def _register_commands() -> None:
     from rlscale.cli import check_env
 
     app.command(name="check-env")(check_env.check_env)
+    from rlscale.cli import evaluate, export, plot, runs
+
+    app.command(name="evaluate")(evaluate.evaluate)
+    app.command(name="export")(export.export)
+    app.command(name="plot")(plot.plot)
+    app.command(name="runs")(runs.runs)
 
 
 _register_commands()
