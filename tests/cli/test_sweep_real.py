@@ -55,6 +55,16 @@ def test_grid_of_two_lrs_by_two_seeds_and_train_reruns_the_best(cli) -> None:
     table = [ln.split() for ln in result.stdout.splitlines() if ln[:4].strip() in ("1", "2")]
     assert [row[:3] for row in table] == [["1", "0.001", "2"], ["2", "1e-05", "2"]]
 
+    # runs, plot and evaluate read trials as runs; plot pools the seeds of each point.
+    listed = cli("runs", str(sweep / "trials"))
+    assert listed.exit_code == 0, listed.output
+    assert sorted(ln.split()[0] for ln in listed.stdout.splitlines()[1:]) == [
+        t["name"] for t in sorted(trials, key=lambda t: t["name"])]
+    plotted = cli("plot", str(sweep / "trials"), "-o", "curves.png")
+    assert plotted.exit_code == 0, plotted.output
+    assert "4 run(s) in 2 curve(s)" in plotted.stdout
+    assert "trial_00000, trial_00002 (mean of 2 seeds" in plotted.stdout
+
     best = yaml.safe_load((sweep / "best.yaml").read_text())
     assert best["algo_config"]["lr"] == 1e-3 and best["seed"] == 0 and "search" not in best
     rerun = cli("train", str(sweep / "best.yaml"), "--stop-iters", "1")
