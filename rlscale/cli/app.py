@@ -67,6 +67,11 @@ def _register_commands() -> None:
     from rlscale.cli import train
 
     app.command(name="train")(train.train)
+    from rlscale.cli import slurm, status, wait_nodes
+
+    app.command(name="slurm")(slurm.slurm)
+    app.command(name="status")(status.status)
+    app.command(name="wait-nodes", hidden=True)(wait_nodes.wait_nodes)
 
 
 _register_commands()
