@@ -78,7 +78,7 @@ def slurm(
     """Write a Slurm job script for an experiment into its run directory; submit it."""
     setup_logging(verbose)
     from rlscale.config import resolve_experiment
-    from rlscale.errors import ConfigError
+    from rlscale.errors import ConfigError, ResourceError
     from rlscale.results.rundir import NEW, OVERWRITE
     from rlscale.runners import prepare_job
     from rlscale.runners import slurm as slurm_runner
@@ -123,7 +123,10 @@ def slurm(
         console.print(f"Wrote {path}\nSubmit it with:  sbatch {shlex.quote(str(path))}"
                       "\n(or rerun with --submit)")
         return
-    job_id = slurm_runner.submit(path, slurm_runner.request_info(req))
+    try:
+        job_id = slurm_runner.submit(path, slurm_runner.request_info(req))
+    except ResourceError as exc:
+        raise ResourceError(f"{exc} (the job script is written: {path})") from None
     plan = job.plan
     console.print(
         f"Submitted job {job_id}: {req.nodes} node(s), {plan.num_env_runners} env runner(s)"

@@ -19,6 +19,9 @@ def status(
     from rlscale.runners.slurm import job_state, read_job_info
 
     info = read_job_info(run_dir)
+    if info is None and (run_dir / "job.sbatch").is_file() and not is_run_dir(run_dir):
+        raise RunDirError(f"{run_dir}: its job was written but not submitted "
+                          f"(sbatch {run_dir / 'job.sbatch'})")
     if info is None and not is_run_dir(run_dir):
         raise RunDirError(f"{run_dir} is not an rlscale run (no summary.json or slurm.json)")
     console = Console(highlight=False, soft_wrap=True)
