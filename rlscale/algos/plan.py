@@ -3,12 +3,13 @@
 ``num_cpus`` is the total number of cores the run may use, driver and learner included:
 one core for the main process (the driver, which also runs the learner unless there are
 several GPU learners) and one core per remote env runner. The tutorial's "35 + 1 driver
-core" arithmetic is done here, once. One exception: on exactly 2 cores an algorithm that
-alternates sampling and learning samples in the main process, which gets both cores.
+core" arithmetic is done here, once, and the same rule holds for every core count: N cores
+are 1 main process + N - 1 remote env runners (with 1 core, the main process samples too).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from rlscale.errors import ResourceError
@@ -32,6 +33,11 @@ class ResourcePlan:
         """Processes that step environments (the main process when there are no runners)."""
         return max(self.num_env_runners, 1)
 
+    @property
+    def gpus_to_reserve(self) -> int:
+        """Whole GPUs the embedded Ray must offer (a fractional learner still needs one)."""
+        return math.ceil(self.num_gpus_per_learner * max(self.num_learners, 1))
+
 
 def plan_resources(
     *,
@@ -40,7 +46,6 @@ def plan_resources(
     num_cpus: int | None = None,
     num_gpus: float = 0.0,
     on_policy: bool = True,
-    synchronous: bool = True,
     num_env_runners: int | None = None,
     num_envs_per_env_runner: int | None = None,
     may_oversubscribe: bool = False,
@@ -78,15 +83,7 @@ def plan_resources(
             f"--num-gpus {num_gpus:g}: fractions are allowed up to 1; above 1 use whole GPUs"
         )
 
-    main_cpus = 1
-    if num_env_runners is None and total == 2 and synchronous:
-        runners, main_cpus = 0, 2
-        reasons.append(
-            "2 cores and an algorithm that alternates sampling and learning: one remote env "
-            "runner would idle while the learner works and add a process start, so the main "
-            "process samples and learns, with both cores"
-        )
-    elif num_env_runners is None:
+    if num_env_runners is None:
         runners = total - 1
         if runners:
             reasons.append(
@@ -128,7 +125,7 @@ def plan_resources(
         num_env_runners=runners,
         num_envs_per_env_runner=envs,
         num_cpus_per_env_runner=1,
-        num_cpus_for_main_process=main_cpus,
+        num_cpus_for_main_process=1,
         num_learners=learners,
         num_gpus_per_learner=gpus_per_learner,
         reasons=tuple(reasons),

@@ -24,7 +24,6 @@ class AlgoInfo:
     action_spaces: tuple[type[gym.Space], ...]
     on_policy: bool
     suggest_for_other_spaces: str
-    synchronous: bool = True  # sampling and learning alternate (not APPO/IMPALA)
 
     def config(self) -> AlgorithmConfig:
         """A fresh RLlib config object of this algorithm (RLlib's defaults)."""
@@ -38,10 +37,8 @@ ALGORITHMS: dict[str, AlgoInfo] = {
     info.name: info
     for info in (
         AlgoInfo("PPO", "ray.rllib.algorithms.ppo", "PPOConfig", _PG_SPACES, True, ""),
-        AlgoInfo("APPO", "ray.rllib.algorithms.appo", "APPOConfig", _PG_SPACES, True, "", False),
-        AlgoInfo(
-            "IMPALA", "ray.rllib.algorithms.impala", "IMPALAConfig", _PG_SPACES, True, "", False
-        ),
+        AlgoInfo("APPO", "ray.rllib.algorithms.appo", "APPOConfig", _PG_SPACES, True, ""),
+        AlgoInfo("IMPALA", "ray.rllib.algorithms.impala", "IMPALAConfig", _PG_SPACES, True, ""),
         AlgoInfo(
             "DQN", "ray.rllib.algorithms.dqn", "DQNConfig", (gym.spaces.Discrete,), False,
             "SAC (continuous or discrete) or PPO (any)",

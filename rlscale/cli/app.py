@@ -7,7 +7,6 @@ import os
 import sys
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,13 +17,13 @@ from rlscale.errors import RlscaleError
 class _ErrorEdge(TyperGroup):
     """Turns :class:`RlscaleError` into ``Error: ...`` on stderr and its exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer.Context (typer vendors its own click)
         try:
             return super().invoke(ctx)
         except RlscaleError as exc:
             if os.environ.get("RLSCALE_DEBUG"):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            typer.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
 
 

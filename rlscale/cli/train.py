@@ -203,8 +203,7 @@ def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
 
     command = shlex.join(["rlscale", *sys.argv[1:]])
     if job.exp.resources.address is None:
-        start_local_ray(job.plan.total_cpus, job.plan.num_gpus_per_learner * max(
-            job.plan.num_learners, 1), verbose)
+        start_local_ray(job.plan.total_cpus, job.plan.gpus_to_reserve, verbose)
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         summary = run_job(job, command, on_result=printer.row)

@@ -60,7 +60,7 @@ def _local_gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def start_local_ray(num_cpus: int, num_gpus: float, verbose: bool = False) -> None:
+def start_local_ray(num_cpus: int, num_gpus: int, verbose: bool = False) -> None:
     """Start the embedded Ray with exactly the cores and GPUs of the plan."""
     import ray
 

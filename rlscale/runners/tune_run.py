@@ -171,7 +171,7 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
     _Tracking.run_dir, _Tracking.summary, _Tracking.on_result = run_dir, summary, on_result
     tuner = tune.Tuner(
         config.algo_class,
-        param_space=config,
+        param_space=config,  # type: ignore[arg-type]  # Tune takes an AlgorithmConfig
         run_config=tune.RunConfig(
             name=run_dir.name,
             storage_path=str(run_dir.parent),

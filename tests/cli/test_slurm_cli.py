@@ -63,9 +63,8 @@ def test_default_job_uses_whole_nodes_and_this_environment(cli) -> None:
      "node for the learner"),
     (["--nodes", "2", "--cpus-per-node", "1", "--num-cpus", "4", "--time", "01:00:00"],
      "--num-cpus 4 is more than the 2 CPUs available"),
-    (["--nodes", "2", "--cpus-per-node", "1", "--num-cpus", "2", "--time", "01:00:00"],
-     "the plan does not fit the cluster: a process needing 2 CPU finds no node with room "
-     "left (2 node(s), largest 1 CPU / 0 GPU); lower --num-cpus or --num-gpus, or add nodes"),
+    (["--nodes", "2", "--cpus-per-node", "4", "--num-gpus", "1", "--time", "01:00:00"],
+     "--num-gpus 1 asked for, but only 0 GPU(s) available"),
     (["--nodes", "2", "--time", "1:00:00:00"],
      "--time must look like HH:MM:SS or D-HH:MM:SS, got '1:00:00:00'"),
     (["--nodes", "2", "--time", "00:01:00"],
