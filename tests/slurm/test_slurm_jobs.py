@@ -35,7 +35,7 @@ def _summary(run: Path) -> dict:
 
 
 def test_two_node_job_trains_with_env_runners_on_both_nodes(local_slurm, cli) -> None:
-    t0 = time.monotonic()
+    t0, started_at = time.monotonic(), time.time()
     job_id, run = _submit(cli, "--time", "00:10:00", "--stop-reward", "150",
                           "--stop-iters", "40", "--name", "two")
     token_file = run / f".job-{job_id}" / "ray_token"
@@ -62,6 +62,13 @@ def test_two_node_job_trains_with_env_runners_on_both_nodes(local_slurm, cli) ->
         if path.is_file():
             assert token not in path.read_text(errors="replace"), path
     assert not token_file.parent.exists()
+    # ... nor in the logs of the Ray sessions started since the job was submitted.
+    for session in Path("/tmp/ray").glob("session_2*"):
+        if session.stat().st_mtime < started_at:
+            continue
+        for path in (session / "logs").rglob("*"):
+            if path.is_file() and path.stat().st_size < 20_000_000:
+                assert token not in path.read_text(errors="replace"), path
     # Nothing of the job is left running.
     assert leftover_processes("--node-ip-address=127.0.0.2") == []
     assert leftover_processes("--node-ip-address=127.0.0.3") == []
