@@ -46,7 +46,8 @@ def local_slurm() -> Iterator[LocalSlurm]:
             pass
     assert alive == [], f"Slurm daemons left running: {alive}"
     assert leftover_processes(str(slurm.base)) == []
-    shutil.rmtree(base, ignore_errors=True)
+    if not os.environ.get("RLSCALE_KEEP_SLURM"):
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def job_fields(job_id: str) -> dict[str, str]:

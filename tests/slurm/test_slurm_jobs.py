@@ -89,7 +89,9 @@ def test_a_job_that_hits_its_time_limit_requeues_and_resumes(local_slurm, cli) -
     limit_min = elapsed // 60 + 2
     subprocess.run(["scontrol", "update", f"JobId={job_id}", f"TimeLimit={limit_min}"],
                    check=True)
-    wait_until("the requeue", lambda: job_fields(job_id).get("Restarts") == "1", 180)
+    wait_until("the requeued job to be pending again", lambda: (
+        job_fields(job_id).get("Restarts"), job_fields(job_id).get("JobState")) == (
+        "1", "PENDING"), 180)
     interrupted = _summary(run)
     assert interrupted["status"] == "interrupted", job_log(run)
     assert 1 <= interrupted["iterations"] < 40
