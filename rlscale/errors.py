@@ -47,3 +47,13 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
         matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
         matches = [lowered[m] for m in matches]
     return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+class MissingExtraError(RlscaleError):
+    """An optional dependency is not installed: the message names the extra to install."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} needs optional packages that are not installed; "
+            f"install them with: pip install 'rlscale[{extra}]'"
+        )

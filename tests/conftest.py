@@ -40,3 +40,25 @@ def cli(tmp_path: Path) -> Cli:
 def read_summary(run_dir: Path) -> dict[str, Any]:
     """A run's summary.json."""
     return json.loads((run_dir / "summary.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One small real run, trained once per session and shared (read-only) by the
+    evaluate, export, plot and runs tests: PPO on CartPole-v1, 2 iterations, a checkpoint
+    after each."""
+    home = tmp_path_factory.mktemp("trained")
+    result = Cli(home)("train", "--env", "CartPole-v1", "--stop-iters", "2", "--seed", "0",
+                       "--name", "cp", "--checkpoint-every", "1", "--num-cpus", "1")
+    assert result.exit_code == 0, result.output
+    return home / "rlscale_runs" / "cp"
+
+
+@pytest.fixture
+def run_copy(trained_run: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained run, safe to edit."""
+    import shutil
+
+    dest = tmp_path / "runs" / trained_run.name
+    shutil.copytree(trained_run, dest)
+    return dest

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlscale.algos.plan import ResourcePlan
 from rlscale.algos.registry import AlgoInfo
+from rlscale.algos.spaces import observation_connector
 from rlscale.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -120,8 +121,14 @@ def build_algo_config(
     exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan
 ) -> AlgorithmConfig:
     """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
+    from rlscale.envs.resolve import register_for_rllib
+
     overrides = validate_algo_config(info, exp.algo_config)
     model = overrides.pop("model", None)
+    # Refuses, before any Ray process, an observation space RLlib cannot train on;
+    # adds the connector (e.g. flattening Dict/Tuple, one-hot Discrete) when one is needed.
+    connector = observation_connector(env.observation_space)
+    register_for_rllib(env)
     config = (
         info.config()
         .framework("torch")
@@ -140,6 +147,8 @@ def build_algo_config(
         )
         .debugging(seed=exp.seed)
     )
+    if connector is not None:
+        config.env_runners(env_to_module_connector=connector)
     if model is not None:
         config.rl_module(model_config=model)
     if overrides:

@@ -66,6 +66,15 @@ def _register_commands() -> None:
     from rlscale.cli import train
 
     app.command(name="train")(train.train)
+    from rlscale.cli import check_env
+
+    app.command(name="check-env")(check_env.check_env)
+    from rlscale.cli import evaluate, export, plot, runs
+
+    app.command(name="evaluate")(evaluate.evaluate)
+    app.command(name="export")(export.export)
+    app.command(name="plot")(plot.plot)
+    app.command(name="runs")(runs.runs)
     from rlscale.cli import slurm, status, wait_nodes
 
     app.command(name="slurm")(slurm.slurm)

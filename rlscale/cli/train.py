@@ -22,6 +22,8 @@ def _flag_overrides(**flags: Any) -> dict[str, Any]:
     """Only the flags that were given, placed at their experiment-file paths."""
     paths = {
         "env": ("env",),
+        "env_config": ("env_config",),
+        "env_packages": ("env_packages",),
         "algo": ("algo",),
         "seed": ("seed",),
         "name": ("name",),
@@ -50,12 +52,18 @@ def _flag_overrides(**flags: Any) -> dict[str, Any]:
 
 def _print_plan(console: Console, job: Any) -> None:
     from rlscale.algos import config_diff
+    from rlscale.algos.spaces import observation_connector
 
     plan = job.plan
     console.print(f"[bold]Run[/bold]      {job.run_dir.path}")
     console.print("[bold]Env[/bold]      ", end="")
     console.print(f"{job.env.spec}  observations {describe_space(job.env.observation_space)}, "
                   f"actions {describe_space(job.env.action_space)}", markup=False)
+    if job.env.env_config:
+        console.print(f"         env_config {job.env.env_config}", markup=False)
+    if observation_connector(job.env.observation_space) is not None:
+        console.print("         observations flattened (discrete parts one-hot) by RLlib's "
+                      "FlattenObservations connector")
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
     console.print("[bold]Plan[/bold]")
     for key in ("total_cpus", "num_env_runners", "num_envs_per_env_runner",
@@ -78,7 +86,18 @@ def train(
         None, help="Experiment YAML file (every flag has a key there).", show_default=False
     ),
     env: str | None = typer.Option(
-        None, "--env", "--name-env", help="Gymnasium id (e.g. CartPole-v1)."
+        None, "--env", "--name-env",
+        help="Gymnasium id (CartPole-v1), package.module:Class or path/to/file.py:Class.",
+    ),
+    env_config: str | None = typer.Option(
+        None, "--env-config", help="JSON object passed to the env's constructor."
+    ),
+    env_packages: list[str] | None = typer.Option(
+        None, "--env-package", help="Import this package first (it registers env ids); "
+        "repeatable."
+    ),
+    no_check_env: bool = typer.Option(
+        False, "--no-check-env", help="Skip the environment check before training."
     ),
     algo: str | None = typer.Option(
         None, "--algo", "--run", help="RLlib algorithm: PPO, APPO, IMPALA, DQN, SAC, TQC."
@@ -134,6 +153,7 @@ def train(
     from rlscale.runners.session import quiet_ray_environment
 
     quiet_ray_environment(verbose)
+    from rlscale.cli.check_env import parse_env_config
     from rlscale.config import resolve_experiment
     from rlscale.runners import prepare_job, run_mode
     from rlscale.runners.cluster import (
@@ -145,7 +165,8 @@ def train(
     from rlscale.runners.session import stop_ray
 
     flags = _flag_overrides(
-        env=env, algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
+        env=env, env_config=parse_env_config(env_config), env_packages=env_packages or None,
+        algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
         address=address,
@@ -155,7 +176,8 @@ def train(
     console = Console(highlight=False, soft_wrap=True)
     cluster = exp.resources.address
     if cluster is None:
-        job = prepare_job(exp, preset_name, mode, slurm_allocation())
+        job = prepare_job(exp, preset_name, mode, slurm_allocation(),
+                          check_env=not no_check_env)
         if dry_run:
             _print_plan(console, job)
             return
@@ -165,7 +187,7 @@ def train(
     # placed is refused here rather than left PENDING.
     try:
         capacity = connect_cluster(cluster, verbose)
-        job = prepare_job(exp, preset_name, mode, capacity)
+        job = prepare_job(exp, preset_name, mode, capacity, check_env=not no_check_env)
         check_plan_fits(job.plan, alive_nodes())
         if dry_run:
             _print_plan(console, job)

@@ -1,5 +1,5 @@
 """Environment specs: Gymnasium ids, import paths, registered names."""
 
-from rlscale.envs.resolve import ResolvedEnv, resolve_env
+from rlscale.envs.resolve import ResolvedEnv, describe_space, make_env, resolve_env
 
-__all__ = ["ResolvedEnv", "resolve_env"]
+__all__ = ["ResolvedEnv", "describe_space", "make_env", "resolve_env"]

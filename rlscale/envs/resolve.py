@@ -1,15 +1,61 @@
-"""Turn an env spec into something RLlib can build, in the driver and in env runners."""
+"""Turn an env spec into something RLlib can build, in the driver and in env runners.
+
+A spec is one of:
+
+- a Gymnasium id (``CartPole-v1``), possibly registered by an ``--env-package`` import;
+- ``package.module:ClassOrFactory`` (an importable module);
+- ``path/to/file.py:ClassOrFactory`` (a file anywhere, relative to the working directory).
+
+Env runners are other processes (often on other nodes), so RLlib never receives the env
+object: it receives a creator that holds only strings (the canonical spec, with file paths
+made absolute, and the packages to import) and builds the env from them in the process it
+runs in.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
-from collections.abc import Sequence
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import gymnasium as gym
 
 from rlscale.errors import EnvSpecError, did_you_mean
+
+CONFIG_PARAMETERS = ("config", "env_config", "cfg")
+GYM_ID = "gym_id"
+MODULE = "module"
+FILE = "file"
+
+
+@dataclass(frozen=True)
+class EnvTarget:
+    """A parsed spec: its kind, what to import or open, and the attribute or id."""
+
+    kind: str
+    location: str  # module name, absolute file path, or "" for a Gymnasium id
+    name: str  # class/factory attribute, or the Gymnasium id
+
+    @property
+    def canonical(self) -> str:
+        """The spec as any process on any node can rebuild it (absolute file paths)."""
+        return self.name if self.kind == GYM_ID else f"{self.location}:{self.name}"
+
+    @property
+    def short_name(self) -> str:
+        """A readable name for RLlib's registry and Tune's trial names."""
+        if self.kind == FILE:
+            return f"{Path(self.location).name}:{self.name}"
+        return self.canonical
 
 
 @dataclass(frozen=True)
@@ -21,10 +67,18 @@ class ResolvedEnv:
     env_config: dict[str, Any] = field(default_factory=dict)
     observation_space: gym.Space | None = None
     action_space: gym.Space | None = None
+    canonical_spec: str = ""
+    env_packages: tuple[str, ...] = ()
 
     def make(self) -> gym.Env:
         """Build one instance in this process."""
-        return make_env(self.spec, self.env_config)
+        return make_env(self.canonical_spec or self.spec, self.env_config, self.env_packages)
+
+    def creator(self) -> Callable[[Mapping[str, Any]], gym.Env]:
+        """A picklable creator for RLlib: rebuilds the env from strings in any process."""
+        return functools.partial(
+            create_env_for_rllib, self.canonical_spec or self.spec, self.env_packages
+        )
 
 
 def describe_space(space: gym.Space | None) -> str:
@@ -48,16 +102,220 @@ def import_env_packages(packages: Sequence[str]) -> None:
             importlib.import_module(name)
         except ImportError as exc:
             raise EnvSpecError(f"--env-package {name}: cannot import it ({exc})") from None
+        except Exception as exc:  # the package's own import code failed
+            raise EnvSpecError(
+                f"--env-package {name}: importing it failed: {type(exc).__name__}: {exc}"
+            ) from None
 
 
-def make_env(spec: str, env_config: dict[str, Any] | None = None) -> gym.Env:
-    """Create one environment instance from a Gymnasium id."""
-    if spec not in gym.registry:
-        raise EnvSpecError(f"unknown environment '{spec}'{did_you_mean(spec, gym.registry)}")
+def parse_spec(spec: str, cwd: Path | None = None) -> EnvTarget:
+    """Parse ``spec`` without importing anything; file paths become absolute."""
+    spec = spec.strip()
+    if not spec:
+        raise EnvSpecError("the environment spec is empty")
+    left, sep, right = spec.rpartition(":")
+    if not sep:
+        return EnvTarget(GYM_ID, "", spec)
+    if not left or not right:
+        raise EnvSpecError(
+            f"environment '{spec}': expected module:Class or path/file.py:Class"
+        )
+    if left.endswith(".py") or "/" in left or os.sep in left:
+        path = Path(left).expanduser()
+        if not path.is_absolute():
+            path = (cwd or Path.cwd()) / path
+        return EnvTarget(FILE, str(path.resolve()), right)
+    return EnvTarget(MODULE, left, right)
+
+
+def canonical_spec(spec: str) -> str:
+    """``spec`` with a file path made absolute (other specs unchanged)."""
     try:
-        return gym.make(spec, **(env_config or {}))
+        target = parse_spec(spec)
+    except EnvSpecError:
+        return spec  # reported, with its cause, when the env is resolved
+    return target.canonical if target.kind == FILE else spec
+
+
+# Files loaded in this process, by absolute path and modification time.
+_FILE_MODULES: dict[tuple[str, float], ModuleType] = {}
+
+
+def _load_file(path: str, spec: str) -> ModuleType:
+    file = Path(path)
+    if not file.is_file():
+        raise EnvSpecError(f"environment '{spec}': file not found: {path}")
+    key = (path, file.stat().st_mtime)
+    if key in _FILE_MODULES:
+        return _FILE_MODULES[key]
+    digest = hashlib.sha1(path.encode()).hexdigest()[:8]
+    mod_name = f"rlscale_envfile_{file.stem}_{digest}"
+    module_spec = importlib.util.spec_from_file_location(mod_name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise EnvSpecError(f"environment '{spec}': cannot load {path} as Python")
+    module = importlib.util.module_from_spec(module_spec)
+    # Registered so that classes from the file can be pickled by reference, and the
+    # file's folder is importable so it may import its neighbours.
+    sys.modules[mod_name] = module
+    if str(file.parent) not in sys.path:
+        sys.path.append(str(file.parent))
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[mod_name]
+        raise EnvSpecError(
+            f"environment '{spec}': importing {file.name} failed: {type(exc).__name__}: {exc}"
+        ) from None
+    _FILE_MODULES[key] = module
+    return module
+
+
+def _import_module(name: str, spec: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or name
+        raise EnvSpecError(
+            f"environment '{spec}': module '{missing}' not found"
+            + (f" (while importing '{name}')" if missing != name else "")
+        ) from None
+    except Exception as exc:
+        raise EnvSpecError(
+            f"environment '{spec}': importing module '{name}' failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _public_names(module: ModuleType) -> list[str]:
+    return [n for n, v in vars(module).items()
+            if not n.startswith("_") and callable(v) and not isinstance(v, ModuleType)]
+
+
+def _call_with_config(factory: Callable[..., Any], config: Mapping[str, Any],
+                      spec: str) -> Any:
+    """Call a class or factory with ``env_config``.
+
+    No parameters: called with none. A first parameter named ``config`` (or
+    ``env_config``, ``cfg``), or a single parameter, that is not an ``env_config`` key:
+    gets the whole mapping (in env runners, RLlib's ``EnvContext``, a dict that also knows
+    ``worker_index``). Otherwise the ``env_config`` keys are passed as keyword arguments.
+    """
+    try:
+        params = [
+            p for p in inspect.signature(factory).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL,)
+        ]
+    except (TypeError, ValueError):  # no signature (builtins, some C types)
+        return factory(config)
+    named = [p for p in params if p.kind is not p.VAR_KEYWORD]
+    if not params:
+        if config:
+            raise EnvSpecError(
+                f"environment '{spec}' takes no arguments, but env_config has "
+                f"{', '.join(sorted(config))}"
+            )
+        return factory()
+    first = named[0] if named else None
+    positional = first is not None and first.kind in (first.POSITIONAL_ONLY,
+                                                      first.POSITIONAL_OR_KEYWORD)
+    if positional and first is not None and first.name not in config and (
+        first.name in CONFIG_PARAMETERS or len(params) == 1
+    ):
+        return factory(config)
+    try:
+        inspect.signature(factory).bind(**config)
+    except TypeError as exc:
+        raise EnvSpecError(f"environment '{spec}': env_config does not fit: {exc}") from None
+    return factory(**config)
+
+
+def make_env(
+    spec: str, env_config: Mapping[str, Any] | None = None, env_packages: Sequence[str] = ()
+) -> gym.Env:
+    """Create one environment instance from any spec (import errors are one line)."""
+    import_env_packages(env_packages)
+    return _build(parse_spec(spec), env_config if env_config is not None else {}, spec)
+
+
+def _build(target: EnvTarget, config: Mapping[str, Any], spec: str) -> gym.Env:
+    """Build ``target``; messages name ``spec`` as the user wrote it."""
+    if target.kind == GYM_ID:
+        return _make_gym(target.name, dict(config), spec)
+    module = (
+        _load_file(target.location, spec)
+        if target.kind == FILE
+        else _import_module(target.location, spec)
+    )
+    factory = getattr(module, target.name, None)
+    if factory is None:
+        if target.kind == MODULE and target.name in gym.registry:
+            # Gymnasium's own "module:EnvId" form: importing the module registered the id.
+            return _make_gym(target.name, dict(config), spec)
+        where = Path(target.location).name if target.kind == FILE else f"module '{target.location}'"
+        raise EnvSpecError(
+            f"environment '{spec}': {where} has no attribute '{target.name}'"
+            f"{did_you_mean(target.name, _public_names(module))}"
+        )
+    if not callable(factory):
+        raise EnvSpecError(
+            f"environment '{spec}': '{target.name}' is a {type(factory).__name__}, "
+            "not a gymnasium.Env class or a function returning one"
+        )
+    if isinstance(factory, type) and not issubclass(factory, gym.Env):
+        raise EnvSpecError(
+            f"environment '{spec}': {target.name} is not a gymnasium.Env subclass"
+            f"{_old_gym_hint(factory)}"
+        )
+    try:
+        env = _call_with_config(factory, config, spec)
+    except EnvSpecError:
+        raise
     except Exception as exc:  # the env's own constructor failed
-        raise EnvSpecError(f"environment '{spec}' failed to build: {exc}") from None
+        raise EnvSpecError(
+            f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"
+        ) from None
+    if not isinstance(env, gym.Env):
+        kind = type(env)
+        raise EnvSpecError(
+            f"environment '{spec}': {target.name} returned a {kind.__module__}.{kind.__name__}, "
+            f"not a gymnasium.Env{_old_gym_hint(kind)}"
+        )
+    return env
+
+
+def _old_gym_hint(cls: type) -> str:
+    if any(base.__module__.split(".")[0] == "gym" for base in cls.__mro__):
+        return " (it is an old `gym` environment: subclass gymnasium.Env and use its API)"
+    return ""
+
+
+def _make_gym(env_id: str, kwargs: dict[str, Any], spec: str) -> gym.Env:
+    if env_id not in gym.registry:
+        raise EnvSpecError(f"unknown environment '{env_id}'{did_you_mean(env_id, gym.registry)}")
+    try:
+        return gym.make(env_id, **kwargs)
+    except Exception as exc:  # the env's own constructor failed
+        raise EnvSpecError(
+            f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def create_env_for_rllib(
+    spec: str, env_packages: Sequence[str], env_config: Mapping[str, Any]
+) -> gym.Env:
+    """The creator RLlib calls in every env runner (``env_config`` is its EnvContext)."""
+    return make_env(spec, env_config, env_packages)
+
+
+def register_for_rllib(env: ResolvedEnv) -> None:
+    """Register ``env`` with Tune's registry under ``env.rllib_env``.
+
+    Registered before ``ray.init`` the creator is stored with Ray when it starts, and env
+    runners in any process look it up by name.
+    """
+    from ray.tune.registry import register_env
+
+    register_env(env.rllib_env, env.creator())
 
 
 def resolve_env(
@@ -65,14 +323,20 @@ def resolve_env(
 ) -> ResolvedEnv:
     """Resolve ``spec`` and read its spaces by building one instance in the driver."""
     import_env_packages(env_packages)
-    env = make_env(spec, env_config)
+    target = parse_spec(spec)
+    env = _build(target, env_config or {}, spec)
     try:
         return ResolvedEnv(
             spec=spec,
-            rllib_env=spec,
+            rllib_env=target.short_name,
             env_config=dict(env_config or {}),
             observation_space=env.observation_space,
             action_space=env.action_space,
+            canonical_spec=target.canonical,
+            env_packages=tuple(env_packages),
         )
     finally:
-        env.close()
+        try:
+            env.close()
+        except Exception:  # noqa: BLE001  (a failing close() is reported by check-env)
+            pass

@@ -32,3 +32,12 @@ def atomic_write_json(path: Path, data: Any) -> None:
 def read_json(path: Path) -> Any:
     """Read a JSON file."""
     return json.loads(path.read_text())
+
+
+def publish_file(tmp: Path, path: Path) -> None:
+    """Move a finished temporary file into place (atomically), with the permissions a
+    newly created file would have (``mkstemp`` makes it private to the owner)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)

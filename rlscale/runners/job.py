@@ -16,6 +16,8 @@ from rlscale.algos import (
 )
 from rlscale.config.model import ExperimentConfig
 from rlscale.envs import ResolvedEnv, resolve_env
+from rlscale.envs.check import require_env_ok
+from rlscale.envs.resolve import canonical_spec
 from rlscale.errors import ConfigError
 from rlscale.results.rundir import NEW, OVERWRITE, RESUME, RunDir, default_run_name
 from rlscale.runners.session import Capacity, local_capacity
@@ -55,10 +57,15 @@ def prepare_job(
     preset: str | None = None,
     mode: str = NEW,
     capacity: Capacity | None = None,
+    check_env: bool = True,
 ) -> TrainingJob:
-    """Check everything that can be checked without Ray, and write nothing."""
+    """Check everything that can be checked without Ray, and write nothing.
+
+    ``check_env`` runs the fast part of ``rlscale check-env`` on the environment.
+    """
     algo = get_algo(exp.algo)
-    exp = exp.model_copy(update={"algo": algo.name})
+    # A file-path env is recorded with its absolute path: config.yaml reruns from anywhere.
+    exp = exp.model_copy(update={"algo": algo.name, "env": canonical_spec(exp.env)})
     if mode == RESUME and exp.name is None:
         raise ConfigError(
             "--resume needs the run to continue: pass its config.yaml "
@@ -80,6 +87,8 @@ def prepare_job(
 
     env = resolve_env(exp.env, exp.env_config, exp.env_packages)
     check_action_space(algo, env.action_space)
+    if check_env:
+        require_env_ok(env)
 
     capacity = capacity or local_capacity()
     res = exp.resources

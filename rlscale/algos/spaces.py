@@ -1,0 +1,49 @@
+"""Which observation spaces RLlib trains on, and the connector that makes the rest fit.
+
+RLlib's default RL modules take a flat ``Box`` (an MLP) or an image ``Box`` (a CNN).
+Everything else Gymnasium's own environments use (``Discrete`` observations as in
+FrozenLake and Taxi, ``MultiDiscrete``, ``MultiBinary``, ``Dict`` and ``Tuple`` of those,
+``Box`` of other ranks) is flattened into one vector by RLlib's ``FlattenObservations``
+env-to-module connector, which one-hot encodes the discrete parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+
+from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, unsupported_observation_part
+from rlscale.errors import EnvSpecError
+
+
+def needs_flattening(space: gym.Space) -> bool:
+    """True unless ``space`` is a Box RLlib's default modules take as it is."""
+    if isinstance(space, gym.spaces.Box):
+        return len(space.shape) not in (1, 3)
+    return True
+
+
+def flatten_observations(env: Any = None, spaces: Any = None, device: Any = None) -> Any:
+    """The env-to-module connector (a module-level function: RLlib pickles it)."""
+    from ray.rllib.connectors.env_to_module import FlattenObservations
+
+    return FlattenObservations()
+
+
+def observation_connector(space: gym.Space | None) -> Callable[..., Any] | None:
+    """The connector factory ``space`` needs, ``None`` when it needs none.
+
+    Raises :class:`EnvSpecError` for a space RLlib cannot train on, naming it.
+    """
+    if space is None:
+        return None
+    bad = unsupported_observation_part(space)
+    if bad is not None:
+        inside = "" if bad is space else f" (in the observation space {space})"
+        raise EnvSpecError(
+            f"RLlib cannot train on the observation space {bad}{inside}: "
+            f"{SUPPORTED_OBSERVATIONS}"
+        )
+    return flatten_observations if needs_flattening(space) else None

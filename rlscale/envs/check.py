@@ -1,0 +1,391 @@
+"""Check an environment before compute is spent on it.
+
+Gymnasium's own checker, then random-action episodes that watch every observation and
+reward, a reset-determinism check, and (the slow part) re-creating the env in a fresh
+process, as Ray's env runners will. ``rlscale train`` runs the fast part.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlscale.envs.resolve import ResolvedEnv, describe_space, resolve_env
+from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, unsupported_observation_part
+from rlscale.errors import EnvSpecError
+
+ERROR = "error"
+WARNING = "warning"
+
+# Gymnasium checker warnings that are advice, not problems with the environment.
+_IGNORED_WARNINGS = (
+    "is different from the unwrapped version",
+    "render_mode",
+    "render method",
+    "not in `np.float32`",
+)
+
+
+@dataclass
+class Problem:
+    """One thing wrong with the environment."""
+
+    severity: str
+    message: str
+    count: int = 1
+    key: str = ""
+
+    def __str__(self) -> str:
+        times = f" ({self.count} times)" if self.count > 1 else ""
+        return f"{self.severity}: {self.message}{times}"
+
+
+@dataclass
+class EnvReport:
+    """What ``check-env`` found: spaces, episodes, step time and problems."""
+
+    spec: str
+    observation_space: str
+    action_space: str
+    episode_lengths: list[int] = field(default_factory=list)
+    episode_returns: list[float] = field(default_factory=list)
+    capped_episodes: int = 0
+    step_time_us: float | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that make the environment unusable for training."""
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Problems worth knowing about that do not stop training."""
+        return [p for p in self.problems if p.severity == WARNING]
+
+    @property
+    def ok(self) -> bool:
+        """True when no errors were found (warnings allowed)."""
+        return not self.errors
+
+    def add(self, severity: str, message: str, key: str | None = None) -> None:
+        """Record a problem; a repeat of the same kind (``key``) only counts up."""
+        key = key or message
+        for problem in self.problems:
+            if problem.key == key and problem.severity == severity:
+                problem.count += 1
+                return
+        self.problems.append(Problem(severity, message, key=key))
+
+    def has(self, *fragments: str) -> bool:
+        """True when an error already mentions one of ``fragments``."""
+        return any(f in p.message for p in self.errors for f in fragments)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return True  # not numeric: the space check reports it
+    return bool(np.all(np.isfinite(arr)))
+
+
+def _leaves(space: gym.Space, value: Any, path: str = "") -> list[tuple[str, gym.Space, Any]]:
+    """Pairs of (path, leaf space, leaf value) inside Dict/Tuple observations."""
+    if isinstance(space, gym.spaces.Dict) and isinstance(value, dict):
+        out = []
+        for key, sub in space.spaces.items():
+            out += _leaves(sub, value.get(key), f"{path}[{key!r}]")
+        return out
+    if isinstance(space, gym.spaces.Tuple) and isinstance(value, tuple | list):
+        out = []
+        for i, sub in enumerate(space.spaces):
+            out += _leaves(sub, value[i] if i < len(value) else None, f"{path}[{i}]")
+        return out
+    return [(path, space, value)]
+
+
+def explain_observation(space: gym.Space, obs: Any) -> tuple[str, str] | None:
+    """Why ``obs`` is not in ``space``: (kind, explanation), ``None`` when it is."""
+    if not _finite_struct(space, obs):
+        return "nan", "NaN or inf in the observation"
+    if space.contains(obs):
+        return None
+    why = _explain(space, obs)
+    return why.split(":")[0], why
+
+
+def _explain(space: gym.Space, obs: Any) -> str:
+    if isinstance(space, gym.spaces.Dict) and not isinstance(obs, dict):
+        return f"observation is a {type(obs).__name__}, the space is a Dict"
+    if isinstance(space, gym.spaces.Dict) and set(obs) != set(space.spaces):
+        return f"observation keys {sorted(obs)} differ from the space's {sorted(space.spaces)}"
+    for path, leaf, value in _leaves(space, obs):
+        where = f"observation{path}"
+        if isinstance(leaf, gym.spaces.Box):
+            if not isinstance(value, np.ndarray):
+                return (f"{where} is a {type(value).__name__}, not a numpy array "
+                        f"(expected {describe_space(leaf)})")
+            if value.shape != leaf.shape:
+                return f"{where} has shape {value.shape}, the space says {leaf.shape}"
+            if leaf.dtype is not None and not np.can_cast(value.dtype, leaf.dtype):
+                return f"{where} has dtype {value.dtype}, the space says {leaf.dtype}"
+            below = value < leaf.low
+            above = value > leaf.high
+            if below.any() or above.any():
+                idx = int(np.flatnonzero(below | above)[0])
+                v = float(value.flat[idx])
+                bound = float(leaf.low.flat[idx]) if below.flat[idx] else float(leaf.high.flat[idx])
+                side = "below low" if below.flat[idx] else "above high"
+                sign = "<" if below.flat[idx] else ">"
+                return (f"{where} outside its declared {describe_space(leaf)}: element {idx} "
+                        f"is {v:.4g} {sign} {side.split()[-1]} {bound:.4g}")
+        elif not leaf.contains(value):
+            return f"{where} = {value!r} is not in {leaf}"
+    return f"observation {obs!r} is not in {space}"
+
+
+def _finite_struct(space: gym.Space, obs: Any) -> bool:
+    return all(_finite(v) for _, _, v in _leaves(space, obs))
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        from gymnasium.utils.env_checker import data_equivalence
+
+        return bool(data_equivalence(a, b))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _run_gymnasium_checker(env: gym.Env, report: EnvReport) -> None:
+    from gymnasium.utils.env_checker import check_env as gym_check_env
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            gym_check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)
+        except Exception as exc:  # the checker's verdict
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if "eterministic" in text:
+                report.add(WARNING, f"Gymnasium's env checker: {text}")
+            elif not report.has("observation", "reset()", "step()"):
+                report.add(ERROR, f"Gymnasium's env checker: {text}")
+    for item in caught:
+        text = str(item.message).strip()
+        if any(skip in text for skip in _IGNORED_WARNINGS):
+            continue
+        text = text.removeprefix("\x1b[33mWARN: ").removesuffix("\x1b[0m")
+        text = text.removeprefix("WARN: ")
+        if "not within the observation space" in text or "obs returned by the" in text:
+            continue  # our rollout explains these precisely
+        report.add(WARNING, f"Gymnasium's env checker: {text}")
+
+
+def _reset(env: gym.Env, seed: int | None, report: EnvReport) -> Any:
+    out = env.reset(seed=seed)
+    if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
+        report.add(
+            ERROR,
+            "reset() must return (observation, info) (Gymnasium API); it returned "
+            f"a {type(out).__name__}" + (f" of length {len(out)}" if isinstance(out, tuple) else "")
+            + " (old Gym API?)",
+        )
+        return None
+    return out[0]
+
+
+def _step(env: gym.Env, action: Any, report: EnvReport) -> tuple[Any, Any, bool] | None:
+    out = env.step(action)
+    if not isinstance(out, tuple) or len(out) != 5:
+        n = len(out) if isinstance(out, tuple) else type(out).__name__
+        old = " (the old Gym 4-tuple API: return terminated and truncated separately)" if (
+            n == 4) else ""
+        report.add(ERROR, f"step() must return (obs, reward, terminated, truncated, info); "
+                          f"it returned {n} values{old}")
+        return None
+    obs, reward, terminated, truncated, info = out
+    if not isinstance(terminated, bool | np.bool_) or not isinstance(truncated, bool | np.bool_):
+        report.add(ERROR, "step(): terminated and truncated must be booleans, got "
+                          f"{type(terminated).__name__} and {type(truncated).__name__}")
+    if not isinstance(info, dict):
+        report.add(ERROR, f"step(): info must be a dict, got {type(info).__name__}")
+    return obs, reward, bool(terminated) or bool(truncated)
+
+
+def _check_observation(env: gym.Env, obs: Any, where: str, report: EnvReport) -> None:
+    why = explain_observation(env.observation_space, obs)
+    if why is not None:
+        report.add(ERROR, f"{why[1]} (first {where})", key=why[0])
+
+
+def _rollouts(env: gym.Env, episodes: int, seed: int, max_steps: int,
+              report: EnvReport) -> None:
+    env.action_space.seed(seed)
+    step_time = 0.0
+    steps = 0
+    for episode in range(episodes):
+        obs = _reset(env, seed + episode, report)
+        if obs is None:
+            _step(env, env.action_space.sample(), report)  # report its API too
+            return
+        _check_observation(env, obs, f"after reset, episode {episode + 1}", report)
+        length, ret, done = 0, 0.0, False
+        while not done and length < max_steps:
+            action = env.action_space.sample()
+            t0 = time.perf_counter()
+            out = _step(env, action, report)
+            step_time += time.perf_counter() - t0
+            steps += 1
+            if out is None:
+                return
+            obs, reward, done = out
+            length += 1
+            _check_observation(env, obs, f"at episode {episode + 1}, step {length}", report)
+            if not isinstance(reward, int | float | np.integer | np.floating) or isinstance(
+                    reward, bool):
+                report.add(ERROR, f"step(): the reward must be a number, got "
+                                  f"{type(reward).__name__}")
+                continue
+            if not math.isfinite(float(reward)):
+                report.add(ERROR, f"step(): the reward is {float(reward)} (first at episode "
+                                  f"{episode + 1}, step {length})", key="reward-nan")
+                continue
+            ret += float(reward)
+        if not done:
+            report.capped_episodes += 1
+        report.episode_lengths.append(length)
+        report.episode_returns.append(ret)
+    if steps:
+        report.step_time_us = step_time / steps * 1e6
+
+
+def _check_determinism(env: gym.Env, seed: int, report: EnvReport) -> None:
+    try:
+        first = env.reset(seed=seed)
+        second = env.reset(seed=seed)
+    except Exception:  # noqa: BLE001  (reset errors are reported by the rollouts)
+        return
+    if isinstance(first, tuple) and isinstance(second, tuple) and first and second:
+        if not _same(first[0], second[0]):
+            report.add(
+                WARNING,
+                f"reset(seed={seed}) twice gave different observations: the environment is "
+                "not deterministic under a seed (draw from self.np_random after "
+                "super().reset(seed=seed))",
+            )
+
+
+def check_recreate(resolved: ResolvedEnv, timeout: float = 120.0) -> str | None:
+    """Build the env in a fresh Python process, as Ray's env runners do.
+
+    Returns ``None`` when it works, or why it does not.
+    """
+    cmd = [sys.executable, "-m", "rlscale.envs.probe", resolved.canonical_spec or resolved.spec,
+           json.dumps(resolved.env_config)]
+    for package in resolved.env_packages:
+        cmd += ["--env-package", package]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return f"building it in a new process took more than {timeout:.0f} s"
+    lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
+    if done.returncode != 0 or not lines:
+        err = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
+        return err[-1] if err else f"the process exited with code {done.returncode}"
+    spaces = json.loads(lines[-1])
+    mine = [describe_space(resolved.observation_space), describe_space(resolved.action_space)]
+    if spaces != mine:
+        return (f"in a new process its spaces are {spaces[0]} / {spaces[1]}, "
+                f"here {mine[0]} / {mine[1]}")
+    return None
+
+
+def check_env(
+    spec: str,
+    env_config: dict[str, Any] | None = None,
+    env_packages: Sequence[str] = (),
+    *,
+    episodes: int = 3,
+    seed: int = 0,
+    max_steps: int = 10_000,
+    recreate: bool = True,
+    resolved: ResolvedEnv | None = None,
+) -> EnvReport:
+    """Check ``spec``; raises :class:`EnvSpecError` when the spec itself is bad.
+
+    ``recreate=False`` skips the slow part (building the env in a fresh process).
+    """
+    resolved = resolved or resolve_env(spec, env_config, env_packages)
+    report = EnvReport(
+        spec=spec,
+        observation_space=describe_space(resolved.observation_space),
+        action_space=describe_space(resolved.action_space),
+    )
+    if resolved.observation_space is not None:
+        bad = unsupported_observation_part(resolved.observation_space)
+        if bad is not None:
+            report.add(ERROR, f"RLlib cannot train on the observation space {bad}: "
+                              f"{SUPPORTED_OBSERVATIONS}")
+    env = resolved.make()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                _rollouts(env, episodes, seed, max_steps, report)
+                _check_determinism(env, seed, report)
+            except Exception as exc:  # the env's own code raised
+                report.add(ERROR, f"the environment raised {type(exc).__name__}: {exc}")
+        env.close()
+        env = resolved.make()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _run_gymnasium_checker(env, report)
+    finally:
+        try:
+            env.close()
+        except Exception as exc:  # noqa: BLE001
+            report.add(WARNING, f"close() raised {type(exc).__name__}: {exc}")
+    if recreate:
+        why = check_recreate(resolved)
+        if why is not None:
+            report.add(ERROR, f"cannot be re-created in another process (as Ray's env runners "
+                              f"do): {why}")
+    return report
+
+
+class EnvCheckFailed(EnvSpecError):
+    """The environment failed the check ``rlscale train`` runs before Ray starts."""
+
+    def __init__(self, message: str, report: EnvReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def require_env_ok(resolved: ResolvedEnv) -> EnvReport:
+    """The fast part of the check (one random episode, no new process), before training.
+
+    Raises :class:`EnvCheckFailed` with every error on one line when the env is broken.
+    """
+    report = check_env(resolved.spec, resolved=resolved, episodes=1, seed=0, max_steps=1000,
+                       recreate=False)
+    if report.errors:
+        listed = "; ".join(str(p).removeprefix("error: ") for p in report.errors)
+        raise EnvCheckFailed(
+            f"environment '{resolved.spec}' failed its check ({len(report.errors)} problem(s)): "
+            f"{listed} [details: rlscale check-env; skip with --no-check-env]",
+            report,
+        )
+    return report

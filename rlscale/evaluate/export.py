@@ -1,0 +1,163 @@
+"""Exporting a restored policy to a standalone file: ONNX or TorchScript, no Ray needed.
+
+The exported network takes a batch of observations (``obs``: float32, shape
+``[batch, *obs_shape]``, flattened first when the module was trained on flattened
+observations) and returns:
+
+* ``Discrete(n)`` actions: ``logits`` ``[batch, n]``; the greedy action is their argmax.
+* ``Box`` actions: ``action`` ``[batch, *action_shape]``: the distribution's mean, already
+  mapped into the action bounds exactly as RLlib does when it acts (``normalize_actions``
+  / ``clip_actions`` of the run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from rlscale.envs.resolve import describe_space
+from rlscale.errors import ConfigError, MissingExtraError
+from rlscale.evaluate.restore import Policy
+from rlscale.results.files import publish_file
+
+ONNX, TORCHSCRIPT = "onnx", "torchscript"
+FORMATS = (ONNX, TORCHSCRIPT)
+SUFFIXES = {ONNX: (".onnx",), TORCHSCRIPT: (".pt", ".pth", ".ts")}
+OPSET = 17
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What was exported: file, format, input and output names and shapes."""
+
+    path: Path
+    format: str
+    input_name: str
+    input_shape: tuple[int, ...]
+    output_name: str
+    output_shape: tuple[int, ...]
+    observation_space: str
+    action_space: str
+
+
+def _output_name(action_space: gym.Space) -> str:
+    if isinstance(action_space, gym.spaces.Discrete):
+        return "logits"
+    if isinstance(action_space, gym.spaces.Box):
+        return "action"
+    raise ConfigError(
+        f"export supports Discrete and Box action spaces, not {action_space}"
+    )
+
+
+def _network(policy: Policy) -> Any:
+    """A plain ``torch.nn.Module``: observations -> logits (Discrete) or action (Box)."""
+    import torch
+    from ray.rllib.core import Columns
+
+    space = policy.action_space
+    module = policy.module
+
+    class PolicyNetwork(torch.nn.Module):
+        low: torch.Tensor
+        high: torch.Tensor
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.module = module
+            self.discrete = isinstance(space, gym.spaces.Discrete)
+            self.unsquash = False
+            if isinstance(space, gym.spaces.Box):
+                bounded = bool(np.all(space.bounded_below) and np.all(space.bounded_above))
+                self.unsquash = policy.normalize_actions and bounded
+                self.clip = policy.clip_actions or self.unsquash
+                low = np.where(np.isfinite(space.low), space.low, -np.inf).astype(np.float32)
+                high = np.where(np.isfinite(space.high), space.high, np.inf).astype(np.float32)
+                self.register_buffer("low", torch.as_tensor(low))
+                self.register_buffer("high", torch.as_tensor(high))
+                self.n = int(np.prod(space.shape))
+                self.shape = tuple(space.shape)
+
+        def forward(self, obs: torch.Tensor) -> torch.Tensor:
+            out = self.module._forward_inference({Columns.OBS: obs})
+            inputs = out[Columns.ACTION_DIST_INPUTS]
+            if self.discrete:
+                return inputs
+            mean = inputs[..., : self.n].reshape((-1, *self.shape))
+            if self.unsquash:
+                mean = self.low + (mean + 1.0) * (self.high - self.low) / 2.0
+            if self.clip:
+                mean = torch.maximum(torch.minimum(mean, self.high), self.low)
+            return mean
+
+    net = PolicyNetwork()
+    net.eval()
+    return net
+
+
+def export_policy(policy: Policy, path: Path, fmt: str) -> ExportInfo:
+    """Write ``policy`` to ``path`` as ``fmt`` (atomically); returns what was written."""
+    import torch
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    out_name = _output_name(policy.action_space)
+    sample = policy.observations([policy.observation_space.sample() for _ in range(2)])
+    dummy = torch.as_tensor(sample)
+    net = _network(policy)
+    with torch.no_grad():
+        expected = net(dummy)
+    meta = {
+        "observation_space": describe_space(policy.observation_space),
+        "action_space": describe_space(policy.action_space),
+        "output": out_name,
+    }
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if fmt == ONNX:
+            _export_onnx(net, dummy, tmp, out_name, meta)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                traced = torch.jit.trace(net, dummy)
+            torch.jit.save(traced, str(tmp), _extra_files={"rlscale.json": json.dumps(meta)})
+        publish_file(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ExportInfo(
+        path=path, format=fmt, input_name="obs", input_shape=tuple(dummy.shape[1:]),
+        output_name=out_name, output_shape=tuple(expected.shape[1:]),
+        observation_space=meta["observation_space"], action_space=meta["action_space"],
+    )
+
+
+def _export_onnx(net: Any, dummy: Any, path: Path, out_name: str, meta: dict[str, str]) -> None:
+    import torch
+
+    try:
+        import onnx
+    except ImportError:
+        raise MissingExtraError("--format onnx", "export") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # The TorchScript-based exporter: self-contained, no onnxscript needed.
+        torch.onnx.export(
+            net, (dummy,), str(path), dynamo=False, input_names=["obs"],
+            output_names=[out_name], dynamic_axes={"obs": {0: "batch"}, out_name: {0: "batch"}},
+            opset_version=OPSET,
+        )
+    model = onnx.load(str(path))
+    for key, value in meta.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = f"rlscale.{key}", value
+    onnx.save(model, str(path))

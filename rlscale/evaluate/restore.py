@@ -1,0 +1,260 @@
+"""Find a run's checkpoint and restore its policy (the RLlib RLModule alone, no Ray)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gymnasium as gym
+import numpy as np
+import yaml
+
+from rlscale.errors import ConfigError, EnvSpecError, RunDirError
+from rlscale.results.rundir import CONFIG_FILE, is_run_dir
+from rlscale.results.summary import SUMMARY_FILE, Summary
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger(__name__)
+
+BEST, LAST = "best", "last"
+# Where RLlib 2.60 (new API stack) keeps the single-agent module inside an Algorithm
+# checkpoint: the learner's copy first (always complete), the env runner's if present.
+MODULE_ID = "default_policy"
+_MODULE_DIRS = (
+    Path("learner_group/learner/rl_module") / MODULE_ID,
+    Path("env_runner/rl_module") / MODULE_ID,
+)
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    """A checkpoint located: the run it belongs to and the module directory inside it."""
+
+    run_dir: Path
+    checkpoint: Path
+    module_dir: Path
+
+    def run_config(self) -> dict[str, Any]:
+        """The run's ``config.yaml`` (the resolved experiment)."""
+        data = yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())
+        return data if isinstance(data, dict) else {}
+
+
+def _is_checkpoint(path: Path) -> bool:
+    return (path / "rllib_checkpoint.json").is_file() or (path / "learner_group").is_dir()
+
+
+def _is_module_dir(path: Path) -> bool:
+    return (path / "class_and_ctor_args.pkl").is_file() and (path / "module_state.pkl").exists()
+
+
+def _module_dir(checkpoint: Path) -> Path:
+    if _is_module_dir(checkpoint):
+        return checkpoint
+    for rel in _MODULE_DIRS:
+        if _is_module_dir(checkpoint / rel):
+            return checkpoint / rel
+    multi = checkpoint / "learner_group/learner/rl_module"
+    if multi.is_dir():
+        ids = sorted(p.name for p in multi.iterdir() if p.is_dir())
+        raise RunDirError(
+            f"{checkpoint} holds modules {ids}; only single-agent checkpoints "
+            f"('{MODULE_ID}') can be evaluated"
+        )
+    raise RunDirError(f"{checkpoint} is not an RLlib checkpoint (no RL module in it)")
+
+
+def _enclosing_run(path: Path) -> Path | None:
+    for parent in path.resolve().parents:
+        if is_run_dir(parent):
+            return parent
+    return None
+
+
+def locate_checkpoint(target: Path, which: str | None = None) -> CheckpointRef:
+    """Resolve ``RUN_DIR_OR_CHECKPOINT`` and ``--checkpoint best|last|PATH``.
+
+    A run directory gives its best checkpoint by default (``summary.json``); a checkpoint
+    directory (or a module directory inside one) must lie inside an rlscale run, whose
+    ``config.yaml`` says which environment to build.
+    """
+    if not target.exists():
+        raise RunDirError(f"{target}: no such file or directory")
+    target = target.resolve()
+    if is_run_dir(target):
+        run_dir = target
+        checkpoint = _run_checkpoint(run_dir, which or BEST)
+    elif target.is_dir() and (_is_checkpoint(target) or _is_module_dir(target)):
+        if which is not None:
+            raise ConfigError(f"--checkpoint applies to a run directory; {target} is a checkpoint")
+        enclosing = _enclosing_run(target)
+        if enclosing is None:
+            raise RunDirError(
+                f"{target} is a checkpoint outside an rlscale run (no {CONFIG_FILE} above it)"
+            )
+        run_dir, checkpoint = enclosing, target
+    else:
+        runs = [p for p in target.iterdir() if p.is_dir() and is_run_dir(p)] \
+            if target.is_dir() else []
+        hint = f" (it holds {len(runs)} runs: pass one of them)" if runs else ""
+        raise RunDirError(f"{target} is not an rlscale run directory or checkpoint{hint}")
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise RunDirError(f"{run_dir} has no {CONFIG_FILE}; cannot tell which env it trained")
+    return CheckpointRef(run_dir, checkpoint, _module_dir(checkpoint))
+
+
+def _run_checkpoint(run_dir: Path, which: str) -> Path:
+    if which not in (BEST, LAST):
+        path = Path(which).expanduser()
+        path = path if path.is_absolute() else run_dir / path
+        if not path.is_dir() and not Path(which).is_absolute():
+            # A bare checkpoint name (checkpoint_000002) inside the run's trial folder(s).
+            found = sorted(p for p in run_dir.glob(f"*/{which}") if p.is_dir())
+            path = found[-1] if found else path
+        if not path.is_dir():
+            raise RunDirError(f"--checkpoint {which}: no such checkpoint in {run_dir}")
+        return path.resolve()
+    if not (run_dir / SUMMARY_FILE).is_file():
+        raise RunDirError(f"run {run_dir} has no checkpoint yet (no {SUMMARY_FILE})")
+    summary = Summary.read(run_dir)
+    rel = summary.best_checkpoint if which == BEST else summary.last_checkpoint
+    if rel is None:
+        raise RunDirError(f"run {run_dir} has no checkpoint yet")
+    path = run_dir / rel
+    if not path.is_dir():
+        raise RunDirError(f"the {which} checkpoint of {run_dir} is missing: {path}")
+    return path
+
+
+def load_module(module_dir: Path) -> Any:
+    """Restore the RLModule stored at ``module_dir`` (no Algorithm, no Ray cluster)."""
+    from rlscale.runners.session import quiet_ray_environment
+
+    quiet_ray_environment()
+    logging.getLogger("ray.rllib").setLevel(logging.ERROR)
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    try:
+        module: Any = RLModule.from_checkpoint(str(module_dir))
+    except Exception as exc:  # a corrupt or foreign checkpoint
+        raise RunDirError(f"cannot restore the policy from {module_dir}: {exc}") from None
+    module.eval()
+    return module
+
+
+def _action_settings(algo_config: dict[str, Any]) -> tuple[bool, bool]:
+    """``normalize_actions`` and ``clip_actions`` as RLlib applied them while training."""
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+    defaults = AlgorithmConfig()
+    return (
+        bool(algo_config.get("normalize_actions", defaults.normalize_actions)),
+        bool(algo_config.get("clip_actions", defaults.clip_actions)),
+    )
+
+
+class Policy:
+    """A restored RLModule that maps environment observations to environment actions.
+
+    Observations go to the module as RLlib's default env-to-module pipeline gives them
+    (unchanged), or flattened when the module was trained on flattened observations
+    (e.g. one-hot ``Discrete``). Actions come back as RLlib's module-to-env pipeline would
+    send them: greedy (distribution mode) unless ``explore``, unsquashed/clipped for
+    ``Box`` actions per the run's ``normalize_actions``/``clip_actions``.
+    """
+
+    def __init__(
+        self,
+        module: Any,
+        env_observation_space: gym.Space,
+        env_action_space: gym.Space,
+        normalize_actions: bool = True,
+        clip_actions: bool = False,
+    ) -> None:
+        self.module = module
+        self.observation_space = env_observation_space
+        self.action_space = env_action_space
+        self.normalize_actions = normalize_actions
+        self.clip_actions = clip_actions
+        self._flatten = self._needs_flatten(module.observation_space, env_observation_space)
+
+    @staticmethod
+    def _needs_flatten(module_space: gym.Space, env_space: gym.Space) -> bool:
+        if getattr(module_space, "shape", None) == getattr(env_space, "shape", None) and type(
+            module_space
+        ) is type(env_space):
+            return False
+        flat = gym.spaces.flatdim(env_space)
+        if isinstance(module_space, gym.spaces.Box) and module_space.shape == (flat,):
+            return True
+        raise EnvSpecError(
+            f"the policy expects observations {module_space} but the environment gives "
+            f"{env_space}; was the env config changed since training?"
+        )
+
+    def observations(self, obs: Any) -> np.ndarray:
+        """A batch of raw env observations (list or stacked array) as module input."""
+        items = list(obs) if not isinstance(obs, np.ndarray) else obs
+        if self._flatten:
+            rows = [gym.spaces.flatten(self.observation_space, o) for o in items]
+            return np.asarray(rows, dtype=np.float32)
+        array = np.asarray(items)
+        # As RLlib's NumpyToTensor connector: floats reach the module as float32.
+        if np.issubdtype(array.dtype, np.floating):
+            return array.astype(np.float32, copy=False)
+        return array
+
+    def action_dist_inputs(self, obs: Any) -> torch.Tensor:
+        """The module's inference output for a batch of raw env observations."""
+        import torch
+        from ray.rllib.core import Columns
+
+        batch = {Columns.OBS: torch.as_tensor(self.observations(obs))}
+        return self.module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+
+    def act(self, obs: Any, explore: bool = False) -> np.ndarray:
+        """Env actions for a batch of raw observations."""
+        import torch
+        from ray.rllib.core import Columns
+        from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
+
+        batch = {Columns.OBS: torch.as_tensor(self.observations(obs))}
+        # The module is in eval mode since it was restored: call the forward passes that
+        # forward_inference/forward_exploration wrap, without switching modes every step.
+        with torch.no_grad():
+            if explore:
+                out = self.module._forward_exploration(batch)
+                dist_cls = self.module.get_exploration_action_dist_cls()
+            else:
+                out = self.module._forward_inference(batch)
+                dist_cls = self.module.get_inference_action_dist_cls()
+            if Columns.ACTIONS in out:  # modules that pick actions themselves (e.g. DQN)
+                actions = out[Columns.ACTIONS]
+            else:
+                dist = dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
+                if not explore:
+                    dist = dist.to_deterministic()
+                actions = dist.sample()
+        actions = actions.cpu().numpy()
+        if isinstance(self.action_space, gym.spaces.Box):
+            if self.normalize_actions:
+                actions = np.stack([unsquash_action(a, self.action_space) for a in actions])
+            elif self.clip_actions:
+                actions = np.stack([clip_action(a, self.action_space) for a in actions])
+            actions = actions.astype(self.action_space.dtype, copy=False)
+        return actions
+
+
+def load_policy(ref: CheckpointRef, env: gym.Env) -> Policy:
+    """Restore the policy of ``ref`` for acting in ``env``."""
+    config = ref.run_config()
+    algo_config = config.get("algo_config") or {}
+    if not isinstance(algo_config, dict):
+        algo_config = {}
+    module = load_module(ref.module_dir)
+    normalize, clip = _action_settings(algo_config)
+    return Policy(module, env.observation_space, env.action_space, normalize, clip)
