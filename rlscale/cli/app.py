@@ -66,6 +66,9 @@ def _register_commands() -> None:
     from rlscale.cli import train
 
     app.command(name="train")(train.train)
+    from rlscale.cli import sweep
+
+    app.command(name="sweep")(sweep.sweep)
     from rlscale.cli import check_env
 
     app.command(name="check-env")(check_env.check_env)

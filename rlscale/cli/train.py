@@ -50,11 +50,20 @@ def _flag_overrides(**flags: Any) -> dict[str, Any]:
     return out
 
 
+def print_plan_table(console: Console, plan: Any) -> None:
+    """The resource plan's settings, then the reasons for them."""
+    for key in ("total_cpus", "num_env_runners", "num_envs_per_env_runner",
+                "num_cpus_per_env_runner", "num_cpus_for_main_process", "num_learners",
+                "num_gpus_per_learner"):
+        console.print(f"  {key:<26} {getattr(plan, key)}")
+    for reason in plan.reasons:
+        console.print(f"  - {reason}")
+
+
 def _print_plan(console: Console, job: Any) -> None:
     from rlscale.algos import config_diff
     from rlscale.algos.spaces import observation_connector
 
-    plan = job.plan
     console.print(f"[bold]Run[/bold]      {job.run_dir.path}")
     console.print("[bold]Env[/bold]      ", end="")
     console.print(f"{job.env.spec}  observations {describe_space(job.env.observation_space)}, "
@@ -66,12 +75,7 @@ def _print_plan(console: Console, job: Any) -> None:
                       "FlattenObservations connector")
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
     console.print("[bold]Plan[/bold]")
-    for key in ("total_cpus", "num_env_runners", "num_envs_per_env_runner",
-                "num_cpus_per_env_runner", "num_cpus_for_main_process", "num_learners",
-                "num_gpus_per_learner"):
-        console.print(f"  {key:<26} {getattr(plan, key)}")
-    for reason in plan.reasons:
-        console.print(f"  - {reason}")
+    print_plan_table(console, job.plan)
     stop = {k: v for k, v in job.exp.stop.model_dump().items() if v is not None}
     console.print(f"[bold]Stop[/bold]     {stop or 'none: trains until Ctrl-C'}")
     console.print("[bold]RLlib config[/bold] (settings that differ from RLlib's defaults)")

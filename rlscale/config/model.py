@@ -70,3 +70,8 @@ class ExperimentConfig(_Strict):
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
     name: str | None = Field(None, description="Run name (default <env>-<algo>-<time>).")
     output: str = Field("rlscale_runs", description="Folder that holds run directories.")
+    search: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Sweep only: dotted key -> {grid|choice|uniform|loguniform|randint|quniform: "
+        "...}, plus seeds: K (see rlscale.config.search).",
+    )

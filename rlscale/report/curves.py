@@ -73,7 +73,9 @@ def expand_run_dirs(paths: list[Path]) -> list[Path]:
 def _read_rows(run: Path) -> tuple[list[dict[str, str]], list[str]]:
     rows: list[dict[str, str]] = []
     columns: list[str] = []
-    for progress in sorted(run.glob(f"*/{PROGRESS_FILE}")):
+    # A sweep's trial is itself Tune's trial folder; a train run holds Tune's trial folders.
+    own = [run / PROGRESS_FILE] if (run / PROGRESS_FILE).is_file() else []
+    for progress in own + sorted(run.glob(f"*/{PROGRESS_FILE}")):
         with open(progress, newline="") as handle:
             reader = csv.DictReader(handle)
             columns.extend(c for c in reader.fieldnames or [] if c not in columns)

@@ -52,6 +52,36 @@ def run_mode(resume: bool, overwrite: bool) -> str:
     return RESUME if resume else OVERWRITE if overwrite else NEW
 
 
+def build_run(
+    exp: ExperimentConfig, algo: AlgoInfo, capacity: Capacity, check_env: bool = False
+) -> tuple[ExperimentConfig, ResolvedEnv, ResourcePlan, AlgorithmConfig]:
+    """Resolve the env, plan the resources and build the RLlib config of one run.
+
+    ``check_env`` runs the fast part of ``rlscale check-env`` on the environment. Returns
+    the experiment with the planned cores recorded in ``resources.num_cpus``.
+    """
+    env = resolve_env(exp.env, exp.env_config, exp.env_packages)
+    check_action_space(algo, env.action_space)
+    if check_env:
+        require_env_ok(env)
+    res = exp.resources
+    plan = plan_resources(
+        available_cpus=capacity.cpus,
+        available_gpus=capacity.gpus,
+        num_cpus=res.num_cpus,
+        num_gpus=res.num_gpus,
+        on_policy=algo.on_policy,
+        num_env_runners=res.num_env_runners,
+        num_envs_per_env_runner=res.num_envs_per_env_runner,
+        may_oversubscribe=capacity.may_oversubscribe,
+    )
+    # Record the cores actually planned, so config.yaml reruns the same plan.
+    exp = exp.model_copy(
+        update={"resources": res.model_copy(update={"num_cpus": plan.total_cpus})}
+    )
+    return exp, env, plan, build_algo_config(exp, algo, env, plan)
+
+
 def prepare_job(
     exp: ExperimentConfig,
     preset: str | None = None,
@@ -66,6 +96,11 @@ def prepare_job(
     algo = get_algo(exp.algo)
     # A file-path env is recorded with its absolute path: config.yaml reruns from anywhere.
     exp = exp.model_copy(update={"algo": algo.name, "env": canonical_spec(exp.env)})
+    if exp.search:
+        raise ConfigError(
+            "the experiment has a search block: run it with rlscale sweep "
+            "(train trains one configuration)"
+        )
     if mode == RESUME and exp.name is None:
         raise ConfigError(
             "--resume needs the run to continue: pass its config.yaml "
@@ -85,26 +120,7 @@ def prepare_job(
                     f"not {getattr(exp, key)!r}"
                 )
 
-    env = resolve_env(exp.env, exp.env_config, exp.env_packages)
-    check_action_space(algo, env.action_space)
-    if check_env:
-        require_env_ok(env)
-
-    capacity = capacity or local_capacity()
-    res = exp.resources
-    plan = plan_resources(
-        available_cpus=capacity.cpus,
-        available_gpus=capacity.gpus,
-        num_cpus=res.num_cpus,
-        num_gpus=res.num_gpus,
-        on_policy=algo.on_policy,
-        num_env_runners=res.num_env_runners,
-        num_envs_per_env_runner=res.num_envs_per_env_runner,
-        may_oversubscribe=capacity.may_oversubscribe,
+    exp, env, plan, algo_config = build_run(
+        exp, algo, capacity or local_capacity(), check_env=check_env
     )
-    # Record the cores actually planned, so config.yaml reruns the same plan.
-    exp = exp.model_copy(
-        update={"resources": res.model_copy(update={"num_cpus": plan.total_cpus})}
-    )
-    algo_config = build_algo_config(exp, algo, env, plan)
     return TrainingJob(exp, preset, env, algo, plan, algo_config, run_dir, mode)

@@ -31,6 +31,11 @@ def request_stop() -> None:
     _STOP_REQUESTED.set()
 
 
+def clear_stop() -> None:
+    """Forget an earlier stop request (a new run starts)."""
+    _STOP_REQUESTED.clear()
+
+
 def stop_requested() -> bool:
     """True once :func:`request_stop` was called."""
     return _STOP_REQUESTED.is_set()
@@ -50,17 +55,22 @@ def stop_criteria(stop: StopConfig) -> dict[str, float]:
     return criteria
 
 
-def _make_stopper(criteria: Mapping[str, float]) -> Any:
+def make_stopper(criteria: Mapping[str, float], stop_on_request: bool = True) -> Any:
     from ray import tune
 
     class RunStopper(tune.Stopper):
-        """Stops the trial at the first criterion reached, or when a stop was requested."""
+        """Stops a trial at the first criterion reached, or (train) when a stop was requested.
 
-        def __init__(self, criteria: Mapping[str, float]) -> None:
+        A sweep passes ``stop_on_request=False``: its interrupted trials must stay unfinished
+        so that a resumed sweep continues them.
+        """
+
+        def __init__(self, criteria: Mapping[str, float], stop_on_request: bool) -> None:
             self.criteria = dict(criteria)
+            self.stop_on_request = stop_on_request
 
         def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-            if stop_requested():
+            if self.stop_on_request and stop_requested():
                 return True
             for key, threshold in self.criteria.items():
                 value = metrics.finite(metrics.get_metric(result, key))
@@ -71,48 +81,97 @@ def _make_stopper(criteria: Mapping[str, float]) -> Any:
         def stop_all(self) -> bool:
             return False
 
-    return RunStopper(criteria)
+    return RunStopper(criteria, stop_on_request)
+
+
+class TrialRuns:
+    """Which run directory and summary each Tune trial's results go to."""
+
+    def open(self, trial: Any) -> tuple[Path, Summary] | None:
+        """The run directory and summary of ``trial`` (None: not tracked)."""
+        raise NotImplementedError
+
+    def started(self, trial: Any) -> None:
+        """A trial started (or restarted after a resume)."""
+
+    def finished(self, trial: Any, status: str) -> None:
+        """A trial ended with ``status`` (completed or failed)."""
+
+    def result(self, trial: Any, row: dict[str, Any]) -> None:
+        """A trial reported an iteration (its progress row)."""
+
+
+class SingleRun(TrialRuns):
+    """``train``: the one trial writes into the run directory; the caller sets the status."""
+
+    def __init__(self, run_dir: Path, summary: Summary, on_result: ResultHook | None) -> None:
+        self.run_dir, self.summary, self.on_result = run_dir, summary, on_result
+
+    def open(self, trial: Any) -> tuple[Path, Summary] | None:
+        return self.run_dir, self.summary
+
+    def result(self, trial: Any, row: dict[str, Any]) -> None:
+        if self.on_result is not None:
+            self.on_result(row)
 
 
 class _Tracking:
     """What the driver-side Tune callback updates. Module-level, because Tune pickles
     its callbacks and the progress display holds a console that cannot be pickled."""
 
-    run_dir: Path | None = None
-    summary: Summary | None = None
-    on_result: ResultHook | None = None
+    runs: TrialRuns | None = None
 
 
-def _make_tracker() -> Any:
+def make_tracker() -> Any:
+    """The Tune callback that keeps each trial's ``summary.json`` current."""
     from ray import tune
 
     class RunTracker(tune.Callback):
         """Keeps ``summary.json`` current and feeds the progress display."""
 
+        def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            if _Tracking.runs is not None:
+                _Tracking.runs.started(trial)
+
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                             **info: Any) -> None:
-            if _Tracking.summary is None or _Tracking.run_dir is None:
+            target = _Tracking.runs.open(trial) if _Tracking.runs is not None else None
+            if target is None or _Tracking.runs is None:
                 return
-            row = _Tracking.summary.record_result(result)
-            _Tracking.summary.write(_Tracking.run_dir)
-            if _Tracking.on_result is not None:
-                _Tracking.on_result(row)
+            run_dir, summary = target
+            row = summary.record_result(result)
+            summary.write(run_dir)
+            _Tracking.runs.result(trial, row)
 
         def on_checkpoint(self, iteration: int, trials: list, trial: Any, checkpoint: Any,
                           **info: Any) -> None:
-            if _Tracking.summary is None or _Tracking.run_dir is None:
+            target = _Tracking.runs.open(trial) if _Tracking.runs is not None else None
+            if target is None:
                 return
-            run_dir = _Tracking.run_dir
+            run_dir, summary = target
             path = Path(checkpoint.path)
             rel = path.relative_to(run_dir) if path.is_relative_to(run_dir) else path
-            _Tracking.summary.record_checkpoint(str(rel))
-            _Tracking.summary.write(run_dir)
+            summary.record_checkpoint(str(rel))
+            summary.write(run_dir)
+
+        def on_trial_complete(self, iteration: int, trials: list, trial: Any,
+                              **info: Any) -> None:
+            if _Tracking.runs is not None:
+                _Tracking.runs.finished(trial, COMPLETED)
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            if _Tracking.summary is not None:
-                _Tracking.summary.error = _error_text(trial)
+            target = _Tracking.runs.open(trial) if _Tracking.runs is not None else None
+            if target is None or _Tracking.runs is None:
+                return
+            target[1].error = _error_text(trial)
+            _Tracking.runs.finished(trial, FAILED)
 
     return RunTracker()
+
+
+def track(runs: TrialRuns | None) -> None:
+    """Send the Tune callback's updates to ``runs`` (None: stop tracking)."""
+    _Tracking.runs = runs
 
 
 def _error_text(trial: Any) -> str:
@@ -168,26 +227,26 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
     summary.write(run_dir)
 
     _STOP_REQUESTED.clear()
-    _Tracking.run_dir, _Tracking.summary, _Tracking.on_result = run_dir, summary, on_result
+    track(SingleRun(run_dir, summary, on_result))
     tuner = tune.Tuner(
         config.algo_class,
         param_space=config,  # type: ignore[arg-type]  # Tune takes an AlgorithmConfig
         run_config=tune.RunConfig(
             name=run_dir.name,
             storage_path=str(run_dir.parent),
-            stop=_make_stopper(stop_criteria(job.exp.stop)),
+            stop=make_stopper(stop_criteria(job.exp.stop)),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=job.exp.checkpoint.every, checkpoint_at_end=True
             ),
             failure_config=tune.FailureConfig(max_failures=0),
-            callbacks=[_make_tracker()],
+            callbacks=[make_tracker()],
             verbose=0,
         ),
     )
     try:
         grid = tuner.fit()
     finally:
-        _Tracking.run_dir, _Tracking.summary, _Tracking.on_result = None, None, None
+        track(None)
     result = grid[0]
     if result.error is not None:
         summary.status = FAILED

@@ -1,0 +1,271 @@
+"""``rlscale sweep``: parse flags, call the library, show progress and the ranked table."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from rlscale.cli.app import setup_logging
+from rlscale.cli.train import _flag_overrides, print_plan_table
+
+
+def _short(key: str) -> str:
+    return key.rsplit(".", 1)[-1]
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace(" ", "")
+
+
+def _values_text(values: dict[str, Any]) -> str:
+    return " ".join(f"{_short(k)}={_value(v)}" for k, v in values.items())
+
+
+def _print_dry_run(console: Console, job: Any) -> None:
+    space = job.space
+    parts = [f"{job.options.samples} sample(s)"]
+    if job.options.search_alg == "random":
+        parts = [f"{space.grid_points} grid point(s)", f"{space.seeds or 1} seed(s)", *parts]
+    console.print(f"[bold]Sweep[/bold]    {job.sweep_dir.path}")
+    console.print(f"[bold]Trials[/bold]   {job.num_trials} ({' x '.join(parts)})")
+    console.print("[bold]Env[/bold]      ", end="")
+    console.print(job.env.spec, markup=False)
+    console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
+    console.print("[bold]Search[/bold]")
+    for dim in space.dimensions:
+        console.print(f"  {dim.key:<32} {dim.describe()}", markup=False)
+    if space.seeds is not None:
+        seeds = job.seeds()
+        console.print(f"  {'seeds':<32} {space.seeds} (seed {seeds[0]}..{seeds[-1]})")
+    opts = job.options
+    console.print(f"[bold]Searcher[/bold] {opts.search_alg}   [bold]scheduler[/bold] "
+                  f"{opts.scheduler}   [bold]metric[/bold] {opts.metric} ({opts.mode})")
+    stop = {k: v for k, v in job.exp.stop.model_dump().items() if v is not None}
+    console.print(f"[bold]Stop[/bold]     per trial {stop}")
+    console.print("[bold]Plan per trial[/bold]")
+    print_plan_table(console, job.plan)
+    console.print(f"[bold]At once[/bold]  {job.max_concurrent} trial(s) of {job.trial_cpus:g} "
+                  f"core(s) on {job.total_cpus} core(s)")
+    for reason in job.reasons:
+        console.print(f"  - {reason}")
+
+
+_ROW = "{:<12} {:<28} {:>5} {:>10} {:>12} {:>9}"
+
+
+class SweepPrinter:
+    """One line per trial event and per trial iteration."""
+
+    def __init__(self, console: Console, job: Any, start: float) -> None:
+        self.console, self.job, self.start = console, job, start
+        self.iterations: dict[str, int] = {}
+        self.header_done = False
+
+    def __call__(self, event: str, name: str, values: dict[str, Any],
+                 row: dict[str, Any] | None) -> None:
+        if not self.header_done:
+            self.console.print(_ROW.format("trial", "values", "iter", "env steps",
+                                           "return mean", "elapsed"), style="bold")
+            self.header_done = True
+        elapsed = f"{time.monotonic() - self.start:.1f}s"
+        label = _values_text(values)
+        if event == "result" and row is not None:
+            self.iterations[name] = row["iteration"]
+            ret = row["episode_return_mean"]
+            self.console.print(_ROW.format(
+                name, label, row["iteration"], f"{row['env_steps']:,}",
+                "-" if ret is None else f"{ret:.1f}", elapsed), markup=False)
+            return
+        done = self.iterations.get(name)
+        iters = self.job.exp.stop.iters
+        if event == "completed" and done is not None and iters is not None and done < iters:
+            event = f"stopped by the scheduler after iteration {done}"
+        self.console.print(f"{name:<12} {label:<28} {event}", markup=False)
+
+
+def print_table(console: Console, report: Any, keys: list[str]) -> None:
+    """The ranked points: searched values, best return over seeds, budget used."""
+    heads = [_short(k) for k in keys]
+    widths = [max(len(h), 9) for h in heads]
+    header = "rank  " + " ".join(f"{h:<{w}}" for h, w in zip(heads, widths, strict=True))
+    header += f" {'seeds':>5} {'best return':>16} {'iters':>7} {'timesteps':>10} {'time s':>7}"
+    console.print(header, style="bold", markup=False)
+    for point in report.points:
+        cells = " ".join(f"{_value(point.values.get(k)):<{w}}"
+                         for k, w in zip(keys, widths, strict=True))
+        if point.best_return_mean is None:
+            ret = "-"
+        else:
+            ret = f"{point.best_return_mean:.1f} ± {point.best_return_std or 0.0:.1f}"
+        lo, hi = min(point.iterations), max(point.iterations)
+        iters = str(lo) if lo == hi else f"{lo}-{hi}"
+        console.print(
+            f"{point.rank:>4}  {cells} {len(point.seeds):>5} {ret:>16} {iters:>7} "
+            f"{point.timesteps_mean:>10,.0f} {point.time_s_mean:>7.1f}", markup=False
+        )
+
+
+def sweep(
+    experiment: Path | None = typer.Argument(
+        None, help="Experiment YAML file with a search block.", show_default=False
+    ),
+    search: list[str] | None = typer.Option(
+        None, "--search", help="Search a key: key=SPEC, e.g. "
+        "'algo_config.lr={grid: [0.001, 0.0003]}' or seeds=3 (repeatable)."
+    ),
+    samples: int = typer.Option(
+        1, "--samples", help="Samples of the search space (Tune's num_samples); a grid is "
+        "repeated this many times."
+    ),
+    search_alg: str = typer.Option(
+        "random", "--search-alg", help="random (grid and random sampling), optuna, hyperopt."
+    ),
+    scheduler: str = typer.Option("fifo", "--scheduler", help="fifo, asha or pbt."),
+    metric: str = typer.Option(
+        "env_runners/episode_return_mean", "--metric", help="Result key searchers and "
+        "schedulers optimize."
+    ),
+    mode: str = typer.Option("max", "--mode", help="max or min."),
+    max_concurrent: int | None = typer.Option(
+        None, "--max-concurrent", help="At most this many trials at once (capped by the cores)."
+    ),
+    num_cpus: int | None = typer.Option(
+        None, "--num-cpus", help="Cores the whole sweep may use [default: all]."
+    ),
+    cpus_per_trial: int | None = typer.Option(
+        None, "--cpus-per-trial", help="Cores per trial: resources.num_cpus [default: 1]."
+    ),
+    env: str | None = typer.Option(None, "--env", help="Gymnasium id (e.g. CartPole-v1)."),
+    algo: str | None = typer.Option(None, "--algo", help="RLlib algorithm."),
+    stop_reward: float | None = typer.Option(
+        None, "--stop-reward", help="Stop a trial at this mean episode return."
+    ),
+    stop_iters: int | None = typer.Option(
+        None, "--stop-iters", help="Iterations per trial."
+    ),
+    stop_timesteps: int | None = typer.Option(
+        None, "--stop-timesteps", help="Env steps per trial."
+    ),
+    stop_time: float | None = typer.Option(
+        None, "--stop-time", help="Seconds of training per trial."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="First seed (seeds: K adds 1, 2...)."),
+    sets: list[str] | None = typer.Option(
+        None, "--set", help="Override any experiment key: key.path=value (repeatable)."
+    ),
+    output: str | None = typer.Option(
+        None, "--output", help="Folder for sweeps and runs [default: ./rlscale_runs]."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Sweep name [default: <env>-<algo>-sweep-<time>]."
+    ),
+    checkpoint_every: int | None = typer.Option(
+        None, "--checkpoint-every", help="Checkpoint every N iterations (and at the end)."
+    ),
+    preset: str | None = typer.Option(None, "--preset", help="auto, none, or a preset name."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted sweep."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing sweep."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print the trials, the plan per trial and the concurrency."
+    ),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show Ray's and RLlib's logs."),
+) -> None:
+    """Search hyperparameters and repeat seeds: many trials through Tune, sharing the cores."""
+    start = time.monotonic()
+    setup_logging(verbose)
+    from rlscale.runners.session import quiet_ray_environment
+
+    quiet_ray_environment(verbose)
+    from rlscale.config import resolve_experiment
+    from rlscale.config.search import parse_search_flag
+    from rlscale.runners import run_mode
+    from rlscale.runners.sweep import SweepOptions, prepare_sweep
+
+    flags = _flag_overrides(
+        env=env, algo=algo, num_cpus=cpus_per_trial, stop_reward=stop_reward,
+        stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
+        output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
+    )
+    exp, preset_name = resolve_experiment(experiment, sets or [], flags)
+    if search:
+        extra = dict(parse_search_flag(item) for item in search)
+        exp = exp.model_copy(update={"search": {**exp.search, **extra}})
+    options = SweepOptions(
+        samples=samples, search_alg=search_alg, scheduler=scheduler, metric=metric,
+        mode=mode, max_concurrent=max_concurrent, num_cpus=num_cpus,
+    )
+    job = prepare_sweep(exp, preset_name, options, run_mode(resume, overwrite))
+    console = Console(highlight=False, soft_wrap=True)
+    if dry_run:
+        _print_dry_run(console, job)
+        return
+    _sweep(job, console, start, verbose)
+
+
+def _sweep(job: Any, console: Console, start: float, verbose: bool) -> None:
+    from rlscale.runners.session import start_local_ray, stop_ray
+    from rlscale.runners.sweep import interrupt_sweep, report_sweep, run_sweep
+
+    verb = "Resuming" if job.mode == "resume" else "Sweeping"
+    console.print(
+        f"{verb} {job.algo.name} on {job.env.spec}: {job.num_trials} trial(s), "
+        f"{job.trial_cpus:g} core(s) each, {job.max_concurrent} at once on {job.total_cpus} "
+        f"core(s), {job.options.search_alg} search, {job.options.scheduler} scheduler "
+        f"-> {job.sweep_dir.path}"
+    )
+
+    def on_signal(signum: int, frame: Any) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        console.print(
+            "\n[yellow]Stopping the sweep: running trials stay resumable from their latest "
+            "checkpoint (press Ctrl-C again to abort)...[/yellow]"
+        )
+        interrupt_sweep()
+
+    command = shlex.join(["rlscale", *sys.argv[1:]])
+    start_local_ray(job.total_cpus, job.total_gpus, verbose)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        finished = run_sweep(job, command, hook=SweepPrinter(console, job, start))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stop_ray()
+    report = report_sweep(job)
+    keys = [d.key for d in job.space.dimensions]
+    console.print()
+    print_table(console, report, keys)
+    early = [t for t in report.trials if t.stopped_early]
+    if early:
+        console.print(
+            f"\n{len(early)} of {len(report.trials)} trial(s) stopped early by the "
+            f"{job.options.scheduler} scheduler, after iteration(s) "
+            f"{sorted(t.iterations for t in early)}"
+        )
+    console.print(f"\nsweep.json   {job.sweep_dir.path / 'sweep.json'}")
+    if report.best_file is not None:
+        console.print(f"best.yaml    {report.best_file}   (rerun: rlscale train "
+                      f"{shlex.quote(str(report.best_file))})")
+    console.print(f"wall_clock_s {time.monotonic() - start:.1f}")
+    failed = [t for t in report.trials if t.status == "failed"]
+    if failed:
+        console.print(f"\n{len(failed)} trial(s) failed; the cause is in their summary.json: "
+                      + ", ".join(t.name for t in failed))
+    if not finished:
+        done = sum(t.status == "completed" for t in report.trials)
+        console.print(
+            f"\nInterrupted with {done} trial(s) finished (kept). Resume with:\n"
+            f"  rlscale sweep {shlex.quote(str(job.sweep_dir.path / 'sweep.yaml'))} --resume"
+        )
+        raise typer.Exit(130)
+    if failed and len(failed) == len(report.trials):
+        raise typer.Exit(1)

@@ -1,0 +1,254 @@
+"""A sweep directory: its trials' run directories, the ranking, sweep.json and best.yaml.
+
+```
+<output>/<name>/
+  sweep.yaml      the resolved experiment with its search block: `rlscale sweep` reruns it
+  command.txt     the command line(s) as typed
+  versions.json   software versions and host
+  sweep.json      options, every trial, and the points ranked
+  best.yaml       the best point as a ready-to-run experiment (`rlscale train best.yaml`)
+  trials/         Tune's experiment; one run directory per trial (config.yaml,
+                  summary.json, checkpoints), as `train` writes them
+```
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+import shutil
+import statistics
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlscale.config.model import StopConfig
+from rlscale.config.search import get_path, set_path
+from rlscale.errors import RunDirError
+from rlscale.results.files import atomic_write_json, atomic_write_text, read_json
+from rlscale.results.rundir import (
+    COMMAND_FILE,
+    CONFIG_FILE,
+    NEW,
+    OVERWRITE,
+    RESUME,
+    VERSIONS_FILE,
+    versions,
+)
+from rlscale.results.summary import COMPLETED, SUMMARY_FILE
+
+SWEEP_FILE = "sweep.yaml"
+REPORT_FILE = "sweep.json"
+BEST_FILE = "best.yaml"
+TRIALS = "trials"
+
+
+def default_sweep_name(env: str, algo: str, now: float | None = None) -> str:
+    """``<env>-<algo>-sweep-<YYYYmmdd-HHMMSS>``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    short = env.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    short = re.sub(r"[^A-Za-z0-9_.-]+", "_", short).strip("_.") or "env"
+    return f"{short}-{algo}-sweep-{stamp}"
+
+
+def is_sweep_dir(path: Path) -> bool:
+    """True when ``path`` holds an rlscale sweep."""
+    return (path / SWEEP_FILE).is_file()
+
+
+@dataclass(frozen=True)
+class SweepDir:
+    """One sweep's directory."""
+
+    path: Path
+
+    @property
+    def trials(self) -> Path:
+        return self.path / TRIALS
+
+    def check_mode(self, mode: str) -> None:
+        """Refuse before anything is written: an existing sweep needs --resume/--overwrite."""
+        exists = self.path.exists() and any(self.path.iterdir())
+        if mode == NEW and exists:
+            raise RunDirError(
+                f"sweep directory {self.path} already exists; "
+                "use --resume to continue it or --overwrite to replace it"
+            )
+        if mode == RESUME and not is_sweep_dir(self.path):
+            raise RunDirError(f"nothing to resume: {self.path} is not an rlscale sweep")
+        if mode == OVERWRITE and exists and not is_sweep_dir(self.path):
+            raise RunDirError(
+                f"{self.path} exists and is not an rlscale sweep; refusing to delete it"
+            )
+
+    def prepare(self, mode: str, config: dict[str, Any], command: str,
+                options: dict[str, Any]) -> None:
+        """Create (or clear, for --overwrite) the directory and write the manifests."""
+        if mode == OVERWRITE and self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        if mode == RESUME:
+            with open(self.path / COMMAND_FILE, "a") as handle:
+                handle.write(command + "\n")
+            return
+        atomic_write_text(self.path / SWEEP_FILE, yaml.safe_dump(config, sort_keys=False))
+        atomic_write_text(self.path / COMMAND_FILE, command + "\n")
+        atomic_write_json(self.path / VERSIONS_FILE, versions())
+        atomic_write_json(self.path / REPORT_FILE, {"options": options, "trials": [],
+                                                    "ranking": []})
+
+    def read_options(self) -> dict[str, Any]:
+        """The options the sweep was started with."""
+        try:
+            data = read_json(self.path / REPORT_FILE)
+        except (OSError, ValueError):
+            return {}
+        return dict(data.get("options", {}))
+
+
+@dataclass
+class TrialRecord:
+    """One trial as its run directory tells it."""
+
+    name: str
+    path: str
+    values: dict[str, Any]
+    seed: int | None
+    status: str
+    best_episode_return_mean: float | None
+    last_episode_return_mean: float | None
+    timesteps_total: int
+    iterations: int
+    time_total_s: float
+    stopped_early: bool
+
+
+@dataclass
+class PointRecord:
+    """One point of the search space, over its seeds."""
+
+    rank: int
+    values: dict[str, Any]
+    seeds: list[int | None]
+    best_return_mean: float | None
+    best_return_std: float | None
+    timesteps_mean: float
+    time_s_mean: float
+    iterations: list[int]
+    statuses: list[str]
+    trials: list[str] = field(default_factory=list)
+
+
+def _budget_reached(summary: Mapping[str, Any], stop: StopConfig) -> bool:
+    return bool(
+        summary.get("reached_target")
+        or (stop.iters is not None and summary.get("iterations", 0) >= stop.iters)
+        or (stop.timesteps is not None and summary.get("timesteps_total", 0) >= stop.timesteps)
+        or (stop.time_s is not None and summary.get("time_total_s", 0.0) >= stop.time_s)
+    )
+
+
+def collect_trials(sweep: SweepDir, keys: Sequence[str], stop: StopConfig) -> list[TrialRecord]:
+    """Every trial that has a run directory, in trial order."""
+    records = []
+    for path in sorted(sweep.trials.glob("*/" + SUMMARY_FILE)):
+        run = path.parent
+        try:
+            summary = read_json(path)
+            config = yaml.safe_load((run / CONFIG_FILE).read_text()) or {}
+        except (OSError, ValueError, yaml.YAMLError):
+            continue
+        values = {k: get_path(config, k.split(".")) for k in keys if k != "seed"}
+        status = summary.get("status", "unknown")
+        records.append(TrialRecord(
+            name=run.name,
+            path=str(run),
+            values=values,
+            seed=config.get("seed"),
+            status=status,
+            best_episode_return_mean=summary.get("best_episode_return_mean"),
+            last_episode_return_mean=summary.get("last_episode_return_mean"),
+            timesteps_total=int(summary.get("timesteps_total", 0)),
+            iterations=int(summary.get("iterations", 0)),
+            time_total_s=float(summary.get("time_total_s", 0.0)),
+            stopped_early=status == COMPLETED and not _budget_reached(summary, stop),
+        ))
+    return records
+
+
+def rank_points(trials: Sequence[TrialRecord], mode: str = "max") -> list[PointRecord]:
+    """Group trials by their searched values (seeds pooled) and rank by the mean of the
+    best episode return over seeds; points without a return come last."""
+    groups: dict[str, list[TrialRecord]] = {}
+    for trial in trials:
+        groups.setdefault(repr(sorted(trial.values.items())), []).append(trial)
+    points = []
+    for members in groups.values():
+        returns = [t.best_episode_return_mean for t in members
+                   if t.best_episode_return_mean is not None]
+        points.append(PointRecord(
+            rank=0,
+            values=dict(members[0].values),
+            seeds=[t.seed for t in members],
+            best_return_mean=statistics.fmean(returns) if returns else None,
+            best_return_std=statistics.pstdev(returns) if len(returns) > 1 else (
+                0.0 if returns else None),
+            timesteps_mean=statistics.fmean(t.timesteps_total for t in members),
+            time_s_mean=statistics.fmean(t.time_total_s for t in members),
+            iterations=[t.iterations for t in members],
+            statuses=[t.status for t in members],
+            trials=[t.name for t in members],
+        ))
+    sign = -1.0 if mode == "max" else 1.0
+    points.sort(key=lambda p: (p.best_return_mean is None,
+                               sign * (p.best_return_mean or 0.0)))
+    for i, point in enumerate(points, start=1):
+        point.rank = i
+    return points
+
+
+def best_experiment(base: Mapping[str, Any], point: PointRecord, name: str) -> dict[str, Any]:
+    """The base experiment with the best point's values: a file ``train`` runs as is."""
+    data = copy.deepcopy({k: v for k, v in base.items() if k != "search"})
+    for key, value in point.values.items():
+        set_path(data, key.split("."), value)
+    seeds = [s for s in point.seeds if s is not None]
+    if seeds:
+        data["seed"] = min(seeds)
+    data["name"] = name
+    return dict(data)
+
+
+def write_report(
+    sweep: SweepDir,
+    base: Mapping[str, Any],
+    trials: Sequence[TrialRecord],
+    points: Sequence[PointRecord],
+    options: Mapping[str, Any],
+) -> Path | None:
+    """Write sweep.json and, when a point has a return, best.yaml. Returns best.yaml."""
+    finite = [p for p in points if p.best_return_mean is not None
+              and math.isfinite(p.best_return_mean)]
+    best = finite[0] if finite else None
+    report = {
+        "name": sweep.path.name,
+        "options": dict(options),
+        "search": dict(base.get("search", {})),
+        "trials": [asdict(t) for t in trials],
+        "ranking": [asdict(p) for p in points],
+        "best": asdict(best) if best else None,
+    }
+    atomic_write_json(sweep.path / REPORT_FILE, report)
+    if best is None:
+        return None
+    experiment = best_experiment(base, best, f"{sweep.path.name}-best")
+    header = (f"# The best point of sweep {sweep.path.name} (rank 1 of {len(points)}): "
+              f"rlscale train {BEST_FILE}\n")
+    atomic_write_text(sweep.path / BEST_FILE,
+                      header + yaml.safe_dump(experiment, sort_keys=False))
+    return sweep.path / BEST_FILE

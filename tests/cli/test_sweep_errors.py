@@ -1,0 +1,129 @@
+"""``rlscale sweep`` with bad input, and ``--dry-run``: nothing starts, nothing is written."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+GRID = ["--env", "CartPole-v1", "--stop-iters", "2", "--num-cpus", "2"]
+
+
+def assert_error(result, message: str, cwd: Path) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: {message}\n"
+    assert "Traceback" not in result.output
+    assert not (cwd / "rlscale_runs").exists(), "nothing may be written"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--search", "algo_config.lrr={grid: [0.1]}"],
+         "search: unknown key 'algo_config.lrr' for PPO (did you mean 'lr'?)"),
+        (["--search", "algo_confg.lr={grid: [0.1]}"],
+         "unknown key 'algo_confg.lr' in search (did you mean 'algo_config.lr'?)"),
+        (["--search", "algo_config.model.fcnet_hidens={choice: [[32], [64]]}"],
+         "search: unknown key 'algo_config.model.fcnet_hidens' (did you mean 'fcnet_hiddens'?)"),
+        (["--search", "algo_config.lr={uniform: [0.1, 0.01]}"],
+         "search.algo_config.lr: empty range uniform [0.1, 0.01]: low must be below high"),
+        (["--search", "algo_config.lr={grid: []}"],
+         "search.algo_config.lr: grid needs at least one value, got []"),
+        (["--search", "algo_config.lr={loguniform: [0, 1]}"],
+         "search.algo_config.lr: loguniform needs low > 0, got [0, 1]"),
+        (["--search", "algo_config.lr={gird: [0.1]}"],
+         "search.algo_config.lr: unknown search kind 'gird' (did you mean 'grid'?); use one of "
+         "grid, choice, uniform, loguniform, randint, quniform"),
+        (["--search", "algo_config.lr={grid: [fast]}"],
+         "search: algo_config.lr: expected a number (or a [[timestep, value], ...] schedule), "
+         "got 'fast'"),
+        (["--search", "stop.iters={grid: [1, 2]}"],
+         "search: 'stop.iters' cannot be searched (searchable: algo_config.KEY, "
+         "env_config.KEY, seed; and seeds: K)"),
+        (["--search", "seeds=0"], "search.seeds: expected a whole number >= 1, got 0"),
+        (["--search", "seeds=2", "--scheduler", "ashha"],
+         "unknown scheduler 'ashha' (did you mean 'asha'?); use one of fifo, asha, pbt"),
+        (["--search", "seeds=2", "--search-alg", "bayes"],
+         "unknown searcher 'bayes'; use one of random, optuna, hyperopt"),
+        (["--search", "seeds=2", "--scheduler", "pbt"],
+         "--scheduler pbt needs an algo_config key searched with choice, uniform, loguniform, "
+         "randint or quniform (the values it mutates)"),
+        (["--search", "seeds=2", "--cpus-per-trial", "4"],
+         "one trial needs 4 cores (resources.num_cpus, --cpus-per-trial) but the sweep may use "
+         "2 (--num-cpus)"),
+        (["--search", "algo_config.minibatch_size={grid: [5000]}"],
+         "search: invalid PPO settings: `minibatch_size` (5000) must be <= "
+         "`train_batch_size_per_learner` (2000). In PPO, the train batch will be split into "
+         "5000 chunks, each of which is iterated over (used for updating the policy) 6 times."),
+        ([], "nothing to sweep: add a search block to the experiment or pass --search key=SPEC "
+             "(e.g. --search 'algo_config.lr={grid: [0.001, 0.0003]}')"),
+        (["--search", "seeds=2", "--resume"],
+         "--resume needs the sweep to continue: pass its sweep.yaml (rlscale sweep "
+         "SWEEP_DIR/sweep.yaml --resume) or --name NAME"),
+    ],
+)
+def test_bad_input(cli, args: list[str], message: str) -> None:
+    assert_error(cli("sweep", *GRID, *args), message, cli.cwd)
+
+
+def test_a_sweep_needs_a_budget_per_trial(cli) -> None:
+    assert_error(cli("sweep", "--env", "CartPole-v1", "--search", "seeds=2"),
+                 "a sweep needs a budget per trial: set stop.iters, stop.timesteps or "
+                 "stop.time_s (--stop-iters, --stop-timesteps, --stop-time)", cli.cwd)
+
+
+def test_missing_searcher_names_the_extra(cli, monkeypatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "optuna" else real(name, *a))
+    assert_error(cli("sweep", *GRID, "--search", "algo_config.lr={uniform: [0.001, 0.01]}",
+                     "--search-alg", "optuna"),
+                 "--search-alg optuna needs the optional extra: pip install 'rlscale[optuna]'",
+                 cli.cwd)
+
+
+def test_train_refuses_an_experiment_with_a_search_block(cli) -> None:
+    (cli.cwd / "exp.yaml").write_text("env: CartPole-v1\nsearch:\n  seeds: 2\n")
+    assert_error(cli("train", "exp.yaml"),
+                 "the experiment has a search block: run it with rlscale sweep (train trains "
+                 "one configuration)", cli.cwd)
+
+
+def test_existing_sweep_is_not_clobbered(cli) -> None:
+    sweep = cli.cwd / "rlscale_runs" / "mine"
+    sweep.mkdir(parents=True)
+    (sweep / "sweep.yaml").write_text("env: CartPole-v1\n")
+    result = cli("sweep", *GRID, "--search", "seeds=2", "--name", "mine")
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: sweep directory {sweep} already exists; use --resume to "
+                             "continue it or --overwrite to replace it\n")
+    assert [p.name for p in sweep.iterdir()] == ["sweep.yaml"]
+
+
+def test_dry_run_counts_trials_and_fits_them_on_the_cores(cli) -> None:
+    (cli.cwd / "grid.yaml").write_text(
+        "env: CartPole-v1\nseed: 3\nstop: {iters: 2}\nsearch:\n"
+        "  algo_config.lr: {grid: [1e-3, 3e-4]}\n  algo_config.num_epochs: {choice: [2, 4]}\n"
+        "  seeds: 2\n")
+    result = cli("sweep", "grid.yaml", "--num-cpus", "2", "--samples", "3",
+                 "--max-concurrent", "8", "--dry-run")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Trials   12 (2 grid point(s) x 2 seed(s) x 3 sample(s))" in out
+    assert "  algo_config.lr                   grid [0.001, 0.0003]" in out
+    assert "  seeds                            2 (seed 3..4)" in out
+    assert "At once  2 trial(s) of 1 core(s) on 2 core(s)" in out
+    assert "each trial's placement group: 1 CPU" in out
+    assert "--max-concurrent 8 capped at 2: more trials than fit would wait PENDING" in out
+    assert not (cli.cwd / "rlscale_runs").exists()
+
+
+def test_dry_run_two_cores_per_trial(cli) -> None:
+    result = cli("sweep", "--env", "CartPole-v1", "--stop-iters", "2", "--search", "seeds=4",
+                 "--num-cpus", "5", "--cpus-per-trial", "2", "--dry-run")
+    assert result.exit_code == 0, result.output
+    # 2 cores = 1 main process + 1 env runner: RLlib's placement group has two bundles.
+    assert "  num_env_runners            1" in result.stdout
+    assert "each trial's placement group: 2 CPU" in result.stdout
+    assert "At once  2 trial(s) of 2 core(s) on 5 core(s)" in result.stdout
