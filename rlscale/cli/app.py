@@ -78,6 +78,11 @@ def _register_commands() -> None:
     app.command(name="export")(export.export)
     app.command(name="plot")(plot.plot)
     app.command(name="runs")(runs.runs)
+    from rlscale.cli import slurm, status, wait_nodes
+
+    app.command(name="slurm")(slurm.slurm)
+    app.command(name="status")(status.status)
+    app.command(name="wait-nodes", hidden=True)(wait_nodes.wait_nodes)
 
 
 _register_commands()

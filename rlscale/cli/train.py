@@ -31,6 +31,7 @@ def _flag_overrides(**flags: Any) -> dict[str, Any]:
         "preset": ("preset",),
         "num_cpus": ("resources", "num_cpus"),
         "num_gpus": ("resources", "num_gpus"),
+        "address": ("resources", "address"),
         "stop_reward": ("stop", "reward"),
         "stop_iters": ("stop", "iters"),
         "stop_timesteps": ("stop", "timesteps"),
@@ -141,6 +142,10 @@ def train(
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue an existing run."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run."),
+    address: str | None = typer.Option(
+        None, "--address", help="Train on the existing Ray cluster at HOST:PORT "
+        "[default: start Ray here]."
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print the resource plan and RLlib config, train nothing."
     ),
@@ -155,21 +160,45 @@ def train(
     from rlscale.cli.check_env import parse_env_config
     from rlscale.config import resolve_experiment
     from rlscale.runners import prepare_job, run_mode
+    from rlscale.runners.cluster import (
+        alive_nodes,
+        check_plan_fits,
+        connect_cluster,
+        slurm_allocation,
+    )
+    from rlscale.runners.session import stop_ray
 
     flags = _flag_overrides(
         env=env, env_config=parse_env_config(env_config), env_packages=env_packages or None,
         algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
+        address=address,
     )
     exp, preset_name = resolve_experiment(experiment, sets or [], flags)
-    job = prepare_job(exp, preset_name, run_mode(resume, overwrite),
-                      check_env=not no_check_env)
+    mode = run_mode(resume, overwrite)
     console = Console(highlight=False, soft_wrap=True)
-    if dry_run:
-        _print_plan(console, job)
+    cluster = exp.resources.address
+    if cluster is None:
+        job = prepare_job(exp, preset_name, mode, slurm_allocation(),
+                          check_env=not no_check_env)
+        if dry_run:
+            _print_plan(console, job)
+            return
+        _train(job, console, start, verbose)
         return
-    _train(job, console, start, verbose)
+    # An existing cluster: its resources decide the plan, and a plan that cannot be
+    # placed is refused here rather than left PENDING.
+    try:
+        capacity = connect_cluster(cluster, verbose)
+        job = prepare_job(exp, preset_name, mode, capacity, check_env=not no_check_env)
+        check_plan_fits(job.plan, alive_nodes())
+        if dry_run:
+            _print_plan(console, job)
+            return
+        _train(job, console, start, verbose)
+    finally:
+        stop_ray()
 
 
 def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
@@ -184,8 +213,9 @@ def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
         if plan.num_env_runners
         else f"{plan.num_envs_per_env_runner} env(s) in the main process"
     )
+    where = f" on Ray cluster {job.exp.resources.address}" if job.exp.resources.address else ""
     console.print(
-        f"Training {job.algo.name} on {job.env.spec}: {sampling}, {plan.total_cpus} core(s)"
+        f"Training {job.algo.name} on {job.env.spec}{where}: {sampling}, {plan.total_cpus} core(s)"
         f"{', preset ' + job.preset if job.preset else ''} -> {job.run_dir.path}"
     )
 
@@ -198,8 +228,9 @@ def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
         request_stop()
 
     command = shlex.join(["rlscale", *sys.argv[1:]])
-    start_local_ray(job.plan.total_cpus, job.plan.gpus_to_reserve, verbose,
-                    torch_threads=job.plan.torch_threads)
+    if job.exp.resources.address is None:
+        start_local_ray(job.plan.total_cpus, job.plan.gpus_to_reserve, verbose,
+                        torch_threads=job.plan.torch_threads)
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         summary = run_job(job, command, on_result=printer.row)

@@ -34,6 +34,17 @@ def default_run_name(env: str, algo: str, now: float | None = None) -> str:
     return f"{short}-{algo}-{stamp}"
 
 
+# Files ``rlscale slurm`` writes into a run directory before its job trains there.
+JOB_FILE_PREFIXES = ("job.sbatch", "slurm", ".job-")
+
+
+def has_training_files(path: Path) -> bool:
+    """True when ``path`` holds anything besides the files of a submitted Slurm job."""
+    return path.is_dir() and any(
+        not p.name.startswith(JOB_FILE_PREFIXES) for p in path.iterdir()
+    )
+
+
 def is_run_dir(path: Path) -> bool:
     """True when ``path`` holds an rlscale run."""
     return (path / CONFIG_FILE).is_file() or (path / SUMMARY_FILE).is_file()
@@ -63,7 +74,7 @@ class RunDir:
 
     def check_mode(self, mode: str) -> None:
         """Refuse before anything is written: an existing run needs --resume/--overwrite."""
-        exists = self.path.exists() and any(self.path.iterdir())
+        exists = has_training_files(self.path)
         if mode == NEW and exists:
             raise RunDirError(
                 f"run directory {self.path} already exists; "

@@ -40,8 +40,9 @@ class TrainingJob:
     mode: str
 
     def resolved_config(self) -> dict[str, Any]:
-        """The experiment as stored in ``config.yaml``: enough to rerun it exactly."""
-        return self.exp.model_dump(mode="json")
+        """The experiment as stored in ``config.yaml``: enough to rerun it exactly (where it
+        ran, a cluster address that will not outlive the job, is not part of it)."""
+        return self.exp.model_dump(mode="json", exclude={"resources": {"address"}})
 
 
 def run_mode(resume: bool, overwrite: bool) -> str:

@@ -14,6 +14,7 @@ from rlscale.errors import TrainingFailed
 from rlscale.results import metrics
 from rlscale.results.rundir import RESUME
 from rlscale.results.summary import COMPLETED, FAILED, INTERRUPTED, RUNNING, Summary
+from rlscale.runners.cluster import record_placement
 from rlscale.runners.job import TrainingJob
 
 log = logging.getLogger(__name__)
@@ -186,10 +187,15 @@ def _error_text(trial: Any) -> str:
     return lines[-1] if lines else "the trial failed"
 
 
-def _restore_on_init(checkpoint: str, time_total_s: float, algorithm: Any, **kwargs: Any) -> None:
-    """RLlib ``on_algorithm_init`` hook: continue from a checkpoint, counters included."""
-    algorithm.restore_from_path(checkpoint)
-    algorithm._time_total = time_total_s
+def _on_algorithm_init(
+    run_dir: str, checkpoint: str | None, time_total_s: float, algorithm: Any, **kwargs: Any
+) -> None:
+    """RLlib ``on_algorithm_init`` hook: note where the processes run; when resuming,
+    continue from a checkpoint, counters included."""
+    record_placement(run_dir, algorithm)
+    if checkpoint is not None:
+        algorithm.restore_from_path(checkpoint)
+        algorithm._time_total = time_total_s
 
 
 def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None) -> Summary:
@@ -202,6 +208,7 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
     run_dir = job.run_dir.path
     summary = Summary(env=job.exp.env, algo=job.algo.name, target_reward=job.exp.stop.reward)
     config = job.algo_config.copy(copy_frozen=False)
+    restore: tuple[str | None, float] = (None, 0.0)
     if job.mode == RESUME:
         previous = Summary.read(run_dir)
         latest = previous.latest_checkpoint()
@@ -210,12 +217,11 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
         summary = previous
         summary.status, summary.error = RUNNING, None
         summary.target_reward = job.exp.stop.reward
-        config.callbacks(
-            on_algorithm_init=functools.partial(
-                _restore_on_init, str(run_dir / latest.path), latest.time_total_s
-            )
-        )
+        restore = (str(run_dir / latest.path), latest.time_total_s)
         log.info("resuming from %s (iteration %d)", latest.path, latest.iteration)
+    config.callbacks(
+        on_algorithm_init=functools.partial(_on_algorithm_init, str(run_dir), *restore)
+    )
     job.run_dir.prepare(job.mode, job.resolved_config(), command)
     summary.segments += 1
     summary.write(run_dir)

@@ -1,0 +1,136 @@
+"""``rlscale slurm``: write (and submit) a Slurm job that trains on one or many nodes."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from rlscale.cli.app import setup_logging
+from rlscale.cli.train import _flag_overrides
+
+
+def slurm(
+    experiment: Path | None = typer.Argument(
+        None, help="Experiment YAML file (every train flag has a key there).", show_default=False
+    ),
+    env: str | None = typer.Option(None, "--env", "--name-env", help="Gymnasium id."),
+    algo: str | None = typer.Option(None, "--algo", "--run", help="RLlib algorithm."),
+    num_cpus: int | None = typer.Option(
+        None, "--num-cpus", help="Total cores for the run [default: every allocated core]."
+    ),
+    num_gpus: float | None = typer.Option(
+        None, "--num-gpus", help="GPUs for the learner [default: the allocation's]."
+    ),
+    stop_reward: float | None = typer.Option(None, "--stop-reward", help="Target return."),
+    stop_iters: int | None = typer.Option(None, "--stop-iters", help="Stop after N iterations."),
+    stop_timesteps: int | None = typer.Option(
+        None, "--stop-timesteps", help="Stop after N env steps."
+    ),
+    stop_time: float | None = typer.Option(
+        None, "--stop-time", help="Stop after this many seconds of training."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
+    sets: list[str] | None = typer.Option(None, "--set", help="Override: key.path=value."),
+    output: str | None = typer.Option(
+        None, "--output", help="Folder for run directories [default: ./rlscale_runs]."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Run name."),
+    checkpoint_every: int | None = typer.Option(
+        None, "--checkpoint-every", help="Checkpoint every N iterations."
+    ),
+    preset: str | None = typer.Option(None, "--preset", help="Tuned preset: auto, none, NAME."),
+    nodes: int = typer.Option(..., "--nodes", help="Nodes in all (the GPU node included)."),
+    cpus_per_node: int | None = typer.Option(
+        None, "--cpus-per-node", help="Cores per node [default: whole nodes, --exclusive]."
+    ),
+    gpus_per_node: int | None = typer.Option(
+        None, "--gpus-per-node", help="GPUs per node (with --gpu-learner-node: on the GPU node)."
+    ),
+    gpu_learner_node: bool = typer.Option(
+        False, "--gpu-learner-node",
+        help="Heterogeneous job: CPU nodes for env runners, one GPU node for the learner.",
+    ),
+    time_limit: str = typer.Option(..., "--time", help="Time limit, HH:MM:SS or D-HH:MM:SS."),
+    partition: str | None = typer.Option(None, "--partition", help="Slurm partition."),
+    gpu_partition: str | None = typer.Option(
+        None, "--gpu-partition", help="Partition of the GPU node [default: --partition]."
+    ),
+    account: str | None = typer.Option(None, "--account", help="Slurm account."),
+    qos: str | None = typer.Option(None, "--qos", help="Slurm QOS."),
+    setup: str | None = typer.Option(
+        None, "--setup", help="Shell lines run first, e.g. 'module load cuda; source "
+        "venv/bin/activate' [default: put this rlscale's environment on PATH]."
+    ),
+    signal_lead: int = typer.Option(
+        300, "--signal-lead", help="Seconds before the time limit to checkpoint and requeue."
+    ),
+    join_timeout: int = typer.Option(
+        300, "--join-timeout", help="Seconds to wait for every node to join Ray."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Write and print the script."),
+    submit: bool = typer.Option(False, "--submit", help="Write the script and sbatch it."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="More log output."),
+) -> None:
+    """Write a Slurm job script for an experiment into its run directory; submit it."""
+    setup_logging(verbose)
+    from rlscale.config import resolve_experiment
+    from rlscale.errors import ConfigError, ResourceError
+    from rlscale.results.rundir import NEW, OVERWRITE
+    from rlscale.runners import prepare_job
+    from rlscale.runners import slurm as slurm_runner
+    from rlscale.runners.cluster import check_plan_fits
+    from rlscale.runners.session import quiet_ray_environment
+
+    if dry_run and submit:
+        raise ConfigError("--dry-run and --submit cannot be used together")
+    req = slurm_runner.SlurmRequest(
+        nodes=nodes, time=time_limit, cpus_per_node=cpus_per_node,
+        gpus_per_node=gpus_per_node, gpu_learner_node=gpu_learner_node, partition=partition,
+        gpu_partition=gpu_partition, account=account, qos=qos, setup=setup,
+        signal_lead_s=signal_lead, join_timeout_s=join_timeout,
+    )
+    slurm_runner.validate_request(req)
+    quiet_ray_environment(verbose)
+    flags = _flag_overrides(
+        env=env, algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
+        stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
+        output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
+    )
+    exp, preset_name = resolve_experiment(experiment, sets or [], flags)
+    experiment_data = slurm_runner.job_experiment(exp, req)
+    # Plan against the allocation now, so a plan that cannot fit fails here, not in the queue.
+    planned = exp.model_copy(update={"resources": exp.resources.model_copy(
+        update={"num_gpus": experiment_data["resources"]["num_gpus"]})})
+    job = prepare_job(planned, preset_name, OVERWRITE if overwrite else NEW,
+                      slurm_runner.allocation_capacity(req, exp.resources.num_cpus))
+    allocation = slurm_runner.allocation_nodes(req)
+    if allocation is not None:
+        check_plan_fits(job.plan, allocation)
+    experiment_data["name"], experiment_data["output"] = job.exp.name, job.exp.output
+
+    run_dir = job.run_dir.path
+    script = slurm_runner.render_script(req, run_dir, job.exp.name or run_dir.name)
+    path = slurm_runner.write_job(run_dir, script, experiment_data, overwrite)
+    console = Console(highlight=False, soft_wrap=True)
+    if dry_run:
+        console.print(script, markup=False, end="")
+        return
+    if not submit:
+        console.print(f"Wrote {path}\nSubmit it with:  sbatch {shlex.quote(str(path))}"
+                      "\n(or rerun with --submit)")
+        return
+    try:
+        job_id = slurm_runner.submit(path, slurm_runner.request_info(req))
+    except ResourceError as exc:
+        raise ResourceError(f"{exc} (the job script is written: {path})") from None
+    plan = job.plan
+    console.print(
+        f"Submitted job {job_id}: {req.nodes} node(s), {plan.num_env_runners} env runner(s)"
+        f"{', GPU learner node' if req.gpu_learner_node else ''} -> {run_dir}\n"
+        f"Follow it with:\n  rlscale status {shlex.quote(str(run_dir))}\n"
+        f"  tail -f {shlex.quote(str(run_dir / f'slurm-{job_id}.out'))}"
+    )

@@ -1,0 +1,65 @@
+"""``rlscale status``: where a run stands (and its Slurm job, for a Slurm run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+
+def status(
+    run_dir: Path = typer.Argument(..., help="A run directory.", show_default=False),
+) -> None:
+    """Show a run's Slurm job (state, nodes) and its latest progress."""
+    from rlscale.errors import RunDirError
+    from rlscale.results.rundir import is_run_dir
+    from rlscale.results.summary import Summary
+    from rlscale.runners.cluster import PLACEMENT_FILE
+    from rlscale.runners.slurm import job_state, read_job_info
+
+    info = read_job_info(run_dir)
+    if info is None and (run_dir / "job.sbatch").is_file() and not is_run_dir(run_dir):
+        raise RunDirError(f"{run_dir}: its job was written but not submitted "
+                          f"(sbatch {run_dir / 'job.sbatch'})")
+    if info is None and not is_run_dir(run_dir):
+        raise RunDirError(f"{run_dir} is not an rlscale run (no summary.json or slurm.json)")
+    console = Console(highlight=False, soft_wrap=True)
+    rows: dict[str, str] = {"run_dir": str(run_dir.resolve())}
+    if info is not None:
+        job_id = str(info["job_id"])
+        state = job_state(job_id)
+        rows["slurm_job"] = job_id
+        if state is None:
+            rows["job_state"] = "unknown (Slurm no longer lists the job)"
+        else:
+            reason = f" ({state.reason})" if state.reason not in ("None", "") else ""
+            rows["job_state"] = state.state + reason
+            rows["nodes"] = state.nodes
+            rows["elapsed"] = f"{state.elapsed} of {state.time_limit}"
+            rows["requeued"] = str(state.restarts)
+        rows["job_log"] = str(run_dir / f"slurm-{job_id}.out")
+    if (run_dir / "summary.json").is_file():
+        s = Summary.read(run_dir)
+        ret = "-" if s.last_episode_return_mean is None else f"{s.last_episode_return_mean:.1f}"
+        best = "-" if s.best_episode_return_mean is None else f"{s.best_episode_return_mean:.1f}"
+        rows["run_status"] = s.status + (f": {s.error}" if s.error else "")
+        rows["latest"] = (f"iteration {s.iterations}, {s.timesteps_total:,} env steps, "
+                          f"return mean {ret} (best {best}), {s.time_total_s:.1f} s trained")
+        if s.target_reward is not None:
+            rows["reached_target"] = f"{str(s.reached_target).lower()} (target {s.target_reward:g})"
+        rows["last_checkpoint"] = s.last_checkpoint or "-"
+        rows["segments"] = str(s.segments)
+    else:
+        rows["run_status"] = "not started (no summary.json yet)"
+    placement = run_dir / PLACEMENT_FILE
+    if placement.is_file():
+        import json
+
+        data = json.loads(placement.read_text())
+        rows["env_runner_nodes"] = ", ".join(
+            f"{ip} x{data['env_runners'].count(ip)}" for ip in sorted(set(data["env_runners"]))
+        ) or "none (the main process samples)"
+    width = max(len(k) for k in rows)
+    for key, value in rows.items():
+        console.print(f"{key:<{width}}  {value}", markup=False)

@@ -1,0 +1,23 @@
+"""``rlscale wait-nodes`` (hidden): the Slurm job script waits here for its Ray nodes."""
+
+from __future__ import annotations
+
+import typer
+
+
+def wait_nodes(
+    address: str = typer.Argument(..., help="Ray cluster HOST:PORT."),
+    count: int = typer.Argument(..., help="Nodes that must be alive."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait."),
+) -> None:
+    """Wait until COUNT nodes have joined the Ray cluster at ADDRESS."""
+    from rlscale.runners.cluster import connect_cluster, wait_for_nodes
+    from rlscale.runners.session import stop_ray
+
+    try:
+        connect_cluster(address)
+        nodes = wait_for_nodes(count, timeout)
+    finally:
+        stop_ray()
+    ips = ", ".join(sorted(n["ip"] for n in nodes))
+    typer.echo(f"{len(nodes)} Ray node(s) joined: {ips}")

@@ -1,0 +1,74 @@
+"""``rlscale train --address`` on a real two-node Ray cluster (127.0.0.2 and 127.0.0.3)
+with token authentication, started and stopped by this module."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import read_summary
+from tests.runners.raycluster import RayCluster, leftover_processes, token_env, write_token
+
+RLSCALE = str(Path(sys.executable).parent / "rlscale")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    cluster = RayCluster(tmp_path_factory.mktemp("raycluster"), cpus_per_node=2)
+    try:
+        cluster.start_head()
+        cluster.start_worker("127.0.0.3")
+        cluster.wait_nodes(2)
+        yield cluster
+    finally:
+        cluster.stop()
+    assert leftover_processes("--node-ip-address=127.0.0.2") == []
+    assert leftover_processes("--node-ip-address=127.0.0.3") == []
+
+
+def _rlscale(cluster: RayCluster, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([RLSCALE, *args], cwd=cwd, capture_output=True, text=True,
+                          env=token_env(cluster.token), timeout=600)
+
+
+def test_a_node_with_a_wrong_token_is_rejected(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    intruder = ray_cluster.start_worker("127.0.0.4", token=write_token(tmp_path / "wrong"))
+    assert intruder.wait(timeout=120) != 0
+    logs = "".join(p.read_text(errors="replace") for p in ray_cluster.base.glob("ray-127.0.0.4-*"))
+    assert "InvalidAuthToken" in logs
+    assert ray_cluster.alive_nodes() == 2
+    assert leftover_processes("--node-ip-address=127.0.0.4") == []
+    # The token is read from a file: it is on no command line.
+    token = ray_cluster.token.read_text()
+    assert leftover_processes(token) == []
+
+
+@pytest.mark.training
+def test_train_on_the_cluster_uses_both_nodes(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    result = _rlscale(ray_cluster, tmp_path, "train", "--env", "CartPole-v1", "--address",
+                      ray_cluster.address, "--stop-reward", "150", "--stop-iters", "40",
+                      "--seed", "0", "--name", "c")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"on Ray cluster {ray_cluster.address}: 3 env runner(s) x 8 env(s), 4 core(s)" \
+        in result.stdout
+    run = tmp_path / "rlscale_runs" / "c"
+    summary = read_summary(run)
+    assert summary["status"] == "completed" and summary["reached_target"] is True
+    placement = json.loads((run / "placement.json").read_text())
+    assert set(placement["env_runners"]) == {"127.0.0.2", "127.0.0.3"}
+    # Where it ran is not part of the experiment: config.yaml reruns anywhere.
+    assert "address" not in (run / "config.yaml").read_text()
+
+
+def test_a_plan_that_does_not_fit_the_cluster_is_an_error(ray_cluster: RayCluster,
+                                                          tmp_path: Path) -> None:
+    result = _rlscale(ray_cluster, tmp_path, "train", "--env", "CartPole-v1", "--address",
+                      ray_cluster.address, "--num-cpus", "9")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Error: --num-cpus 9 is more than the 4 CPUs available"
+    assert not (tmp_path / "rlscale_runs").exists()
