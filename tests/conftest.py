@@ -37,6 +37,14 @@ def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path)
 
 
+def assert_error(result: Any, message: str, cwd: Path) -> None:
+    """A user error: exit code 2, exactly one line on stderr, no traceback, nothing written."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: {message}\n"
+    assert "Traceback" not in result.output
+    assert not (cwd / "rlscale_runs").exists(), "nothing may be written"
+
+
 def read_summary(run_dir: Path) -> dict[str, Any]:
     """A run's summary.json."""
     return json.loads((run_dir / "summary.json").read_text())

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import assert_error
+
 GRID = ["--env", "CartPole-v1", "--stop-iters", "2", "--num-cpus", "2"]
-
-
-def assert_error(result, message: str, cwd: Path) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.stderr == f"Error: {message}\n"
-    assert "Traceback" not in result.output
-    assert not (cwd / "rlscale_runs").exists(), "nothing may be written"
 
 
 @pytest.mark.parametrize(

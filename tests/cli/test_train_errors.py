@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from rlscale.runners.session import local_capacity
-
-
-def assert_error(result, message: str, cwd: Path) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.stderr == f"Error: {message}\n"
-    assert "Traceback" not in result.output
-    assert not (cwd / "rlscale_runs").exists(), "nothing may be written"
+from tests.conftest import assert_error
 
 
 @pytest.mark.parametrize(
