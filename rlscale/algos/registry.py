@@ -24,6 +24,9 @@ class AlgoInfo:
     action_spaces: tuple[type[gym.Space], ...]
     on_policy: bool
     suggest_for_other_spaces: str
+    # The main process waits while the env runners sample (PPO, DQN, SAC, TQC), instead of
+    # learning from earlier samples meanwhile (APPO, IMPALA).
+    synchronous: bool = True
 
     def config(self) -> AlgorithmConfig:
         """A fresh RLlib config object of this algorithm (RLlib's defaults)."""
@@ -37,8 +40,10 @@ ALGORITHMS: dict[str, AlgoInfo] = {
     info.name: info
     for info in (
         AlgoInfo("PPO", "ray.rllib.algorithms.ppo", "PPOConfig", _PG_SPACES, True, ""),
-        AlgoInfo("APPO", "ray.rllib.algorithms.appo", "APPOConfig", _PG_SPACES, True, ""),
-        AlgoInfo("IMPALA", "ray.rllib.algorithms.impala", "IMPALAConfig", _PG_SPACES, True, ""),
+        AlgoInfo("APPO", "ray.rllib.algorithms.appo", "APPOConfig", _PG_SPACES, True, "",
+                 synchronous=False),
+        AlgoInfo("IMPALA", "ray.rllib.algorithms.impala", "IMPALAConfig", _PG_SPACES, True, "",
+                 synchronous=False),
         AlgoInfo(
             "DQN", "ray.rllib.algorithms.dqn", "DQNConfig", (gym.spaces.Discrete,), False,
             "SAC (continuous or discrete) or PPO (any)",

@@ -71,6 +71,7 @@ def build_run(
         num_cpus=res.num_cpus,
         num_gpus=res.num_gpus,
         on_policy=algo.on_policy,
+        synchronous=algo.synchronous,
         num_env_runners=res.num_env_runners,
         num_envs_per_env_runner=res.num_envs_per_env_runner,
         may_oversubscribe=capacity.may_oversubscribe,

@@ -11,8 +11,12 @@ from rlscale.errors import ResourceError
 PLANS = [
     # Every core by default: 1 main process (driver + learner) + the rest as env runners.
     (dict(available_cpus=36, available_gpus=0), (35, 8, 0, 0.0, 36)),
-    # The same rule on 2 cores: 1 main process + 1 env runner in its own process.
-    (dict(available_cpus=2, available_gpus=0), (1, 8, 0, 0.0, 2)),
+    # 2 cores, synchronous algorithm (PPO, DQN, SAC): the main process samples between its
+    # updates; one remote runner would only take turns with it.
+    (dict(available_cpus=2, available_gpus=0), (0, 8, 0, 0.0, 2)),
+    # 2 cores, asynchronous algorithm (APPO, IMPALA): the runner samples while it learns.
+    (dict(available_cpus=2, available_gpus=0, synchronous=False), (1, 8, 0, 0.0, 2)),
+    (dict(available_cpus=3, available_gpus=0), (2, 8, 0, 0.0, 3)),
     # One core: the main process samples and learns.
     (dict(available_cpus=8, available_gpus=0, num_cpus=1), (0, 8, 0, 0.0, 1)),
     (dict(available_cpus=8, available_gpus=0, num_cpus=4), (3, 8, 0, 0.0, 4)),

@@ -117,7 +117,8 @@ def test_dry_run_two_cores_per_trial(cli) -> None:
     result = cli("sweep", "--env", "CartPole-v1", "--stop-iters", "2", "--search", "seeds=4",
                  "--num-cpus", "5", "--cpus-per-trial", "2", "--dry-run")
     assert result.exit_code == 0, result.output
-    # 2 cores = 1 main process + 1 env runner: RLlib's placement group has two bundles.
-    assert "  num_env_runners            1" in result.stdout
+    # 2 cores, PPO: the main process samples itself, on both cores of its bundle.
+    assert "  num_env_runners            0" in result.stdout
+    assert "  num_cpus_for_main_process  2" in result.stdout
     assert "each trial's placement group: 2 CPU" in result.stdout
     assert "At once  2 trial(s) of 2 core(s) on 5 core(s)" in result.stdout

@@ -22,5 +22,6 @@ def test_dry_run_tutorial_flag_names(cli) -> None:
     assert result.exit_code == 0, result.output
     assert "Algo     DQN" in result.stdout
     assert "1 env(s) per runner" in result.stdout
-    assert "num_env_runners            1" in result.stdout
-    assert "num_cpus_for_main_process  1" in result.stdout
+    # 2 cores and a synchronous algorithm: the main process samples, on both cores.
+    assert "num_env_runners            0" in result.stdout
+    assert "num_cpus_for_main_process  2" in result.stdout
