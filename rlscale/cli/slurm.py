@@ -9,39 +9,31 @@ import typer
 from rich.console import Console
 
 from rlscale.cli.app import setup_logging
-from rlscale.cli.train import _flag_overrides
+from rlscale.cli.options import flag_overrides, option
 
 
 def slurm(
     experiment: Path | None = typer.Argument(
         None, help="Experiment YAML file (every train flag has a key there).", show_default=False
     ),
-    env: str | None = typer.Option(None, "--env", "--name-env", help="Gymnasium id."),
-    algo: str | None = typer.Option(None, "--algo", "--run", help="RLlib algorithm."),
-    num_cpus: int | None = typer.Option(
-        None, "--num-cpus", help="Total cores for the run [default: every allocated core]."
+    env: str | None = option("env", "Gymnasium id."),
+    algo: str | None = option("algo", "RLlib algorithm."),
+    num_cpus: int | None = option(
+        "num_cpus", "Total cores for the run [default: every allocated core]."
     ),
-    num_gpus: float | None = typer.Option(
-        None, "--num-gpus", help="GPUs for the learner [default: the allocation's]."
+    num_gpus: float | None = option(
+        "num_gpus", "GPUs for the learner [default: the allocation's]."
     ),
-    stop_reward: float | None = typer.Option(None, "--stop-reward", help="Target return."),
-    stop_iters: int | None = typer.Option(None, "--stop-iters", help="Stop after N iterations."),
-    stop_timesteps: int | None = typer.Option(
-        None, "--stop-timesteps", help="Stop after N env steps."
-    ),
-    stop_time: float | None = typer.Option(
-        None, "--stop-time", help="Stop after this many seconds of training."
-    ),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
-    sets: list[str] | None = typer.Option(None, "--set", help="Override: key.path=value."),
-    output: str | None = typer.Option(
-        None, "--output", help="Folder for run directories [default: ./rlscale_runs]."
-    ),
-    name: str | None = typer.Option(None, "--name", help="Run name."),
-    checkpoint_every: int | None = typer.Option(
-        None, "--checkpoint-every", help="Checkpoint every N iterations."
-    ),
-    preset: str | None = typer.Option(None, "--preset", help="Tuned preset: auto, none, NAME."),
+    stop_reward: float | None = option("stop_reward", "Target return."),
+    stop_iters: int | None = option("stop_iters"),
+    stop_timesteps: int | None = option("stop_timesteps"),
+    stop_time: float | None = option("stop_time"),
+    seed: int | None = option("seed"),
+    sets: list[str] | None = option("sets", "Override: key.path=value."),
+    output: str | None = option("output"),
+    name: str | None = option("name", "Run name."),
+    checkpoint_every: int | None = option("checkpoint_every", "Checkpoint every N iterations."),
+    preset: str | None = option("preset", "Tuned preset: auto, none, NAME."),
     nodes: int = typer.Option(..., "--nodes", help="Nodes in all (the GPU node included)."),
     cpus_per_node: int | None = typer.Option(
         None, "--cpus-per-node", help="Cores per node [default: whole nodes, --exclusive]."
@@ -70,10 +62,10 @@ def slurm(
     join_timeout: int = typer.Option(
         300, "--join-timeout", help="Seconds to wait for every node to join Ray."
     ),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Write and print the script."),
+    overwrite: bool = option("overwrite"),
+    dry_run: bool = option("dry_run", "Write and print the script."),
     submit: bool = typer.Option(False, "--submit", help="Write the script and sbatch it."),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="More log output."),
+    verbose: bool = option("verbose", "More log output."),
 ) -> None:
     """Write a Slurm job script for an experiment into its run directory; submit it."""
     setup_logging(verbose)
@@ -95,7 +87,7 @@ def slurm(
     )
     slurm_runner.validate_request(req)
     quiet_ray_environment(verbose)
-    flags = _flag_overrides(
+    flags = flag_overrides(
         env=env, algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 
 from rlscale.cli.app import setup_logging
-from rlscale.cli.train import _flag_overrides, print_plan_table
+from rlscale.cli.options import flag_overrides, option
+from rlscale.cli.train import print_plan_table
 
 
 def _short(key: str) -> str:
@@ -138,46 +139,34 @@ def sweep(
     max_concurrent: int | None = typer.Option(
         None, "--max-concurrent", help="At most this many trials at once (capped by the cores)."
     ),
-    num_cpus: int | None = typer.Option(
-        None, "--num-cpus", help="Cores the whole sweep may use [default: all]."
-    ),
+    num_cpus: int | None = option("num_cpus", "Cores the whole sweep may use [default: all]."),
     cpus_per_trial: int | None = typer.Option(
         None, "--cpus-per-trial", help="Cores per trial: resources.num_cpus [default: 1]."
     ),
-    env: str | None = typer.Option(None, "--env", help="Gymnasium id (e.g. CartPole-v1)."),
-    algo: str | None = typer.Option(None, "--algo", help="RLlib algorithm."),
-    stop_reward: float | None = typer.Option(
-        None, "--stop-reward", help="Stop a trial at this mean episode return."
+    env: str | None = option("env", "Gymnasium id (e.g. CartPole-v1).", alias=False),
+    algo: str | None = option("algo", "RLlib algorithm.", alias=False),
+    stop_reward: float | None = option(
+        "stop_reward", "Stop a trial at this mean episode return."
     ),
-    stop_iters: int | None = typer.Option(
-        None, "--stop-iters", help="Iterations per trial."
+    stop_iters: int | None = option("stop_iters", "Iterations per trial."),
+    stop_timesteps: int | None = option("stop_timesteps", "Env steps per trial."),
+    stop_time: float | None = option("stop_time", "Seconds of training per trial."),
+    seed: int | None = option("seed", "First seed (seeds: K adds 1, 2...)."),
+    sets: list[str] | None = option("sets"),
+    output: str | None = option(
+        "output", "Folder for sweeps and runs [default: ./rlscale_runs]."
     ),
-    stop_timesteps: int | None = typer.Option(
-        None, "--stop-timesteps", help="Env steps per trial."
+    name: str | None = option("name", "Sweep name [default: <env>-<algo>-sweep-<time>]."),
+    checkpoint_every: int | None = option(
+        "checkpoint_every", "Checkpoint every N iterations (and at the end)."
     ),
-    stop_time: float | None = typer.Option(
-        None, "--stop-time", help="Seconds of training per trial."
+    preset: str | None = option("preset", "auto, none, or a preset name."),
+    resume: bool = option("resume", "Continue an interrupted sweep."),
+    overwrite: bool = option("overwrite", "Replace an existing sweep."),
+    dry_run: bool = option(
+        "dry_run", "Print the trials, the plan per trial and the concurrency."
     ),
-    seed: int | None = typer.Option(None, "--seed", help="First seed (seeds: K adds 1, 2...)."),
-    sets: list[str] | None = typer.Option(
-        None, "--set", help="Override any experiment key: key.path=value (repeatable)."
-    ),
-    output: str | None = typer.Option(
-        None, "--output", help="Folder for sweeps and runs [default: ./rlscale_runs]."
-    ),
-    name: str | None = typer.Option(
-        None, "--name", help="Sweep name [default: <env>-<algo>-sweep-<time>]."
-    ),
-    checkpoint_every: int | None = typer.Option(
-        None, "--checkpoint-every", help="Checkpoint every N iterations (and at the end)."
-    ),
-    preset: str | None = typer.Option(None, "--preset", help="auto, none, or a preset name."),
-    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted sweep."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing sweep."),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print the trials, the plan per trial and the concurrency."
-    ),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show Ray's and RLlib's logs."),
+    verbose: bool = option("verbose"),
 ) -> None:
     """Search hyperparameters and repeat seeds: many trials through Tune, sharing the cores."""
     start = time.monotonic()
@@ -190,7 +179,7 @@ def sweep(
     from rlscale.runners import run_mode
     from rlscale.runners.sweep import SweepOptions, prepare_sweep
 
-    flags = _flag_overrides(
+    flags = flag_overrides(
         env=env, algo=algo, num_cpus=cpus_per_trial, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,

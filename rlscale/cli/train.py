@@ -14,40 +14,9 @@ import yaml
 from rich.console import Console
 
 from rlscale.cli.app import setup_logging
+from rlscale.cli.options import flag_overrides, option
 from rlscale.cli.progress import ProgressPrinter
 from rlscale.envs.resolve import describe_space
-
-
-def _flag_overrides(**flags: Any) -> dict[str, Any]:
-    """Only the flags that were given, placed at their experiment-file paths."""
-    paths = {
-        "env": ("env",),
-        "env_config": ("env_config",),
-        "env_packages": ("env_packages",),
-        "algo": ("algo",),
-        "seed": ("seed",),
-        "name": ("name",),
-        "output": ("output",),
-        "preset": ("preset",),
-        "num_cpus": ("resources", "num_cpus"),
-        "num_gpus": ("resources", "num_gpus"),
-        "address": ("resources", "address"),
-        "stop_reward": ("stop", "reward"),
-        "stop_iters": ("stop", "iters"),
-        "stop_timesteps": ("stop", "timesteps"),
-        "stop_time": ("stop", "time_s"),
-        "checkpoint_every": ("checkpoint", "every"),
-    }
-    out: dict[str, Any] = {}
-    for key, value in flags.items():
-        if value is None:
-            continue
-        node = out
-        *parents, leaf = paths[key]
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
 
 
 def print_plan_table(console: Console, plan: Any) -> None:
@@ -89,67 +58,28 @@ def train(
     experiment: Path | None = typer.Argument(
         None, help="Experiment YAML file (every flag has a key there).", show_default=False
     ),
-    env: str | None = typer.Option(
-        None, "--env", "--name-env",
-        help="Gymnasium id (CartPole-v1), package.module:Class or path/to/file.py:Class.",
-    ),
-    env_config: str | None = typer.Option(
-        None, "--env-config", help="JSON object passed to the env's constructor."
-    ),
-    env_packages: list[str] | None = typer.Option(
-        None, "--env-package", help="Import this package first (it registers env ids); "
-        "repeatable."
-    ),
-    no_check_env: bool = typer.Option(
-        False, "--no-check-env", help="Skip the environment check before training."
-    ),
-    algo: str | None = typer.Option(
-        None, "--algo", "--run", help="RLlib algorithm: PPO, APPO, IMPALA, DQN, SAC, TQC."
-    ),
-    num_cpus: int | None = typer.Option(
-        None, "--num-cpus", help="Total cores for the run, driver and learner included "
-        "[default: all]."
-    ),
-    num_gpus: float | None = typer.Option(
-        None, "--num-gpus", help="GPUs for the learner; fractions allowed [default: 0]."
-    ),
-    stop_reward: float | None = typer.Option(
-        None, "--stop-reward", help="Stop when the mean episode return reaches this."
-    ),
-    stop_iters: int | None = typer.Option(None, "--stop-iters", help="Stop after N iterations."),
-    stop_timesteps: int | None = typer.Option(
-        None, "--stop-timesteps", help="Stop after N env steps."
-    ),
-    stop_time: float | None = typer.Option(
-        None, "--stop-time", help="Stop after this many seconds of training."
-    ),
-    seed: int | None = typer.Option(None, "--seed", help="Random seed."),
-    sets: list[str] | None = typer.Option(
-        None, "--set", help="Override any experiment key: key.path=value (repeatable)."
-    ),
-    output: str | None = typer.Option(
-        None, "--output", help="Folder for run directories [default: ./rlscale_runs]."
-    ),
-    name: str | None = typer.Option(
-        None, "--name", help="Run name [default: <env>-<algo>-<time>]."
-    ),
-    checkpoint_every: int | None = typer.Option(
-        None, "--checkpoint-every", help="Checkpoint every N iterations (and at the end) "
-        "[default: 10]."
-    ),
-    preset: str | None = typer.Option(
-        None, "--preset", help="Tuned preset: auto (match env and algo), none, or a name."
-    ),
-    resume: bool = typer.Option(False, "--resume", help="Continue an existing run."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run."),
-    address: str | None = typer.Option(
-        None, "--address", help="Train on the existing Ray cluster at HOST:PORT "
-        "[default: start Ray here]."
-    ),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print the resource plan and RLlib config, train nothing."
-    ),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show Ray's and RLlib's logs."),
+    env: str | None = option("env"),
+    env_config: str | None = option("env_config"),
+    env_packages: list[str] | None = option("env_packages"),
+    no_check_env: bool = option("no_check_env"),
+    algo: str | None = option("algo"),
+    num_cpus: int | None = option("num_cpus"),
+    num_gpus: float | None = option("num_gpus"),
+    stop_reward: float | None = option("stop_reward"),
+    stop_iters: int | None = option("stop_iters"),
+    stop_timesteps: int | None = option("stop_timesteps"),
+    stop_time: float | None = option("stop_time"),
+    seed: int | None = option("seed"),
+    sets: list[str] | None = option("sets"),
+    output: str | None = option("output"),
+    name: str | None = option("name"),
+    checkpoint_every: int | None = option("checkpoint_every"),
+    preset: str | None = option("preset"),
+    resume: bool = option("resume"),
+    overwrite: bool = option("overwrite"),
+    address: str | None = option("address"),
+    dry_run: bool = option("dry_run"),
+    verbose: bool = option("verbose"),
 ) -> None:
     """Train an agent: any Gymnasium env, any online RLlib algorithm, every core used."""
     start = time.monotonic()
@@ -168,7 +98,7 @@ def train(
     )
     from rlscale.runners.session import stop_ray
 
-    flags = _flag_overrides(
+    flags = flag_overrides(
         env=env, env_config=parse_env_config(env_config), env_packages=env_packages or None,
         algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
