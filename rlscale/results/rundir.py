@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -28,10 +28,7 @@ NEW, RESUME, OVERWRITE = "new", "resume", "overwrite"
 
 def default_run_name(env: str, algo: str, now: float | None = None) -> str:
     """``<env>-<algo>-<YYYYmmdd-HHMMSS>``, with the env spec reduced to a safe name."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    short = env.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-    short = re.sub(r"[^A-Za-z0-9_.-]+", "_", short).strip("_.") or "env"
-    return f"{short}-{algo}-{stamp}"
+    return RunDir.default_name(env, algo, now)
 
 
 # Files ``rlscale slurm`` writes into a run directory before its job trains there.
@@ -63,29 +60,62 @@ def versions() -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class RunDir:
-    """One run's directory."""
+class OutputDir:
+    """What a run's and a sweep's directory share: the default name, the file that reruns
+    it, and refusing a mode that would clobber (or miss) an existing one."""
 
     path: Path
+
+    KIND: ClassVar[str] = "run"  # in messages
+    COMMAND: ClassVar[str] = "train"  # the command that writes and resumes it
+    RERUN_FILE: ClassVar[str] = CONFIG_FILE  # the experiment file that reruns it
+    NAME_TAG: ClassVar[str | None] = None  # in the default name, before the time stamp
 
     @property
     def name(self) -> str:
         return self.path.name
 
+    @classmethod
+    def default_name(cls, env: str, algo: str, now: float | None = None) -> str:
+        """``<env>-<algo>[-<tag>]-<YYYYmmdd-HHMMSS>``, the env spec reduced to a safe name."""
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+        short = env.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+        short = re.sub(r"[^A-Za-z0-9_.-]+", "_", short).strip("_.") or "env"
+        return "-".join(p for p in (short, algo, cls.NAME_TAG, stamp) if p)
+
+    def has_files(self) -> bool:
+        """True when something is in the directory that a new run must not clobber."""
+        raise NotImplementedError
+
+    def is_ours(self) -> bool:
+        """True when the directory holds one of ours (it may be resumed or replaced)."""
+        raise NotImplementedError
+
     def check_mode(self, mode: str) -> None:
-        """Refuse before anything is written: an existing run needs --resume/--overwrite."""
-        exists = has_training_files(self.path)
+        """Refuse before anything is written: an existing one needs --resume/--overwrite."""
+        exists = self.has_files()
         if mode == NEW and exists:
             raise RunDirError(
-                f"run directory {self.path} already exists; "
+                f"{self.KIND} directory {self.path} already exists; "
                 "use --resume to continue it or --overwrite to replace it"
             )
-        if mode == RESUME and not is_run_dir(self.path):
-            raise RunDirError(f"nothing to resume: {self.path} is not an rlscale run")
-        if mode == OVERWRITE and exists and not is_run_dir(self.path):
+        if mode == RESUME and not self.is_ours():
+            raise RunDirError(f"nothing to resume: {self.path} is not an rlscale {self.KIND}")
+        if mode == OVERWRITE and exists and not self.is_ours():
             raise RunDirError(
-                f"{self.path} exists and is not an rlscale run; refusing to delete it"
+                f"{self.path} exists and is not an rlscale {self.KIND}; refusing to delete it"
             )
+
+
+@dataclass(frozen=True)
+class RunDir(OutputDir):
+    """One run's directory."""
+
+    def has_files(self) -> bool:
+        return has_training_files(self.path)
+
+    def is_ours(self) -> bool:
+        return is_run_dir(self.path)
 
     def prepare(self, mode: str, config: dict[str, Any], command: str) -> None:
         """Create (or clear, for --overwrite) the directory and write the run manifests."""

@@ -16,28 +16,25 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 import shutil
 import statistics
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from rlscale.config.model import StopConfig
 from rlscale.config.search import get_path, set_path
-from rlscale.errors import RunDirError
 from rlscale.results.files import atomic_write_json, atomic_write_text, read_json
 from rlscale.results.rundir import (
     COMMAND_FILE,
     CONFIG_FILE,
-    NEW,
     OVERWRITE,
     RESUME,
     VERSIONS_FILE,
+    OutputDir,
     versions,
 )
 from rlscale.results.summary import COMPLETED, SUMMARY_FILE
@@ -48,43 +45,29 @@ BEST_FILE = "best.yaml"
 TRIALS = "trials"
 
 
-def default_sweep_name(env: str, algo: str, now: float | None = None) -> str:
-    """``<env>-<algo>-sweep-<YYYYmmdd-HHMMSS>``."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    short = env.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-    short = re.sub(r"[^A-Za-z0-9_.-]+", "_", short).strip("_.") or "env"
-    return f"{short}-{algo}-sweep-{stamp}"
-
-
 def is_sweep_dir(path: Path) -> bool:
     """True when ``path`` holds an rlscale sweep."""
     return (path / SWEEP_FILE).is_file()
 
 
 @dataclass(frozen=True)
-class SweepDir:
+class SweepDir(OutputDir):
     """One sweep's directory."""
 
-    path: Path
+    KIND: ClassVar[str] = "sweep"
+    COMMAND: ClassVar[str] = "sweep"
+    RERUN_FILE: ClassVar[str] = SWEEP_FILE
+    NAME_TAG: ClassVar[str | None] = "sweep"
 
     @property
     def trials(self) -> Path:
         return self.path / TRIALS
 
-    def check_mode(self, mode: str) -> None:
-        """Refuse before anything is written: an existing sweep needs --resume/--overwrite."""
-        exists = self.path.exists() and any(self.path.iterdir())
-        if mode == NEW and exists:
-            raise RunDirError(
-                f"sweep directory {self.path} already exists; "
-                "use --resume to continue it or --overwrite to replace it"
-            )
-        if mode == RESUME and not is_sweep_dir(self.path):
-            raise RunDirError(f"nothing to resume: {self.path} is not an rlscale sweep")
-        if mode == OVERWRITE and exists and not is_sweep_dir(self.path):
-            raise RunDirError(
-                f"{self.path} exists and is not an rlscale sweep; refusing to delete it"
-            )
+    def has_files(self) -> bool:
+        return self.path.exists() and any(self.path.iterdir())
+
+    def is_ours(self) -> bool:
+        return is_sweep_dir(self.path)
 
     def prepare(self, mode: str, config: dict[str, Any], command: str,
                 options: dict[str, Any]) -> None:

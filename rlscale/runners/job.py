@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rlscale.algos import (
     AlgoInfo,
@@ -19,7 +19,7 @@ from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
 from rlscale.envs.resolve import canonical_spec
 from rlscale.errors import ConfigError
-from rlscale.results.rundir import NEW, OVERWRITE, RESUME, RunDir, default_run_name
+from rlscale.results.rundir import NEW, OVERWRITE, RESUME, OutputDir, RunDir
 from rlscale.runners.session import Capacity, local_capacity
 
 if TYPE_CHECKING:
@@ -50,6 +50,36 @@ def run_mode(resume: bool, overwrite: bool) -> str:
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite cannot be used together")
     return RESUME if resume else OVERWRITE if overwrite else NEW
+
+
+def canonical_experiment(exp: ExperimentConfig) -> tuple[ExperimentConfig, AlgoInfo]:
+    """The experiment with the algorithm's own name, and a file-path env recorded with its
+    absolute path (config.yaml reruns from anywhere); the algorithm."""
+    algo = get_algo(exp.algo)
+    exp = exp.model_copy(update={"algo": algo.name, "env": canonical_spec(exp.env)})
+    return exp, algo
+
+
+OutputDirT = TypeVar("OutputDirT", bound=OutputDir)
+
+
+def place_output(
+    exp: ExperimentConfig, mode: str, kind: type[OutputDirT]
+) -> tuple[ExperimentConfig, OutputDirT]:
+    """Name the run (or sweep: ``kind``) and make its output folder absolute; check its
+    directory against ``mode`` before anything is written."""
+    if mode == RESUME and exp.name is None:
+        file = kind.RERUN_FILE
+        raise ConfigError(
+            f"--resume needs the {kind.KIND} to continue: pass its {file} "
+            f"(rlscale {kind.COMMAND} {kind.KIND.upper()}_DIR/{file} --resume) or --name NAME"
+        )
+    name = exp.name or kind.default_name(exp.env, exp.algo)
+    output = str(Path(exp.output).expanduser().resolve())
+    exp = exp.model_copy(update={"name": name, "output": output})
+    directory = kind(Path(output) / name)
+    directory.check_mode(mode)
+    return exp, directory
 
 
 def build_run(
@@ -94,24 +124,13 @@ def prepare_job(
 
     ``check_env`` runs the fast part of ``rlscale check-env`` on the environment.
     """
-    algo = get_algo(exp.algo)
-    # A file-path env is recorded with its absolute path: config.yaml reruns from anywhere.
-    exp = exp.model_copy(update={"algo": algo.name, "env": canonical_spec(exp.env)})
+    exp, algo = canonical_experiment(exp)
     if exp.search:
         raise ConfigError(
             "the experiment has a search block: run it with rlscale sweep "
             "(train trains one configuration)"
         )
-    if mode == RESUME and exp.name is None:
-        raise ConfigError(
-            "--resume needs the run to continue: pass its config.yaml "
-            "(rlscale train RUN_DIR/config.yaml --resume) or --name NAME"
-        )
-    name = exp.name or default_run_name(exp.env, algo.name)
-    output = str(Path(exp.output).expanduser().resolve())
-    exp = exp.model_copy(update={"name": name, "output": output})
-    run_dir = RunDir(Path(output) / name)
-    run_dir.check_mode(mode)
+    exp, run_dir = place_output(exp, mode, RunDir)
     if mode == RESUME:
         stored = run_dir.read_config()
         for key in ("env", "algo"):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlscale.algos import AlgoInfo, ResourcePlan, get_algo
+from rlscale.algos import AlgoInfo, ResourcePlan
 from rlscale.algos.build import validate_algo_config
 from rlscale.config.model import ExperimentConfig
 from rlscale.config.search import (
@@ -31,7 +31,6 @@ from rlscale.config.search import (
     set_path,
 )
 from rlscale.envs import ResolvedEnv, resolve_env
-from rlscale.envs.resolve import canonical_spec
 from rlscale.errors import ConfigError, ResourceError, RlscaleError, TrainingFailed, did_you_mean
 from rlscale.results import metrics
 from rlscale.results.rundir import NEW, RESUME, RunDir
@@ -41,11 +40,10 @@ from rlscale.results.sweep import (
     SweepDir,
     TrialRecord,
     collect_trials,
-    default_sweep_name,
     rank_points,
     write_report,
 )
-from rlscale.runners.job import build_run
+from rlscale.runners.job import build_run, canonical_experiment, place_output
 from rlscale.runners.session import Capacity, local_capacity
 from rlscale.runners.tune_run import (
     TrialRuns,
@@ -216,9 +214,7 @@ def prepare_sweep(
     capacity: Capacity | None = None,
 ) -> SweepJob:
     """Check everything that can be checked without Ray, and write nothing."""
-    algo = get_algo(exp.algo)
-    # A file-path env is recorded with its absolute path, as train records it.
-    exp = exp.model_copy(update={"algo": algo.name, "env": canonical_spec(exp.env)})
+    exp, algo = canonical_experiment(exp)
     space = parse_search(exp.search, list(ExperimentConfig.model_fields))
     if not space:
         raise ConfigError(
@@ -232,16 +228,7 @@ def prepare_sweep(
             "a sweep needs a budget per trial: set stop.iters, stop.timesteps or stop.time_s "
             "(--stop-iters, --stop-timesteps, --stop-time)"
         )
-    if mode == RESUME and exp.name is None:
-        raise ConfigError(
-            "--resume needs the sweep to continue: pass its sweep.yaml "
-            "(rlscale sweep SWEEP_DIR/sweep.yaml --resume) or --name NAME"
-        )
-    name = exp.name or default_sweep_name(exp.env, algo.name)
-    output = str(Path(exp.output).expanduser().resolve())
-    exp = exp.model_copy(update={"name": name, "output": output})
-    sweep_dir = SweepDir(Path(output) / name)
-    sweep_dir.check_mode(mode)
+    exp, sweep_dir = place_output(exp, mode, SweepDir)
     if mode == RESUME:  # searcher, scheduler and ranking as the sweep was started
         stored = sweep_dir.read_options()
         keep = ("samples", "search_alg", "scheduler", "metric", "mode", "max_concurrent")
