@@ -13,7 +13,7 @@ import numpy as np
 
 from rlscale.errors import ConfigError, RunDirError, did_you_mean
 from rlscale.results import metrics
-from rlscale.results.rundir import CONFIG_FILE, RunDir, is_run_dir
+from rlscale.results.rundir import RunDir, is_run_dir
 
 PROGRESS_FILE = "progress.csv"
 X_AXES = {
@@ -92,7 +92,7 @@ def _float(text: str | None) -> float:
 
 def config_key(run: Path) -> str:
     """The run's configuration without seed, name, output, stop and checkpoint settings."""
-    config = RunDir(run).read_config() if (run / CONFIG_FILE).is_file() else {}
+    config = RunDir(run).read_config()
     kept = {k: v for k, v in config.items() if k not in NOT_THE_CONFIG}
     return json.dumps(kept, sort_keys=True, default=str)
 
@@ -116,7 +116,7 @@ def load_curve(run: Path, metric: str, x_axis: str) -> Curve:
         by_iter[it] = (_float(row.get(x_col)), _float(row.get(metric)))
     pts = np.array([by_iter[k] for k in sorted(by_iter)], dtype=float).reshape(-1, 2)
     pts = pts[~np.isnan(pts).any(axis=1)]
-    config = RunDir(run).read_config() if (run / CONFIG_FILE).is_file() else {}
+    config = RunDir(run).read_config()
     return Curve(run.name, run, config_key(run), str(config.get("env", "")), pts[:, 0],
                  pts[:, 1])
 

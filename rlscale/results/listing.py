@@ -7,10 +7,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rlscale.errors import RunDirError
-from rlscale.results.rundir import CONFIG_FILE, is_run_dir
+from rlscale.results.rundir import CONFIG_FILE, RunDir, is_run_dir
 from rlscale.results.summary import SUMMARY_FILE, Summary
 
 
@@ -34,17 +32,9 @@ class RunRow:
         return asdict(self)
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load((path / CONFIG_FILE).read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def read_run(path: Path) -> RunRow:
     """One run's row, from ``summary.json`` (and ``config.yaml`` when it has no summary)."""
-    config = _read_config(path)
+    config = RunDir(path).read_config()
     summary: Summary | None = None
     if (path / SUMMARY_FILE).is_file():
         try:

@@ -131,8 +131,11 @@ class RunDir(OutputDir):
         atomic_write_json(self.path / VERSIONS_FILE, versions())
 
     def read_config(self) -> dict[str, Any]:
-        """The resolved experiment stored in the run."""
-        data = yaml.safe_load((self.path / CONFIG_FILE).read_text())
+        """The resolved experiment stored in the run; {} when it has no readable one."""
+        try:
+            data = yaml.safe_load((self.path / CONFIG_FILE).read_text())
+        except (OSError, yaml.YAMLError):
+            return {}
         return data if isinstance(data, dict) else {}
 
 

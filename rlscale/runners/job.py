@@ -133,6 +133,9 @@ def prepare_job(
     exp, run_dir = place_output(exp, mode, RunDir)
     if mode == RESUME:
         stored = run_dir.read_config()
+        if not stored:
+            raise ConfigError(f"cannot resume {run_dir.path}: its config.yaml is missing "
+                              "or unreadable")
         for key in ("env", "algo"):
             if stored.get(key) != getattr(exp, key):
                 raise ConfigError(

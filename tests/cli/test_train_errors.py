@@ -97,3 +97,15 @@ def test_resume_of_a_missing_run(cli) -> None:
     assert result.stderr == (
         f"Error: nothing to resume: {cli.cwd / 'rlscale_runs' / 'ghost'} is not an rlscale run\n"
     )
+
+
+def test_resume_of_a_run_without_its_config(cli) -> None:
+    run = cli.cwd / "rlscale_runs" / "bare"
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text("{}")
+    result = cli("train", "--env", "CartPole-v1", "--name", "bare", "--resume")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: cannot resume {run}: its config.yaml is missing or unreadable\n"
+    )
+    assert sorted(p.name for p in run.iterdir()) == ["summary.json"]
