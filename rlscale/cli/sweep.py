@@ -144,6 +144,7 @@ def sweep(
         None, "--cpus-per-trial", help="Cores per trial: resources.num_cpus [default: 1]."
     ),
     env: str | None = option("env", "Gymnasium id (e.g. CartPole-v1).", alias=False),
+    no_check_env: bool = option("no_check_env"),
     algo: str | None = option("algo", "RLlib algorithm.", alias=False),
     stop_reward: float | None = option(
         "stop_reward", "Stop a trial at this mean episode return."
@@ -192,7 +193,8 @@ def sweep(
         samples=samples, search_alg=search_alg, scheduler=scheduler, metric=metric,
         mode=mode, max_concurrent=max_concurrent, num_cpus=num_cpus,
     )
-    job = prepare_sweep(exp, preset_name, options, run_mode(resume, overwrite))
+    job = prepare_sweep(exp, preset_name, options, run_mode(resume, overwrite),
+                        check_env=not no_check_env)
     console = Console(highlight=False, soft_wrap=True)
     if dry_run:
         _print_dry_run(console, job)

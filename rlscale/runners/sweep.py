@@ -212,8 +212,12 @@ def prepare_sweep(
     options: SweepOptions,
     mode: str = NEW,
     capacity: Capacity | None = None,
+    check_env: bool = True,
 ) -> SweepJob:
-    """Check everything that can be checked without Ray, and write nothing."""
+    """Check everything that can be checked without Ray, and write nothing.
+
+    ``check_env`` runs the fast part of ``rlscale check-env`` on the environment, as train.
+    """
     exp, algo = canonical_experiment(exp)
     space = parse_search(exp.search, list(ExperimentConfig.model_fields))
     if not space:
@@ -269,7 +273,7 @@ def prepare_sweep(
     # The base trial keeps the experiment's own values; the probe (first value of every
     # dimension) checks the searched keys with the code train uses.
     base = exp.model_copy(update={"search": {}})
-    _, env, plan, base_config = build_run(base, algo, trial_capacity, check_env=True)
+    _, env, plan, base_config = build_run(base, algo, trial_capacity, check_env=check_env)
     try:
         probe, _, _, algo_config = build_run(_probe_experiment(exp, space), algo, trial_capacity)
     except RlscaleError as exc:

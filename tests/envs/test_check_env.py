@@ -140,3 +140,20 @@ def test_no_check_env_skips_the_check(cli, testenvs: Path) -> None:
     result = cli(*args, "--no-check-env")
     assert result.exit_code == 0, result.output
     assert "observations Box(2,) float32" in result.stdout
+
+
+def test_sweep_checks_the_env_and_no_check_env_skips_it(cli, testenvs: Path) -> None:
+    args = ["sweep", "--env", f"{BROKEN}:LeakyObservation", "--search", "seeds=2",
+            "--stop-iters", "1", "--name", "leak", "--dry-run"]
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"Error: environment '{BROKEN}:LeakyObservation' failed its check (1 problem(s)): "
+        "observation outside its declared Box(2,) float32"
+    )
+    assert result.stderr.endswith("[details: rlscale check-env; skip with --no-check-env]\n")
+    result = cli(*args, "--no-check-env")
+    assert result.exit_code == 0, result.output
+    assert f"Env      {BROKEN}:LeakyObservation" in result.stdout
+    assert "Trials   2 (1 grid point(s) x 2 seed(s) x 1 sample(s))" in result.stdout
+    assert not (cli.cwd / "rlscale_runs").exists(), "a dry run writes nothing"
