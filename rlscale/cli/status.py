@@ -43,7 +43,10 @@ def status(
         s = Summary.read(run_dir)
         ret = "-" if s.last_episode_return_mean is None else f"{s.last_episode_return_mean:.1f}"
         best = "-" if s.best_episode_return_mean is None else f"{s.best_episode_return_mean:.1f}"
-        rows["run_status"] = s.status + (f": {s.error}" if s.error else "")
+        shown = s.shown_status()
+        if shown != s.status:
+            shown += f" (process {s.pid} on {s.host} is gone)"
+        rows["run_status"] = shown + (f": {s.error}" if s.error else "")
         rows["latest"] = (f"iteration {s.iterations}, {s.timesteps_total:,} env steps, "
                           f"return mean {ret} (best {best}), {s.time_total_s:.1f} s trained")
         if s.target_reward is not None:

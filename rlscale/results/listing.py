@@ -53,7 +53,7 @@ def read_run(path: Path) -> RunRow:
         path=str(path),
         env=summary.env,
         algo=summary.algo,
-        status=summary.status,
+        status=summary.shown_status(),
         best_return=summary.best_episode_return_mean,
         timesteps=summary.timesteps_total,
         wall_time_s=summary.time_total_s,

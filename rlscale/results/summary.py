@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -14,6 +16,24 @@ from rlscale.results.metrics import progress_row
 SUMMARY_FILE = "summary.json"
 
 RUNNING, COMPLETED, INTERRUPTED, FAILED = "running", "completed", "interrupted", "failed"
+# Shown (never written) for a run that says running but whose process is gone: killed
+# (SIGKILL, out of memory) before it could record how it ended.
+DIED = "died"
+
+
+def process_alive(pid: int) -> bool:
+    """True when process ``pid`` of this machine exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:  # killed but not yet reaped by its parent: dead all the same
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
 
 
 @dataclass
@@ -46,7 +66,22 @@ class Summary:
     checkpoints: list[CheckpointRecord] = field(default_factory=list)
     segments: int = 0
     error: str | None = None
+    pid: int | None = None  # the process that trains the run (Tune's driver), while it does
+    host: str | None = None  # and its machine
     updated_at: float = field(default_factory=time.time)
+
+    def mark_running(self) -> None:
+        """This process trains the run from now on: status running, its pid and host noted."""
+        self.status, self.error = RUNNING, None
+        self.pid, self.host = os.getpid(), socket.gethostname()
+
+    def shown_status(self) -> str:
+        """The status to show: ``died`` for a run that says running while its process, on
+        this machine, is gone (on another machine it cannot be told: running)."""
+        if (self.status == RUNNING and self.pid is not None
+                and self.host == socket.gethostname() and not process_alive(self.pid)):
+            return DIED
+        return self.status
 
     def record_result(self, result: Mapping[str, Any]) -> dict[str, Any]:
         """Fold one training result in; returns its progress row."""

@@ -401,9 +401,9 @@ class SweepTrials(TrialRuns):
         resumed = (path / SUMMARY_FILE).is_file()
         if resumed:
             summary = Summary.read(path)
-            summary.status, summary.error = RUNNING, None
         else:
             summary = Summary(env=exp.env, algo=self.job.algo.name, target_reward=exp.stop.reward)
+        summary.mark_running()
         summary.segments += 1
         config = self.job.trial_experiment()
         for key, value in self.values(trial).items():

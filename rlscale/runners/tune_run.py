@@ -13,7 +13,7 @@ from rlscale.config.model import StopConfig
 from rlscale.errors import TrainingFailed
 from rlscale.results import metrics
 from rlscale.results.rundir import RESUME
-from rlscale.results.summary import COMPLETED, FAILED, INTERRUPTED, RUNNING, Summary
+from rlscale.results.summary import COMPLETED, FAILED, INTERRUPTED, Summary
 from rlscale.runners.cluster import record_placement
 from rlscale.runners.job import TrainingJob
 
@@ -215,7 +215,6 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
         if latest is None:
             raise TrainingFailed(f"cannot resume {run_dir}: it has no checkpoint yet")
         summary = previous
-        summary.status, summary.error = RUNNING, None
         summary.target_reward = job.exp.stop.reward
         restore = (str(run_dir / latest.path), latest.time_total_s)
         log.info("resuming from %s (iteration %d)", latest.path, latest.iteration)
@@ -223,6 +222,7 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
         on_algorithm_init=functools.partial(_on_algorithm_init, str(run_dir), *restore)
     )
     job.run_dir.prepare(job.mode, job.resolved_config(), command)
+    summary.mark_running()
     summary.segments += 1
     summary.write(run_dir)
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +67,58 @@ def test_a_real_run_is_listed(cli, trained_run: Path) -> None:
     assert (row["name"], row["env"], row["algo"], row["status"]) == (
         "cp", "CartPole-v1", "PPO", "completed")
     assert row["timesteps"] > 0 and row["wall_time_s"] > 0 and row["best_return"] > 0
+    # The training process (this one: the CLI ran in-process) and its machine are recorded.
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert (summary["pid"], summary["host"]) == (os.getpid(), socket.gethostname())
+
+
+# A real process marks a run running, as train's and sweep's driver does, and waits.
+_TRAINER = """
+import sys, time
+from pathlib import Path
+from rlscale.results.summary import Summary
+summary = Summary(env="CartPole-v1", algo="PPO")
+summary.mark_running()
+summary.write(Path(sys.argv[1]))
+print("running", flush=True)
+time.sleep(600)
+"""
+
+
+def _status(cli, root: Path) -> str:
+    rows = json.loads(cli("runs", str(root), "--json").stdout)
+    return rows[0]["status"]
+
+
+def test_a_run_whose_process_was_killed_shows_died(cli, tmp_path: Path) -> None:
+    root = tmp_path / "rlscale_runs"
+    run = root / "killed"
+    run.mkdir(parents=True)
+    (run / "config.yaml").write_text("env: CartPole-v1\nalgo: PPO\nname: killed\n")
+    proc = subprocess.Popen([sys.executable, "-c", _TRAINER, str(run)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "running\n"
+        summary = json.loads((run / "summary.json").read_text())
+        assert (summary["pid"], summary["host"]) == (proc.pid, socket.gethostname())
+        assert _status(cli, root) == "running"
+        proc.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while _status(cli, root) != "died":  # killed, not yet reaped: a zombie
+            assert time.monotonic() < deadline, "still shown running after SIGKILL"
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _status(cli, root) == "died"  # reaped: no such process
+    table = cli("runs", str(root)).stdout.splitlines()
+    assert table[1].split()[:4] == ["killed", "CartPole-v1", "PPO", "died"]
+    status = cli("status", str(run))
+    assert status.exit_code == 0, status.output
+    assert (f"run_status       died (process {proc.pid} on {socket.gethostname()} "
+            "is gone)") in status.stdout
+
+    # The same pid on another machine cannot be checked from here: still running.
+    summary["host"] = "another-node"
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert _status(cli, root) == "running"
