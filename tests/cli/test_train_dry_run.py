@@ -12,7 +12,7 @@ def test_dry_run_four_cores(cli) -> None:
     assert "preset: PPO/CartPole-v1" in out
     # The resolved RLlib config shows what differs from RLlib's defaults.
     assert "num_env_runners: 3" in out
-    assert "train_batch_size_per_learner: 2000" in out
+    assert "train_batch_size_per_learner: 1024" in out
     assert not (cli.cwd / "rlscale_runs").exists()
 
 
