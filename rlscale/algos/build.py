@@ -158,7 +158,29 @@ def build_algo_config(
     except ValueError as exc:  # RLlib's own consistency checks, before any Ray process
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"invalid {info.name} settings: {first}") from None
+    if info.on_policy:
+        _warn_short_fragments(config)
     return config
+
+
+# Fewer steps per env and iteration than this make PPO's advantage estimates mostly
+# bootstrapped guesses, and the iteration mostly overhead.
+MIN_FRAGMENT = 16
+
+
+def _warn_short_fragments(config: AlgorithmConfig) -> None:
+    """Warn when the batch is spread so thin over many envs that each samples a few steps."""
+    if config.rollout_fragment_length != "auto":
+        return
+    envs = config.num_envs_per_env_runner * max(config.num_env_runners, 1)
+    batch = config.total_train_batch_size
+    if batch / envs < MIN_FRAGMENT:
+        log.warning(
+            "each of the %d envs samples only about %d step(s) per iteration (a %d-step "
+            "batch); set algo_config.train_batch_size_per_learner to %d or more, or fewer "
+            "resources.num_envs_per_env_runner",
+            envs, max(batch // envs, 1), batch, envs * MIN_FRAGMENT,
+        )
 
 
 def config_diff(info: AlgoInfo, config: AlgorithmConfig) -> dict[str, Any]:

@@ -124,6 +124,7 @@ def plan_resources(
         )
     else:
         envs = num_envs_per_env_runner
+        reasons.append(f"{envs} env(s) per runner, as set in resources.num_envs_per_env_runner")
 
     reasons.append(
         "1 PyTorch thread per process: the small networks of RL gain nothing from more, "

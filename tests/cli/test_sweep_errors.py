@@ -48,8 +48,8 @@ GRID = ["--env", "CartPole-v1", "--stop-iters", "2", "--num-cpus", "2"]
          "2 (--num-cpus)"),
         (["--search", "algo_config.minibatch_size={grid: [5000]}"],
          "search: invalid PPO settings: `minibatch_size` (5000) must be <= "
-         "`train_batch_size_per_learner` (2000). In PPO, the train batch will be split into "
-         "5000 chunks, each of which is iterated over (used for updating the policy) 6 times."),
+         "`train_batch_size_per_learner` (1024). In PPO, the train batch will be split into "
+         "5000 chunks, each of which is iterated over (used for updating the policy) 10 times."),
         ([], "nothing to sweep: add a search block to the experiment or pass --search key=SPEC "
              "(e.g. --search 'algo_config.lr={grid: [0.001, 0.0003]}')"),
         (["--search", "seeds=2", "--resume"],

@@ -12,7 +12,7 @@ def test_dry_run_four_cores(cli) -> None:
     assert "preset: PPO/CartPole-v1" in out
     # The resolved RLlib config shows what differs from RLlib's defaults.
     assert "num_env_runners: 3" in out
-    assert "train_batch_size_per_learner: 2000" in out
+    assert "train_batch_size_per_learner: 1024" in out
     assert not (cli.cwd / "rlscale_runs").exists()
 
 
@@ -25,3 +25,15 @@ def test_dry_run_tutorial_flag_names(cli) -> None:
     # 2 cores and a synchronous algorithm: the main process samples, on both cores.
     assert "num_env_runners            0" in result.stdout
     assert "num_cpus_for_main_process  2" in result.stdout
+
+
+def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
+    # 36 cores: 35 runners x 16 envs share the CartPole preset's 1,024-step batch.
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert ("each of the 560 envs samples only about 1 step(s) per iteration (a 1024-step "
+            "batch); set algo_config.train_batch_size_per_learner to 8960 or more, or fewer "
+            "resources.num_envs_per_env_runner") in caplog.text
+    caplog.clear()
+    assert cli("train", "--env", "CartPole-v1", "--num-cpus", "2", "--dry-run").exit_code == 0
+    assert "samples only" not in caplog.text

@@ -33,8 +33,8 @@ from tests.conftest import assert_error
          "unknown key 'algo_config.model.fcnet_hidens' (did you mean 'fcnet_hiddens'?)"),
         (["--env", "CartPole-v1", "--set", "algo_config.minibatch_size=5000"],
          "invalid PPO settings: `minibatch_size` (5000) must be <= `train_batch_size_per_learner`"
-         " (2000). In PPO, the train batch will be split into 5000 chunks, each of which is "
-         "iterated over (used for updating the policy) 6 times."),
+         " (1024). In PPO, the train batch will be split into 5000 chunks, each of which is "
+         "iterated over (used for updating the policy) 10 times."),
         (["--env", "CartPole-v1", "--num-cpus", "0"],
          "resources.num_cpus (--num-cpus): input should be greater than or equal to 1 (got 0)"),
         (["--env", "CartPole-v1", "--resume"],

@@ -36,7 +36,7 @@ def test_preset_sits_below_the_file(tmp_path: Path) -> None:
     assert preset == "PPO/CartPole-v1"
     assert exp.preset == "PPO/CartPole-v1"
     assert exp.algo_config["lr"] == 0.5  # the file beats the preset
-    assert exp.algo_config["num_epochs"] == 6  # the preset fills the rest
+    assert exp.algo_config["num_epochs"] == 10  # the preset fills the rest
 
 
 def test_preset_none_disables_it() -> None:
