@@ -26,11 +26,6 @@ VERSIONS_FILE = "versions.json"
 NEW, RESUME, OVERWRITE = "new", "resume", "overwrite"
 
 
-def default_run_name(env: str, algo: str, now: float | None = None) -> str:
-    """``<env>-<algo>-<YYYYmmdd-HHMMSS>``, with the env spec reduced to a safe name."""
-    return RunDir.default_name(env, algo, now)
-
-
 # Files ``rlscale slurm`` writes into a run directory before its job trains there.
 JOB_FILE_PREFIXES = ("job.sbatch", "slurm", ".job-")
 
