@@ -159,7 +159,7 @@ def build_algo_config(
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"invalid {info.name} settings: {first}") from None
     if info.on_policy:
-        _warn_short_fragments(config)
+        _warn_short_fragments(config, plan)
     return config
 
 
@@ -168,11 +168,11 @@ def build_algo_config(
 MIN_FRAGMENT = 16
 
 
-def _warn_short_fragments(config: AlgorithmConfig) -> None:
+def _warn_short_fragments(config: AlgorithmConfig, plan: ResourcePlan) -> None:
     """Warn when the batch is spread so thin over many envs that each samples a few steps."""
     if config.rollout_fragment_length != "auto":
         return
-    envs = config.num_envs_per_env_runner * max(config.num_env_runners, 1)
+    envs = plan.num_envs_per_env_runner * plan.sampling_processes
     batch = config.total_train_batch_size
     if batch / envs < MIN_FRAGMENT:
         log.warning(
