@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from rlscale.cli.app import setup_logging
+from rlscale.cli.app import setup_logging, stop_cleanly_on_signals
 from rlscale.cli.options import flag_overrides, option
 from rlscale.cli.train import print_plan_table
 
@@ -214,22 +213,15 @@ def _sweep(job: Any, console: Console, start: float, verbose: bool) -> None:
         f"-> {job.sweep_dir.path}"
     )
 
-    def on_signal(signum: int, frame: Any) -> None:
-        signal.signal(signum, signal.SIG_DFL)
-        console.print(
-            "\n[yellow]Stopping the sweep: running trials stay resumable from their latest "
-            "checkpoint (press Ctrl-C again to abort)...[/yellow]"
-        )
-        interrupt_sweep()
-
     command = shlex.join(["rlscale", *sys.argv[1:]])
     start_local_ray(job.total_cpus, job.total_gpus, verbose)
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        finished = run_sweep(job, command, hook=SweepPrinter(console, job, start))
+        with stop_cleanly_on_signals(
+            console, "Stopping the sweep: running trials stay resumable from their latest "
+            "checkpoint", interrupt_sweep
+        ):
+            finished = run_sweep(job, command, hook=SweepPrinter(console, job, start))
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         stop_ray()
     report = report_sweep(job)
     keys = [d.key for d in job.space.dimensions]

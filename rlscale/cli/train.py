@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import signal
 import sys
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from rlscale.cli.app import setup_logging
+from rlscale.cli.app import setup_logging, stop_cleanly_on_signals
 from rlscale.cli.options import flag_overrides, option
 from rlscale.cli.progress import ProgressPrinter
 from rlscale.envs.resolve import describe_space
@@ -149,24 +148,16 @@ def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
         f"{', preset ' + job.preset if job.preset else ''} -> {job.run_dir.path}"
     )
 
-    def on_signal(signum: int, frame: Any) -> None:
-        signal.signal(signum, signal.SIG_DFL)
-        console.print(
-            "\n[yellow]Stopping after this iteration and saving a checkpoint "
-            "(press Ctrl-C again to abort)...[/yellow]"
-        )
-        request_stop()
-
     command = shlex.join(["rlscale", *sys.argv[1:]])
     if job.exp.resources.address is None:
         start_local_ray(job.plan.total_cpus, job.plan.gpus_to_reserve, verbose,
                         torch_threads=job.plan.torch_threads)
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        summary = run_job(job, command, on_result=printer.row)
+        with stop_cleanly_on_signals(
+            console, "Stopping after this iteration and saving a checkpoint", request_stop
+        ):
+            summary = run_job(job, command, on_result=printer.row)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         stop_ray()
     printer.summary(summary, str(job.run_dir.path))
     if summary.status == INTERRUPTED:
