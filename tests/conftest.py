@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +74,23 @@ def run_copy(trained_run: Path, tmp_path: Path) -> Path:
     dest = tmp_path / "runs" / trained_run.name
     shutil.copytree(trained_run, dest)
     return dest
+
+
+def interrupt_rlscale(
+    *args: str, cwd: Path, when: Callable[[str], bool], timeout: float
+) -> tuple[int, str]:
+    """Run ``rlscale ARGS`` in a real process, press Ctrl-C (SIGINT) at the first output
+    line for which ``when`` is true, and return its exit code and whole output."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlscale", *args], cwd=cwd, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if when(line):
+            proc.send_signal(signal.SIGINT)
+            break
+    out, _ = proc.communicate(timeout=timeout)
+    return proc.returncode, "".join(lines) + out

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import read_summary
+from tests.conftest import interrupt_rlscale, read_summary
 
 pytestmark = pytest.mark.training
 
@@ -77,23 +73,14 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path: P
     (tmp_path / "two.yaml").write_text(
         "env: CartPole-v1\nseed: 0\nstop: {iters: 3}\ncheckpoint: {every: 1}\n"
         "search:\n  algo_config.lr: {grid: [1e-3, 3e-4, 1e-4]}\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rlscale", "sweep", "two.yaml", "--name", "r",
-         "--max-concurrent", "1"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    returncode, output = interrupt_rlscale(
+        "sweep", "two.yaml", "--name", "r", "--max-concurrent", "1", cwd=tmp_path,
+        # The second trial's second iteration: its first checkpoint is on disk.
+        when=lambda line: (line.split()[:1] == ["trial_00001"]
+                           and line.split()[-4:-3] == ["2"]),
+        timeout=180,
     )
-    lines = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if line.split()[:1] == ["trial_00001"] and line.split()[-4:-3] == ["2"]:
-            # The second trial's second iteration: its first checkpoint is on disk.
-            proc.send_signal(signal.SIGINT)
-            break
-    out, _ = proc.communicate(timeout=180)
-    output = "".join(lines) + out
-    assert proc.returncode == 130, output
+    assert returncode == 130, output
     sweep = tmp_path / "rlscale_runs" / "r"
     assert f"rlscale sweep {sweep / 'sweep.yaml'} --resume" in output
     first, second = sweep / "trials" / "trial_00000", sweep / "trials" / "trial_00001"

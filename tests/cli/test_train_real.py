@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import read_summary
+from tests.conftest import interrupt_rlscale, read_summary
 
 pytestmark = pytest.mark.training
 
@@ -66,26 +64,13 @@ def test_resume_continues_counters(cli) -> None:
     assert len((run / "command.txt").read_text().splitlines()) == 2
 
 
-def _rlscale(*args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "rlscale", *args], cwd=cwd, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
 def test_interrupt_saves_a_checkpoint_and_resume_goes_on(tmp_path: Path, cli) -> None:
-    proc = _rlscale("train", "--env", "CartPole-v1", "--name", "int", "--checkpoint-every",
-                    "100", cwd=tmp_path)
-    lines = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if line.split()[:1] == ["2"]:  # the second iteration's row
-            proc.send_signal(signal.SIGINT)
-            break
-    out, _ = proc.communicate(timeout=120)
-    output = "".join(lines) + out
-    assert proc.returncode == 130, output
+    returncode, output = interrupt_rlscale(
+        "train", "--env", "CartPole-v1", "--name", "int", "--checkpoint-every", "100",
+        cwd=tmp_path, when=lambda line: line.split()[:1] == ["2"],  # the 2nd iteration's row
+        timeout=120,
+    )
+    assert returncode == 130, output
     run = tmp_path / "rlscale_runs" / "int"
     summary = read_summary(run)
     assert summary["status"] == "interrupted"
