@@ -154,6 +154,10 @@ class LocalSlurm:
                              text=True, env=self.env)
         return sum(1 for line in out.stdout.split() if line.strip() == "idle")
 
+    def ctld_log(self) -> str:
+        """slurmctld's log, for a failure message."""
+        return (self.base / "log" / "slurmctld.log").read_text(errors="replace")
+
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs]
 
