@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlscale.algos.plan import ResourcePlan
 from rlscale.algos.registry import AlgoInfo
-from rlscale.algos.spaces import observation_connector
+from rlscale.algos.spaces import has_box, observation_connector
 from rlscale.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -147,6 +147,12 @@ def build_algo_config(
         )
         .debugging(seed=exp.seed)
     )
+    if env.native_vector:
+        config.env_runners(gym_env_vectorize_mode="vector_entry_point")
+    if env.action_space is not None and not has_box(env.action_space):
+        # Unsquashing and clipping only touch Box actions, yet RLlib copies and walks every
+        # action to apply them: without it a CartPole env runner samples 20-25% faster.
+        config.environment(normalize_actions=False, clip_actions=False)
     if connector is not None:
         config.env_runners(env_to_module_connector=connector)
     if model is not None:

@@ -47,3 +47,12 @@ def observation_connector(space: gym.Space | None) -> Callable[..., Any] | None:
             f"{SUPPORTED_OBSERVATIONS}"
         )
     return flatten_observations if needs_flattening(space) else None
+
+
+def has_box(space: gym.Space) -> bool:
+    """True when ``space`` has a continuous (``Box``) part anywhere inside it."""
+    if isinstance(space, gym.spaces.Dict):
+        return any(has_box(part) for part in space.spaces.values())
+    if isinstance(space, gym.spaces.Tuple):
+        return any(has_box(part) for part in space.spaces)
+    return isinstance(space, gym.spaces.Box)

@@ -95,7 +95,7 @@ def train(
         connect_cluster,
         slurm_allocation,
     )
-    from rlscale.runners.session import stop_ray
+    from rlscale.runners.session import preload, start_local_ray, stop_ray
 
     flags = flag_overrides(
         env=env, env_config=parse_env_config(env_config), env_packages=env_packages or None,
@@ -108,13 +108,25 @@ def train(
     mode = run_mode(resume, overwrite)
     console = Console(highlight=False, soft_wrap=True)
     cluster = exp.resources.address
+    if cluster is None and dry_run:
+        _print_plan(console, prepare_job(exp, preset_name, mode, slurm_allocation(),
+                                         check_env=not no_check_env))
+        return
     if cluster is None:
-        job = prepare_job(exp, preset_name, mode, slurm_allocation(),
-                          check_env=not no_check_env)
-        if dry_run:
-            _print_plan(console, job)
-            return
-        _train(job, console, start, verbose)
+        # Ray starts as soon as the plan is known, while PyTorch and pandas are imported
+        # in the background; RLlib's config, built next, is checked once Ray is up.
+        preload()
+        try:
+            job = prepare_job(
+                exp, preset_name, mode, slurm_allocation(), check_env=not no_check_env,
+                on_plan=lambda plan: start_local_ray(
+                    plan.total_cpus, plan.gpus_to_reserve, verbose,
+                    torch_threads=plan.torch_threads,
+                ),
+            )
+            _train(job, console, start)
+        finally:
+            stop_ray()
         return
     # An existing cluster: its resources decide the plan, and a plan that cannot be
     # placed is refused here rather than left PENDING.
@@ -125,15 +137,15 @@ def train(
         if dry_run:
             _print_plan(console, job)
             return
-        _train(job, console, start, verbose)
+        _train(job, console, start)
     finally:
         stop_ray()
 
 
-def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
+def _train(job: Any, console: Console, start: float) -> None:
     from rlscale.results.summary import INTERRUPTED
     from rlscale.runners import request_stop, run_job
-    from rlscale.runners.session import start_local_ray, stop_ray
+    from rlscale.runners.session import stop_ray
 
     printer = ProgressPrinter(console, start)
     plan = job.plan
@@ -149,16 +161,11 @@ def _train(job: Any, console: Console, start: float, verbose: bool) -> None:
     )
 
     command = shlex.join(["rlscale", *sys.argv[1:]])
-    if job.exp.resources.address is None:
-        start_local_ray(job.plan.total_cpus, job.plan.gpus_to_reserve, verbose,
-                        torch_threads=job.plan.torch_threads)
-    try:
-        with stop_cleanly_on_signals(
-            console, "Stopping after this iteration and saving a checkpoint", request_stop
-        ):
-            summary = run_job(job, command, on_result=printer.row)
-    finally:
-        stop_ray()
+    with stop_cleanly_on_signals(
+        console, "Stopping after this iteration and saving a checkpoint", request_stop
+    ):
+        summary = run_job(job, command, on_result=printer.row)
+    stop_ray()
     printer.summary(summary, str(job.run_dir.path))
     if summary.status == INTERRUPTED:
         console.print(

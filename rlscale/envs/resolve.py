@@ -69,6 +69,9 @@ class ResolvedEnv:
     action_space: gym.Space | None = None
     canonical_spec: str = ""
     env_packages: tuple[str, ...] = ()
+    # A Gymnasium id with its own vectorized implementation (CartPole): RLlib builds it by
+    # id and steps all envs of a runner in one call, instead of one env at a time.
+    native_vector: bool = False
 
     def make(self) -> gym.Env:
         """Build one instance in this process."""
@@ -310,12 +313,14 @@ def create_env_for_rllib(
 def register_for_rllib(env: ResolvedEnv) -> None:
     """Register ``env`` with Tune's registry under ``env.rllib_env``.
 
-    Registered before ``ray.init`` the creator is stored with Ray when it starts, and env
-    runners in any process look it up by name.
+    The creator is stored with Ray (when it starts, or at once if it runs), and env runners
+    in any process look it up by name. A native vector env is not registered: RLlib makes
+    it from Gymnasium's registry.
     """
     from ray.tune.registry import register_env
 
-    register_env(env.rllib_env, env.creator())
+    if not env.native_vector:  # RLlib makes a native vector env by its Gymnasium id
+        register_env(env.rllib_env, env.creator())
 
 
 def resolve_env(
@@ -334,6 +339,10 @@ def resolve_env(
             action_space=env.action_space,
             canonical_spec=target.canonical,
             env_packages=tuple(env_packages),
+            native_vector=(
+                target.kind == GYM_ID and not env_packages
+                and gym.spec(target.name).vector_entry_point is not None
+            ),
         )
     finally:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -82,13 +83,22 @@ def place_output(
     return exp, directory
 
 
+PlanHook = Callable[[ResourcePlan], None]
+
+
 def build_run(
-    exp: ExperimentConfig, algo: AlgoInfo, capacity: Capacity, check_env: bool = False
+    exp: ExperimentConfig,
+    algo: AlgoInfo,
+    capacity: Capacity,
+    check_env: bool = False,
+    on_plan: PlanHook | None = None,
 ) -> tuple[ExperimentConfig, ResolvedEnv, ResourcePlan, AlgorithmConfig]:
     """Resolve the env, plan the resources and build the RLlib config of one run.
 
-    ``check_env`` runs the fast part of ``rlscale check-env`` on the environment. Returns
-    the experiment with the planned cores recorded in ``resources.num_cpus``.
+    ``check_env`` runs the fast part of ``rlscale check-env`` on the environment;
+    ``on_plan`` is called with the plan before the RLlib config is built (the last step,
+    which checks ``algo_config`` against RLlib). Returns the experiment with the planned
+    cores recorded in ``resources.num_cpus``.
     """
     env = resolve_env(exp.env, exp.env_config, exp.env_packages)
     check_action_space(algo, env.action_space)
@@ -110,6 +120,8 @@ def build_run(
     exp = exp.model_copy(
         update={"resources": res.model_copy(update={"num_cpus": plan.total_cpus})}
     )
+    if on_plan is not None:
+        on_plan(plan)
     return exp, env, plan, build_algo_config(exp, algo, env, plan)
 
 
@@ -119,10 +131,13 @@ def prepare_job(
     mode: str = NEW,
     capacity: Capacity | None = None,
     check_env: bool = True,
+    on_plan: PlanHook | None = None,
 ) -> TrainingJob:
-    """Check everything that can be checked without Ray, and write nothing.
+    """Check everything, and write nothing.
 
     ``check_env`` runs the fast part of ``rlscale check-env`` on the environment.
+    ``on_plan`` (e.g. starting Ray with the planned cores) is called before the RLlib
+    config is built; without it nothing here needs Ray.
     """
     exp, algo = canonical_experiment(exp)
     if exp.search:
@@ -144,6 +159,6 @@ def prepare_job(
                 )
 
     exp, env, plan, algo_config = build_run(
-        exp, algo, capacity or local_capacity(), check_env=check_env
+        exp, algo, capacity or local_capacity(), check_env=check_env, on_plan=on_plan
     )
     return TrainingJob(exp, preset, env, algo, plan, algo_config, run_dir, mode)

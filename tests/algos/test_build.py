@@ -32,3 +32,20 @@ def test_tutorial_ignore_worker_failures_is_translated() -> None:
 def test_model_keys_go_to_the_rl_module() -> None:
     config = build(algo_config={"model": {"fcnet_hiddens": [16, 16]}})
     assert config.model_config["fcnet_hiddens"] == [16, 16]
+
+
+def test_actions_are_unsquashed_only_where_a_box_is() -> None:
+    discrete = build()  # CartPole: Discrete(2)
+    assert discrete.normalize_actions is False and discrete.clip_actions is False
+    continuous = build(env="Pendulum-v1")
+    assert continuous.normalize_actions is True
+    asked = build(algo_config={"normalize_actions": True})
+    assert asked.normalize_actions is True
+
+
+def test_native_vector_envs_are_stepped_by_gymnasium_vector_implementation() -> None:
+    cartpole = build()
+    assert cartpole.env == "CartPole-v1"
+    assert cartpole.gym_env_vectorize_mode == "vector_entry_point"
+    acrobot = build(env="Acrobot-v1")  # no vectorized implementation: one env at a time
+    assert acrobot.gym_env_vectorize_mode == "sync"
