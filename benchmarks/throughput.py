@@ -32,9 +32,10 @@ def raw_loop(env_id: str, seconds: float) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def vector_loop(env_id: str, num_envs: int, seconds: float) -> float:
-    """A Gymnasium SyncVectorEnv with batched random actions."""
-    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
+def vector_loop(env_id: str, num_envs: int, seconds: float, mode: str = "sync") -> float:
+    """A Gymnasium vector env (``sync``: a SyncVectorEnv; ``vector_entry_point``: the env's
+    own vectorized implementation, e.g. CartPole's) with batched random actions."""
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
     envs.reset(seed=0)
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -103,8 +104,12 @@ def main() -> None:
     rows: list[tuple[str, float]] = []
     ceiling = raw_loop(args.env, args.seconds)
     rows.append(("raw Gymnasium loop, 1 env", ceiling))
+    native = gym.spec(args.env).vector_entry_point is not None
     for n in env_counts:
         rows.append((f"Gymnasium SyncVectorEnv, {n} envs", vector_loop(args.env, n, args.seconds)))
+        if native:
+            rows.append((f"Gymnasium native vector env, {n} envs",
+                         vector_loop(args.env, n, args.seconds, "vector_entry_point")))
     by_plan: dict[tuple[int, int], float] = {}
     for envs in env_counts:
         for runners in runner_counts:
