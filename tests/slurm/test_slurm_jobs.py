@@ -96,10 +96,12 @@ def test_a_job_that_hits_its_time_limit_requeues_and_resumes(local_slurm, cli) -
     interrupted = _summary(run)
     assert interrupted["status"] == "interrupted", job_log(run)
     assert 1 <= interrupted["iterations"] < 100
-    # Slurm holds a requeued job for a while; let it start now, with room to finish, once
+    # Slurm holds a requeued job for a while; let it start soon, with room to finish, once
     # both nodes have cleaned up after the first segment (its steps can take seconds to die).
+    # Not at once: slurmd revokes the job's credential at the requeue, and refuses ("Job
+    # credential revoked") a new one issued within the same second, failing the job.
     wait_until("both nodes to be idle again", lambda: local_slurm.idle_nodes() == 2, 120)
-    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now",
+    subprocess.run(["scontrol", "update", f"JobId={job_id}", "StartTime=now+5",
                     "TimeLimit=00:10:00"], check=True)
     wait_until("the job to finish", lambda: job_fields(job_id).get("JobState") in FINISHED, 400)
     assert job_fields(job_id)["JobState"] == "COMPLETED", job_log(run) + local_slurm.ctld_log()
