@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,8 @@ def _float(text: str | None) -> float:
         return math.nan
 
 
-def config_key(run: Path) -> str:
-    """The run's configuration without seed, name, output, stop and checkpoint settings."""
-    config = RunDir(run).read_config()
+def config_key(config: Mapping[str, Any]) -> str:
+    """A run's configuration without seed, name, output, stop and checkpoint settings."""
     kept = {k: v for k, v in config.items() if k not in NOT_THE_CONFIG}
     return json.dumps(kept, sort_keys=True, default=str)
 
@@ -117,7 +117,7 @@ def load_curve(run: Path, metric: str, x_axis: str) -> Curve:
     pts = np.array([by_iter[k] for k in sorted(by_iter)], dtype=float).reshape(-1, 2)
     pts = pts[~np.isnan(pts).any(axis=1)]
     config = RunDir(run).read_config()
-    return Curve(run.name, run, config_key(run), str(config.get("env", "")), pts[:, 0],
+    return Curve(run.name, run, config_key(config), str(config.get("env", "")), pts[:, 0],
                  pts[:, 1])
 
 
