@@ -14,7 +14,11 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, unsupported_observation_part
+from rlscale.envs.spaces import (
+    SUPPORTED_OBSERVATIONS,
+    leaf_spaces,
+    unsupported_observation_part,
+)
 from rlscale.errors import EnvSpecError
 
 
@@ -51,8 +55,4 @@ def observation_connector(space: gym.Space | None) -> Callable[..., Any] | None:
 
 def has_box(space: gym.Space) -> bool:
     """True when ``space`` has a continuous (``Box``) part anywhere inside it."""
-    if isinstance(space, gym.spaces.Dict):
-        return any(has_box(part) for part in space.spaces.values())
-    if isinstance(space, gym.spaces.Tuple):
-        return any(has_box(part) for part in space.spaces)
-    return isinstance(space, gym.spaces.Box)
+    return any(isinstance(part, gym.spaces.Box) for part in leaf_spaces(space))

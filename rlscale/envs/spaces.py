@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -14,18 +15,19 @@ SUPPORTED_OBSERVATIONS = (
 )
 
 
-def unsupported_observation_part(space: gym.Space) -> gym.Space | None:
-    """The first part of ``space`` that RLlib's flattening cannot encode, if any."""
+def leaf_spaces(space: gym.Space) -> Iterator[gym.Space]:
+    """The parts of ``space`` that are not a ``Dict`` or ``Tuple``, depth first, in order."""
     if isinstance(space, gym.spaces.Dict):
         parts: Any = space.spaces.values()
     elif isinstance(space, gym.spaces.Tuple):
         parts = space.spaces
-    elif isinstance(space, LEAF_SPACES):
-        return None
     else:
-        return space
+        yield space
+        return
     for part in parts:
-        bad = unsupported_observation_part(part)
-        if bad is not None:
-            return bad
-    return None
+        yield from leaf_spaces(part)
+
+
+def unsupported_observation_part(space: gym.Space) -> gym.Space | None:
+    """The first part of ``space`` that RLlib's flattening cannot encode, if any."""
+    return next((p for p in leaf_spaces(space) if not isinstance(p, LEAF_SPACES)), None)
