@@ -89,7 +89,7 @@ def torch_thread_environment(torch_threads: int) -> dict[str, str]:
 HEAVY_IMPORTS = ("torch", "pandas")
 
 
-def preload(modules: Sequence[str] = HEAVY_IMPORTS) -> threading.Thread:
+def preload(modules: Sequence[str] = HEAVY_IMPORTS) -> None:
     """Import ``modules`` in a background thread, to overlap with ``ray.init``.
 
     ``ray.init`` spends about 2 s waiting for Ray's processes to come up. A module that
@@ -103,9 +103,7 @@ def preload(modules: Sequence[str] = HEAVY_IMPORTS) -> threading.Thread:
             except Exception:  # noqa: BLE001,S112  (reported where the module is used)
                 continue
 
-    thread = threading.Thread(target=run, name="preload", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=run, name="preload", daemon=True).start()
 
 
 def start_local_ray(
