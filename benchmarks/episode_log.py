@@ -7,12 +7,12 @@ library's own smoothing. Each line: ``<unix time> <return> <length>``.
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 # Episodes stepped by this process are not logged: a contestant sets it to its own main
 # process, where rlscale's pre-training env check steps random-action episodes.
@@ -37,14 +37,48 @@ class LoggedEnv(gym.Wrapper):
         self._return += float(reward)
         self._length += 1
         if (terminated or truncated) and os.getpid() != _SKIP_PID:
-            line = f"{time.time():.3f} {self._return:.4f} {self._length}\n"
-            # One small O_APPEND write per episode: lines from several processes never mix.
-            fd = os.open(self._log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line.encode())
-            finally:
-                os.close(fd)
+            _append(self._log, f"{time.time():.3f} {self._return:.4f} {self._length}\n")
         return obs, reward, terminated, truncated, info
+
+
+class LoggedVectorEnv(gym.vector.VectorWrapper):
+    """The env's own vectorized implementation (``vector_entry_point``, e.g. CartPole's),
+    logging each finished episode of its sub-envs like :class:`LoggedEnv`. Sub-envs reset
+    on the step after they end (Gymnasium's next-step autoreset): that step is not counted."""
+
+    def __init__(self, env_id: str, log: str, num_envs: int, **kwargs: Any) -> None:
+        super().__init__(gym.make_vec(env_id, num_envs=num_envs,
+                                      vectorization_mode="vector_entry_point", **kwargs))
+        self._log = str(log)
+        self._returns = np.zeros(num_envs)
+        self._lengths = np.zeros(num_envs, np.int64)
+        self._ended = np.zeros(num_envs, bool)
+
+    def reset(self, **kwargs: Any) -> Any:
+        self._returns[:], self._lengths[:], self._ended[:] = 0.0, 0, False
+        return self.env.reset(**kwargs)
+
+    def step(self, actions: Any) -> Any:
+        obs, rewards, terminated, truncated, info = self.env.step(actions)
+        live = ~self._ended  # the others were reset by this step
+        self._returns = np.where(live, self._returns + rewards, 0.0)
+        self._lengths = np.where(live, self._lengths + 1, 0)
+        self._ended = live & (np.asarray(terminated) | np.asarray(truncated))
+        if self._ended.any() and os.getpid() != _SKIP_PID:
+            now = time.time()
+            lines = "".join(f"{now:.3f} {self._returns[i]:.4f} {self._lengths[i]}\n"
+                            for i in np.flatnonzero(self._ended))
+            _append(self._log, lines)
+        return obs, rewards, terminated, truncated, info
+
+
+def _append(log: str, lines: str) -> None:
+    # One small O_APPEND write: lines from several processes never mix.
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, lines.encode())
+    finally:
+        os.close(fd)
 
 
 def make_logged(env_id: str, log: str) -> LoggedEnv:
@@ -52,28 +86,24 @@ def make_logged(env_id: str, log: str) -> LoggedEnv:
     return LoggedEnv({"env_id": env_id, "log": log})
 
 
-def _from_env_config(env_id: str, env_config: Any) -> LoggedEnv:
-    return make_logged(env_id, str(env_config["log"]))
+def make_logged_vector(num_envs: int, env_id: str, log: str, **kwargs: Any) -> LoggedVectorEnv:
+    """Vector entry point of the ``Logged-<env_id>`` ids whose env has a vectorized one."""
+    return LoggedVectorEnv(env_id, log, num_envs, **kwargs)
 
 
-def register_logged(env_id: str) -> str:
-    """Register ``Logged-<env_id>`` with Gymnasium (this process) and with Tune's registry
-    (every Ray worker of the run), so a program that only takes an env id can train on it."""
-    from ray.tune.registry import register_env
-
-    name = _register_gym(env_id)
-    register_env(name, functools.partial(_from_env_config, env_id))
-    return name
-
-
-def _register_gym(env_id: str) -> str:
+def logged_id(env_id: str) -> str:
+    """Register ``Logged-<env_id>`` with Gymnasium (a vector entry point too where the env
+    has one, so that a program training the id gets the same vectorized env as the plain
+    id) and return it."""
     name = f"Logged-{env_id}"
     if name not in gym.registry:
-        gym.register(name, entry_point=make_logged, kwargs={"env_id": env_id})
+        native = gym.spec(env_id).vector_entry_point is not None
+        gym.register(name, entry_point=make_logged, kwargs={"env_id": env_id},
+                     vector_entry_point=make_logged_vector if native else None)
     return name
 
 
 # Importing this module registers the benchmark's envs with Gymnasium, so that a process
 # that imports it as an env package (`env_packages: [episode_log]`) can build them by id.
 for _env_id in ("CartPole-v1", "Acrobot-v1", "Pendulum-v1"):
-    _register_gym(_env_id)
+    logged_id(_env_id)

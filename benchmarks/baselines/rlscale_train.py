@@ -2,8 +2,9 @@
 
 How to run: python benchmarks/baselines/rlscale_train.py --env CartPole-v1 --seed 0
             --log /tmp/episodes.txt --output /tmp/runs [--algo PPO]
-The env is `Logged-<env>` (the same env wrapped by episode_log.LoggedEnv), so rlscale's
-automatic preset match is made explicit with `--preset ALGO/<env>`; everything else (resource
+The env is `Logged-<env>` (the same env, and the same vectorized env where it has one,
+wrapped to log episodes by episode_log), so rlscale's automatic preset match is made
+explicit with `--preset ALGO/<env>`; everything else (resource
 plan, Ray start, Tune run, run directory) is exactly what `rlscale train --env <env>` does.
 Trains until killed (the benchmark stops it once the target is reached).
 """
@@ -30,12 +31,12 @@ def main() -> None:
     # rlscale checks the env with random-action episodes in this process before training
     # (its default, part of its start-up): those are not training episodes, not logged.
     os.environ["EPISODE_LOG_SKIP_PID"] = str(os.getpid())
-    from episode_log import register_logged
+    from episode_log import logged_id
 
     from rlscale.cli.app import main as rlscale_main
     from rlscale.config.presets import available_presets
 
-    name = register_logged(args.env)
+    name = logged_id(args.env)
     preset = f"{args.algo}/{args.env}"
     sys.argv = ["rlscale", "train", "--env", name, "--algo", args.algo,
                 "--preset", preset if preset in available_presets() else "none",

@@ -69,19 +69,19 @@ class ResolvedEnv:
     action_space: gym.Space | None = None
     canonical_spec: str = ""
     env_packages: tuple[str, ...] = ()
-    # A Gymnasium id with its own vectorized implementation (CartPole): RLlib builds it by
-    # id and steps all envs of a runner in one call, instead of one env at a time.
+    # A Gymnasium id with its own vectorized implementation (CartPole, or an id an env
+    # package registers with a ``vector_entry_point``): each env runner builds all its envs
+    # in one vector env and steps them in one call, instead of one env at a time.
     native_vector: bool = False
 
     def make(self) -> gym.Env:
         """Build one instance in this process."""
         return make_env(self.canonical_spec or self.spec, self.env_config, self.env_packages)
 
-    def creator(self) -> Callable[[Mapping[str, Any]], gym.Env]:
+    def creator(self) -> Callable[[Mapping[str, Any]], Any]:
         """A picklable creator for RLlib: rebuilds the env from strings in any process."""
-        return functools.partial(
-            create_env_for_rllib, self.canonical_spec or self.spec, self.env_packages
-        )
+        create = create_vector_env_for_rllib if self.native_vector else create_env_for_rllib
+        return functools.partial(create, self.canonical_spec or self.spec, self.env_packages)
 
 
 def describe_space(space: gym.Space | None) -> str:
@@ -310,17 +310,31 @@ def create_env_for_rllib(
     return make_env(spec, env_config, env_packages)
 
 
+def create_vector_env_for_rllib(
+    spec: str, env_packages: Sequence[str], env_config: Mapping[str, Any]
+) -> Any:
+    """The creator of a native vector env: RLlib (``gym_env_vectorize_mode`` set to
+    ``vector_entry_point``) calls it with ``num_envs`` in ``env_config`` for a runner's
+    vector env, and without it for a single env."""
+    config = dict(env_config)
+    num_envs = config.pop("num_envs", None)
+    if num_envs is None:
+        return make_env(spec, config, env_packages)
+    import_env_packages(env_packages)  # the package registers the id in this process too
+    return gym.make_vec(
+        spec, num_envs=int(num_envs), vectorization_mode="vector_entry_point", **config
+    )
+
+
 def register_for_rllib(env: ResolvedEnv) -> None:
     """Register ``env`` with Tune's registry under ``env.rllib_env``.
 
     The creator is stored with Ray (when it starts, or at once if it runs), and env runners
-    in any process look it up by name. A native vector env is not registered: RLlib makes
-    it from Gymnasium's registry.
+    in any process look it up by name.
     """
     from ray.tune.registry import register_env
 
-    if not env.native_vector:  # RLlib makes a native vector env by its Gymnasium id
-        register_env(env.rllib_env, env.creator())
+    register_env(env.rllib_env, env.creator())
 
 
 def resolve_env(
@@ -340,8 +354,7 @@ def resolve_env(
             canonical_spec=target.canonical,
             env_packages=tuple(env_packages),
             native_vector=(
-                target.kind == GYM_ID and not env_packages
-                and gym.spec(target.name).vector_entry_point is not None
+                target.kind == GYM_ID and gym.spec(target.name).vector_entry_point is not None
             ),
         )
     finally:

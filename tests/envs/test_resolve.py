@@ -102,6 +102,20 @@ def test_creator_rebuilds_from_strings_after_pickling(env_file: Path, tmp_path: 
     assert env.observation_space.shape == (6,)
 
 
+def test_an_env_package_id_with_a_vector_entry_point_is_built_as_one_vector_env(
+        testenvs: Path) -> None:
+    """The creator RLlib calls in an env runner imports the package, then builds all of a
+    runner's envs with the id's own vector implementation (a single env without num_envs)."""
+    resolved = resolve_env("RlscaleTest/VectorCorridor-v0", {}, ["rlscale_testenvs"])
+    assert resolved.native_vector
+    creator = pickle.loads(pickle.dumps(resolved.creator()))
+    envs = creator({"num_envs": 3})
+    assert type(envs.unwrapped).__name__ == "VectorCorridor"
+    assert envs.num_envs == 3 and envs.unwrapped.max_episode_steps == 50
+    assert isinstance(creator({}), gym.Env)
+    assert not resolve_env("RlscaleTest/DictGrid-v0", {}, ["rlscale_testenvs"]).native_vector
+
+
 @pytest.mark.parametrize(
     ("spec", "config", "message"),
     [

@@ -60,3 +60,19 @@ def test_dict_observations_from_an_env_package_train_in_env_runners(cli, testenv
     assert summary["timesteps_total"] >= 800
     assert yaml.safe_load((run / "config.yaml").read_text())["env_packages"] == [
         "rlscale_testenvs"]
+
+
+def test_env_package_vector_implementation_steps_in_env_runners(cli, testenvs: Path) -> None:
+    """An --env-package id with a vector_entry_point: each of the 2 env runners (other
+    processes) builds its 8 envs as one vector env of the package (each writes a marker)."""
+    markers = cli.cwd / "markers"
+    markers.mkdir()
+    result = cli("train", "--env", "RlscaleTest/VectorCorridor-v0", "--env-package",
+                 "rlscale_testenvs", "--env-config", f'{{"marker_dir": "{markers}"}}',
+                 "--num-cpus", "3", "--stop-iters", "2", "--name", "vec", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert "2 env runner(s) x 8 env(s)" in result.stdout
+    summary = read_summary(cli.cwd / "rlscale_runs" / "vec")
+    assert summary["status"] == "completed" and summary["timesteps_total"] >= 800
+    built = {m.stem: m.read_text() for m in markers.glob("*.txt")}
+    assert len(built) == 2 and set(built.values()) == {"8"}, built
