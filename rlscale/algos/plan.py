@@ -56,6 +56,7 @@ def plan_resources(
     synchronous: bool = True,
     num_env_runners: int | None = None,
     num_envs_per_env_runner: int | None = None,
+    num_envs: int | None = None,
     may_oversubscribe: bool = False,
 ) -> ResourcePlan:
     """Plan a run from the cores/GPUs asked for and those available. Pure function.
@@ -115,16 +116,29 @@ def plan_resources(
                 f"but the run may use {total}"
             )
 
-    if num_envs_per_env_runner is None:
+    if num_envs_per_env_runner is not None:
+        envs = num_envs_per_env_runner
+        reasons.append(
+            f"{envs} env(s) per runner, as set in resources.num_envs_per_env_runner"
+            + (" (it wins over resources.num_envs)" if num_envs is not None else "")
+        )
+    elif num_envs is not None:
+        # A total (presets give one): the batch it was tuned with keeps its steps per env
+        # whatever the number of sampling processes.
+        processes = max(runners, 1)
+        envs = math.ceil(num_envs / processes)
+        reasons.append(
+            f"{num_envs} env(s) in all (resources.num_envs): {envs} per "
+            + (f"runner over {runners} runners" if runners > 1 else
+               "runner" if runners else "main process")
+        )
+    else:
         envs = 8 if on_policy else 1
         reasons.append(
             f"{envs} env(s) per runner: "
             + ("vectorized sampling for an on-policy algorithm" if on_policy
                else "off-policy algorithms update often, one env per runner")
         )
-    else:
-        envs = num_envs_per_env_runner
-        reasons.append(f"{envs} env(s) per runner, as set in resources.num_envs_per_env_runner")
 
     reasons.append(
         "1 PyTorch thread per process: the small networks of RL gain nothing from more, "

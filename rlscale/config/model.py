@@ -25,6 +25,10 @@ class ResourcesConfig(_Strict):
     num_envs_per_env_runner: int | None = Field(
         None, ge=1, description="Override the planned number of vectorized envs per runner."
     )
+    num_envs: int | None = Field(
+        None, ge=1, description="Envs in all, spread evenly over the sampling processes "
+        "(num_envs_per_env_runner, if set, wins)."
+    )
     address: str | None = Field(
         None, description="Existing Ray cluster (HOST:PORT); default: start Ray locally."
     )

@@ -114,6 +114,7 @@ def build_run(
         synchronous=algo.synchronous,
         num_env_runners=res.num_env_runners,
         num_envs_per_env_runner=res.num_envs_per_env_runner,
+        num_envs=res.num_envs,
         may_oversubscribe=capacity.may_oversubscribe,
     )
     # Record the cores actually planned, so config.yaml reruns the same plan.

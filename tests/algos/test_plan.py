@@ -30,6 +30,12 @@ PLANS = [
     # Explicit overrides win.
     (dict(available_cpus=8, available_gpus=0, num_env_runners=2, num_envs_per_env_runner=3),
      (2, 3, 0, 0.0, 8)),
+    # Envs in all (presets give one): spread over the sampling processes.
+    (dict(available_cpus=2, available_gpus=0, num_envs=32), (0, 32, 0, 0.0, 2)),
+    (dict(available_cpus=4, available_gpus=0, num_envs=32), (3, 11, 0, 0.0, 4)),
+    (dict(available_cpus=36, available_gpus=0, num_envs=32), (35, 1, 0, 0.0, 36)),
+    (dict(available_cpus=4, available_gpus=0, num_envs=32, num_envs_per_env_runner=5),
+     (3, 5, 0, 0.0, 4)),
     # The embedded local Ray may be given more logical CPUs than the machine has.
     (dict(available_cpus=2, available_gpus=0, num_cpus=4, may_oversubscribe=True),
      (3, 8, 0, 0.0, 4)),

@@ -28,12 +28,16 @@ def test_dry_run_tutorial_flag_names(cli) -> None:
 
 
 def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
-    # 36 cores: 35 runners x 32 envs share the CartPole preset's 1,024-step batch.
-    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run")
+    # 36 cores: 35 runners x 32 envs would share the CartPole preset's 1,024-step batch.
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run",
+                 "--set", "resources.num_envs_per_env_runner=32")
     assert result.exit_code == 0, result.output
     assert ("each of the 1120 envs samples only about 1 step(s) per iteration (a 1024-step "
             "batch); set algo_config.train_batch_size_per_learner to 17920 or more, or fewer "
             "resources.num_envs_per_env_runner") in caplog.text
     caplog.clear()
-    assert cli("train", "--env", "CartPole-v1", "--num-cpus", "2", "--dry-run").exit_code == 0
+    # The preset's 32 envs are a total, spread over the 35 runners: no warning.
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "32 env(s) in all (resources.num_envs): 1 per runner over 35 runners" in result.stdout
     assert "samples only" not in caplog.text
