@@ -86,11 +86,6 @@ def make_logged(env_id: str, log: str) -> LoggedEnv:
     return LoggedEnv({"env_id": env_id, "log": log})
 
 
-def make_logged_vector(num_envs: int, env_id: str, log: str, **kwargs: Any) -> LoggedVectorEnv:
-    """Vector entry point of the ``Logged-<env_id>`` ids whose env has a vectorized one."""
-    return LoggedVectorEnv(env_id, log, num_envs, **kwargs)
-
-
 def logged_id(env_id: str) -> str:
     """Register ``Logged-<env_id>`` with Gymnasium (a vector entry point too where the env
     has one, so that a program training the id gets the same vectorized env as the plain
@@ -98,8 +93,9 @@ def logged_id(env_id: str) -> str:
     name = f"Logged-{env_id}"
     if name not in gym.registry:
         native = gym.spec(env_id).vector_entry_point is not None
+        # Gymnasium calls a vector entry point with keywords: num_envs, env_id, log, ...
         gym.register(name, entry_point=make_logged, kwargs={"env_id": env_id},
-                     vector_entry_point=make_logged_vector if native else None)
+                     vector_entry_point=LoggedVectorEnv if native else None)
     return name
 
 
