@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -151,7 +152,7 @@ def make_tracker() -> Any:
             run_dir, summary = target
             row = summary.record_result(result)
             now = time.monotonic()
-            if now - self.written.get(trial.trial_id, -SUMMARY_EVERY_S) >= SUMMARY_EVERY_S:
+            if now - self.written.get(trial.trial_id, -math.inf) >= SUMMARY_EVERY_S:
                 summary.write(run_dir)
                 self.written[trial.trial_id] = now
             _Tracking.runs.result(trial, row)
