@@ -4,7 +4,8 @@ How to run: python benchmarks/baselines/rlscale_train.py --env CartPole-v1 --see
             --log /tmp/episodes.txt --output /tmp/runs [--algo PPO]
 The env is `Logged-<env>` (the same env, and the same vectorized env where it has one,
 wrapped to log episodes by episode_log), so rlscale's automatic preset match is made
-explicit with `--preset ALGO/<env>`; everything else (resource
+explicit with `--preset ALGO/<env>` (or, with --generic, the `ALGO/default` preset that an
+env without its own preset gets); everything else (resource
 plan, Ray start, Tune run, run directory) is exactly what `rlscale train --env <env>` does.
 Trains until killed (the benchmark stops it once the target is reached).
 """
@@ -26,6 +27,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log", required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--generic", action="store_true",
+                        help="the algorithm's preset for envs without their own (ALGO/default), "
+                             "as a custom env gets")
     args = parser.parse_args()
 
     # rlscale checks the env with random-action episodes in this process before training
@@ -34,12 +38,12 @@ def main() -> None:
     from episode_log import logged_id
 
     from rlscale.cli.app import main as rlscale_main
-    from rlscale.config.presets import available_presets
+    from rlscale.config.presets import FALLBACK, preset_for
 
     name = logged_id(args.env)
-    preset = f"{args.algo}/{args.env}"
+    preset = preset_for(args.algo, FALLBACK if args.generic else args.env)
     sys.argv = ["rlscale", "train", "--env", name, "--algo", args.algo,
-                "--preset", preset if preset in available_presets() else "none",
+                "--preset", preset or "none",
                 "--seed", str(args.seed), "--set", f"env_config.log={args.log}",
                 # rlscale's env runners import the module that registers the logged ids
                 "--set", "env_packages=[episode_log]",

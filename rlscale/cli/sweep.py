@@ -13,6 +13,7 @@ from rich.console import Console
 
 from rlscale.cli.app import setup_logging, stop_cleanly_on_signals
 from rlscale.cli.options import flag_overrides, option
+from rlscale.cli.progress import process_start
 from rlscale.cli.train import print_plan_table
 
 
@@ -169,7 +170,7 @@ def sweep(
     verbose: bool = option("verbose"),
 ) -> None:
     """Search hyperparameters and repeat seeds: many trials through Tune, sharing the cores."""
-    start = time.monotonic()
+    start = process_start()
     setup_logging(verbose)
     from rlscale.runners.session import quiet_ray_environment
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from rich.console import Console
 
 from rlscale.cli.app import setup_logging, stop_cleanly_on_signals
 from rlscale.cli.options import flag_overrides, option
-from rlscale.cli.progress import ProgressPrinter
+from rlscale.cli.progress import ProgressPrinter, process_start
 from rlscale.envs.resolve import describe_space
 
 
@@ -81,7 +80,7 @@ def train(
     verbose: bool = option("verbose"),
 ) -> None:
     """Train an agent: any Gymnasium env, any online RLlib algorithm, every core used."""
-    start = time.monotonic()
+    start = process_start()
     setup_logging(verbose)
     from rlscale.runners.session import quiet_ray_environment
 

@@ -10,6 +10,9 @@ import yaml
 from rlscale.errors import ConfigError, did_you_mean
 
 PRESET_ROOT = "presets"
+# The preset of an algorithm for envs that have none of their own (custom envs): general
+# settings, fast on any env, in place of RLlib's defaults.
+FALLBACK = "default"
 
 
 def available_presets() -> dict[str, str]:
@@ -27,15 +30,25 @@ def available_presets() -> dict[str, str]:
     return found
 
 
+def preset_for(algo: str, env: str, presets: dict[str, str] | None = None) -> str | None:
+    """The preset ``--preset auto`` picks: the env's own (``ALGO/env``), else the
+    algorithm's ``ALGO/default``, else none."""
+    presets = available_presets() if presets is None else presets
+    for name in (f"{algo}/{env}", f"{algo}/{FALLBACK}"):
+        if name in presets:
+            return name
+    return None
+
+
 def load_preset(choice: str, algo: str, env: str) -> tuple[str | None, dict[str, Any]]:
     """Return ``(name, settings)`` for ``choice`` ('auto', 'none' or a preset name)."""
     if choice == "none":
         return None, {}
     presets = available_presets()
-    name = f"{algo}/{env}" if choice == "auto" else choice
+    name = preset_for(algo, env, presets) if choice == "auto" else choice
+    if name is None:
+        return None, {}
     if name not in presets:
-        if choice == "auto":
-            return None, {}
         raise ConfigError(f"unknown preset '{choice}'{did_you_mean(choice, presets)}")
     data = yaml.safe_load(presets[name]) or {}
     return name, data

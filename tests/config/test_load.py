@@ -42,6 +42,17 @@ def test_preset_sits_below_the_file(tmp_path: Path) -> None:
 def test_preset_none_disables_it() -> None:
     exp, preset = resolve_experiment(None, flags={"env": "CartPole-v1", "preset": "none"})
     assert preset is None and exp.algo_config == {}
+    exp, preset = resolve_experiment(None, flags={"env": "MountainCar-v0", "preset": "none"})
+    assert preset is None and exp.algo_config == {}
+
+
+def test_an_env_without_a_preset_gets_the_algorithms_default_preset() -> None:
+    exp, preset = resolve_experiment(None, flags={"env": "MountainCar-v0"})
+    assert preset == exp.preset == "PPO/default"
+    assert exp.algo_config["use_kl_loss"] is False
+    # An algorithm without presets keeps RLlib's defaults.
+    exp, preset = resolve_experiment(None, flags={"env": "MountainCar-v0", "algo": "APPO"})
+    assert preset is None and exp.algo_config == {}
 
 
 @pytest.mark.parametrize(

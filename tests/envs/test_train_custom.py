@@ -32,7 +32,7 @@ def test_example_from_a_file_outside_the_project_reaches_its_target(cli) -> None
                  "--env-config", '{"outdoor_mean": 5.0}', "--num-cpus", "3",
                  "--stop-iters", "60", "--name", "thermo")
     assert result.exit_code == 0, result.output
-    assert "2 env runner(s) x 8 env(s)" in result.stdout
+    assert "2 env runner(s) x 4 env(s)" in result.stdout  # PPO/default: 8 envs in all
     run = cli.cwd / "rlscale_runs" / "thermo"
     summary = read_summary(run)
     assert summary["reached_target"] is True, summary
@@ -64,15 +64,16 @@ def test_dict_observations_from_an_env_package_train_in_env_runners(cli, testenv
 
 def test_env_package_vector_implementation_steps_in_env_runners(cli, testenvs: Path) -> None:
     """An --env-package id with a vector_entry_point: each of the 2 env runners (other
-    processes) builds its 8 envs as one vector env of the package (each writes a marker)."""
+    processes) builds its envs (PPO/default's 8, 4 per runner) as one vector env of the
+    package (each writes a marker)."""
     markers = cli.cwd / "markers"
     markers.mkdir()
     result = cli("train", "--env", "RlscaleTest/VectorCorridor-v0", "--env-package",
                  "rlscale_testenvs", "--env-config", f'{{"marker_dir": "{markers}"}}',
                  "--num-cpus", "3", "--stop-iters", "2", "--name", "vec", *SMALL)
     assert result.exit_code == 0, result.output
-    assert "2 env runner(s) x 8 env(s)" in result.stdout
+    assert "2 env runner(s) x 4 env(s)" in result.stdout  # PPO/default: 8 envs in all
     summary = read_summary(cli.cwd / "rlscale_runs" / "vec")
     assert summary["status"] == "completed" and summary["timesteps_total"] >= 800
     built = {m.stem: m.read_text() for m in markers.glob("*.txt")}
-    assert len(built) == 2 and set(built.values()) == {"8"}, built
+    assert len(built) == 2 and set(built.values()) == {"4"}, built
