@@ -54,7 +54,7 @@ _HELP: dict[str, str] = {
     "output": "Folder for run directories [default: ./rlscale_runs].",
     "name": "Run name [default: <env>-<algo>-<time>].",
     "checkpoint_every": "Checkpoint every N iterations (and at the end) [default: 10].",
-    "preset": "Tuned preset: auto (match env and algo), none, or a name.",
+    "preset": "Preset: auto (the env's own, else the algorithm's default), none, or a name.",
     "resume": "Continue an existing run.",
     "overwrite": "Replace an existing run.",
     "address": "Train on the existing Ray cluster at HOST:PORT [default: start Ray here].",
