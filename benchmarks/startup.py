@@ -51,8 +51,9 @@ def main() -> None:
             times.append(one_run(args.env, output, f"s{i}"))
             print(f"run {i + 1}: first iteration at {times[-1]:.2f} s", flush=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    cores = len(os.sched_getaffinity(0))  # the cores this process may run on
     text = (f"start-up of `rlscale train --env {args.env} --stop-iters 1 --no-check-env`, "
-            f"{args.runs} runs, {os.cpu_count()} cores: median {statistics.median(times):.2f} s "
+            f"{args.runs} runs, {cores} cores: median {statistics.median(times):.2f} s "
             f"(min {min(times):.2f}, max {max(times):.2f}; load {load:.1f} at the end)")
     print(text)
     if args.out:

@@ -118,7 +118,7 @@ def main() -> None:
             where = "main process" if runners == 0 else f"{runners} env runner(s)"
             rows.append((f"rlscale: {where} x {envs} envs", rate))
 
-    cores = os.cpu_count()
+    cores = len(os.sched_getaffinity(0))  # the cores this process may run on
     print(f"\n{args.env}, {args.seconds:g} s per row, {cores} cores\n")
     print(f"{'what':<44} {'env steps/s':>12} {'of raw':>8}")
     for what, rate in rows:

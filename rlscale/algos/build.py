@@ -181,11 +181,16 @@ def _warn_short_fragments(config: AlgorithmConfig, plan: ResourcePlan) -> None:
     envs = plan.num_envs_per_env_runner * plan.sampling_processes
     batch = config.total_train_batch_size
     if batch / envs < MIN_FRAGMENT:
+        fewer = (
+            "envs (resources.num_envs or resources.num_envs_per_env_runner)"
+            if plan.num_envs_per_env_runner > 1
+            else "env runners (resources.num_env_runners or --num-cpus)"
+        )
         log.warning(
             "each of the %d envs samples only about %d step(s) per iteration (a %d-step "
-            "batch); set algo_config.train_batch_size_per_learner to %d or more, or fewer "
-            "resources.num_envs_per_env_runner",
-            envs, max(batch // envs, 1), batch, envs * MIN_FRAGMENT,
+            "batch); set algo_config.train_batch_size_per_learner to %d or more, or use "
+            "fewer %s",
+            envs, max(batch // envs, 1), batch, envs * MIN_FRAGMENT, fewer,
         )
 
 

@@ -33,11 +33,21 @@ def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
                  "--set", "resources.num_envs_per_env_runner=32")
     assert result.exit_code == 0, result.output
     assert ("each of the 1120 envs samples only about 1 step(s) per iteration (a 1024-step "
-            "batch); set algo_config.train_batch_size_per_learner to 17920 or more, or fewer "
-            "resources.num_envs_per_env_runner") in caplog.text
+            "batch); set algo_config.train_batch_size_per_learner to 17920 or more, or use "
+            "fewer envs (resources.num_envs or resources.num_envs_per_env_runner)"
+            ) in caplog.text
     caplog.clear()
     # The preset's 32 envs are a total, spread over the 35 runners: no warning.
     result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "32 env(s) in all (resources.num_envs): 1 per runner over 35 runners" in result.stdout
     assert "samples only" not in caplog.text
+    caplog.clear()
+    # One env per runner already: the hint is fewer runners, not fewer envs.
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run",
+                 "--set", "algo_config.train_batch_size_per_learner=256",
+                 "--set", "algo_config.minibatch_size=128")
+    assert result.exit_code == 0, result.output
+    assert ("each of the 35 envs samples only about 7 step(s) per iteration (a 256-step "
+            "batch); set algo_config.train_batch_size_per_learner to 560 or more, or use "
+            "fewer env runners (resources.num_env_runners or --num-cpus)") in caplog.text
