@@ -64,7 +64,10 @@ def _check_type(key: str, default: Any, value: Any) -> None:
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"algo_config.{key}: expected {expected}, got {value!r}")
 
-    if isinstance(default, bool):
+    if default == "auto":  # a number, or "auto" for RLlib's choice (rollout_fragment_length)
+        if value != "auto" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise bad('a number or "auto"')
+    elif isinstance(default, bool):
         if not isinstance(value, bool):
             raise bad("true or false")
     elif isinstance(default, int | float):

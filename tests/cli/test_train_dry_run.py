@@ -20,11 +20,23 @@ def test_dry_run_tutorial_flag_names(cli) -> None:
     result = cli("train", "--run", "DQN", "--name-env", "CartPole-v1", "--num-cpus", "2",
                  "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "Algo     DQN" in result.stdout
-    assert "1 env(s) per runner" in result.stdout
+    assert "Algo     DQN   preset: DQN/default" in result.stdout
+    assert "4 env(s) in all (resources.num_envs): 4 per main process" in result.stdout
     # 2 cores and a synchronous algorithm: the main process samples, on both cores.
     assert "num_env_runners            0" in result.stdout
     assert "num_cpus_for_main_process  2" in result.stdout
+    # Without the preset, an off-policy algorithm steps one env per runner.
+    result = cli("train", "--run", "DQN", "--name-env", "CartPole-v1", "--num-cpus", "2",
+                 "--preset", "none", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "1 env(s) per runner: off-policy algorithms update often" in result.stdout
+
+
+def test_dry_run_takes_a_number_where_rllib_defaults_to_auto(cli) -> None:
+    result = cli("train", "--env", "CartPole-v1", "--algo", "DQN", "--dry-run",
+                 "--set", "algo_config.rollout_fragment_length=4")
+    assert result.exit_code == 0, result.output
+    assert "rollout_fragment_length: 4" in result.stdout
 
 
 def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:

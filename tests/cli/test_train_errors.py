@@ -26,6 +26,8 @@ from tests.conftest import assert_error
          "unknown key 'algo_config.lrr' for PPO (did you mean 'lr'?)"),
         (["--env", "CartPole-v1", "--set", "algo_config.lr=fast"],
          "algo_config.lr: expected a number (or a [[timestep, value], ...] schedule), got 'fast'"),
+        (["--env", "CartPole-v1", "--set", "algo_config.rollout_fragment_length=long"],
+         "algo_config.rollout_fragment_length: expected a number or \"auto\", got 'long'"),
         (["--env", "CartPole-v1", "--set", "algo_config.num_workers=4"],
          "algo_config.num_workers is set by rlscale: use resources.num_cpus (--num-cpus) or "
          "resources.num_env_runners"),
