@@ -124,6 +124,7 @@ def build_algo_config(
     exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan
 ) -> AlgorithmConfig:
     """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
+    from rlscale.algos.returns import log_episode_return, put_window_mean
     from rlscale.envs.resolve import register_for_rllib
 
     overrides = validate_algo_config(info, exp.algo_config)
@@ -158,6 +159,8 @@ def build_algo_config(
         config.environment(normalize_actions=False, clip_actions=False)
     if connector is not None:
         config.env_runners(env_to_module_connector=connector)
+    # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
+    config.callbacks(on_episode_end=log_episode_return, on_train_result=put_window_mean)
     if model is not None:
         config.rl_module(model_config=model)
     if overrides:

@@ -10,7 +10,9 @@ TRAINING_ITERATION = "training_iteration"
 TIME_TOTAL_S = "time_total_s"
 TIME_THIS_ITER_S = "time_this_iter_s"
 ENV_STEPS_LIFETIME = "num_env_steps_sampled_lifetime"
-EPISODE_RETURN_MEAN = "env_runners/episode_return_mean"
+ENV_RUNNER_RESULTS = "env_runners"  # the result's section of env-runner metrics
+EPISODE_RETURN_MEAN_KEY = "episode_return_mean"  # in it: the mean return of the last 100
+EPISODE_RETURN_MEAN = f"{ENV_RUNNER_RESULTS}/{EPISODE_RETURN_MEAN_KEY}"  # (algos/returns.py)
 EPISODE_LEN_MEAN = "env_runners/episode_len_mean"
 ENV_STEPS_THIS_ITER = "env_runners/num_env_steps_sampled"
 

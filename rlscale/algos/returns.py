@@ -1,0 +1,52 @@
+"""The mean return of the last N episodes, as RLlib documents it.
+
+RLlib's ``metrics_num_episodes_for_smoothing`` (100) is documented as the number of episodes
+the episode metrics are smoothed over, but RLlib 2.60 clears its windowed metrics at every
+iteration: ``env_runners/episode_return_mean`` is the mean over the episodes that ended during
+that iteration (a single episode when an iteration is short, as in SAC and DQN), and missing
+when none ended. rlscale stops on it (``stop.reward``), records the best in ``summary.json``,
+shows it in the progress table and ranks sweep trials by it, so each env runner logs every
+episode's return and the algorithm puts the mean of the last N back under that key.
+A resumed run starts its window afresh.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+from rlscale.results import metrics
+
+# Where env runners log each finished episode's return for the algorithm to collect.
+_RETURNS = "rlscale_episode_returns"
+_WINDOW_ATTR = "_rlscale_recent_returns"
+
+
+def log_episode_return(
+    *, episode: Any, prev_episode_chunks: Any = None, env_runner: Any = None,
+    metrics_logger: Any = None, **_: Any,
+) -> None:
+    """``on_episode_end``: log the whole episode's return (earlier chunks included)."""
+    if metrics_logger is None:
+        return
+    total = float(episode.get_return())
+    total += sum(float(chunk.get_return()) for chunk in prev_episode_chunks or ())
+    window = env_runner.config.metrics_num_episodes_for_smoothing if env_runner else None
+    metrics_logger.log_value(_RETURNS, total, reduce="item_series", window=window)
+
+
+def put_window_mean(*, algorithm: Any, result: dict[str, Any], **_: Any) -> None:
+    """``on_train_result``: the mean of the last N returns replaces RLlib's per-iteration one."""
+    runners = result.get(metrics.ENV_RUNNER_RESULTS)
+    if not isinstance(runners, dict):
+        return
+    recent = getattr(algorithm, _WINDOW_ATTR, None)
+    if recent is None:
+        recent = deque(maxlen=algorithm.config.metrics_num_episodes_for_smoothing)
+        setattr(algorithm, _WINDOW_ATTR, recent)
+    new = runners.pop(_RETURNS, None)
+    if isinstance(new, list | tuple | deque):
+        recent.extend(float(r) for r in new if not math.isnan(float(r)))
+    if recent:
+        runners[metrics.EPISODE_RETURN_MEAN_KEY] = sum(recent) / len(recent)

@@ -1,0 +1,63 @@
+"""The return mean rlscale stops on and records is over the last 100 episodes, not the
+iteration's: RLlib 2.60 clears its episode window at every iteration."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from tests.conftest import read_summary
+
+pytestmark = pytest.mark.training
+
+# Every episode lasts 10 steps and returns its own number: 1, 2, 3, ... whatever the actions.
+COUNTING_ENV = '''
+import gymnasium as gym
+import numpy as np
+
+
+class Counting(gym.Env):
+    observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, config=None):
+        self.episodes = 0
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.episodes += 1
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        done = self.t == 10
+        return np.zeros(1, np.float32), float(self.episodes) if done else 0.0, done, False, {}
+'''
+
+
+def test_return_mean_is_over_the_last_100_episodes(cli) -> None:
+    (cli.cwd / "counting.py").write_text(COUNTING_ENV)
+    # One env in the main process, 20 whole episodes per 200-step iteration.
+    result = cli("train", "--env", "counting.py:Counting", "--num-cpus", "1", "--no-check-env",
+                 "--stop-iters", "6", "--name", "count",
+                 "--set", "resources.num_envs_per_env_runner=1",
+                 "--set", "algo_config.train_batch_size_per_learner=200",
+                 "--set", "algo_config.minibatch_size=100", "--set", "algo_config.num_epochs=1")
+    assert result.exit_code == 0, result.output
+    run = cli.cwd / "rlscale_runs" / "count"
+    (progress,) = run.glob("*/progress.csv")
+    rows = list(csv.DictReader(progress.open()))
+    assert len(rows) == 6
+    for i, row in enumerate(rows, start=1):
+        last = float(row["env_runners/episode_return_max"])  # the iteration's last episode
+        episodes = min(20 * i, 100)
+        # The mean of the last min(20 i, 100) episode numbers; the iteration's own 20
+        # episodes (RLlib's figure) would give last - 9.5.
+        assert float(row["env_runners/episode_return_mean"]) == pytest.approx(
+            last - (episodes - 1) / 2), (i, row["env_runners/episode_return_mean"], last)
+    assert "rlscale_episode_returns" not in rows[0]
+    summary = read_summary(run)
+    assert summary["last_episode_return_mean"] == pytest.approx(
+        float(rows[-1]["env_runners/episode_return_max"]) - 49.5)
