@@ -4,10 +4,11 @@ RLlib's ``metrics_num_episodes_for_smoothing`` (100) is documented as the number
 the episode metrics are smoothed over, but RLlib 2.60 clears its windowed metrics at every
 iteration: ``env_runners/episode_return_mean`` is the mean over the episodes that ended during
 that iteration (a single episode when an iteration is short, as in SAC and DQN), and missing
-when none ended. rlscale stops on it (``stop.reward``), records the best in ``summary.json``,
-shows it in the progress table and ranks sweep trials by it, so each env runner logs every
-episode's return and the algorithm puts the mean of the last N back under that key.
-A resumed run starts its window afresh.
+when none ended (then missing from ``progress.csv`` for good, if it was the first iteration).
+rlscale stops on it (``stop.reward``), records the best in ``summary.json``, shows it in the
+progress table and ranks sweep trials by it, so each env runner logs every episode's return
+and the algorithm puts the mean of the last N back under that key. A resumed run starts its
+window afresh.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ def put_window_mean(*, algorithm: Any, result: dict[str, Any], **_: Any) -> None
     if recent is None:
         recent = deque(maxlen=algorithm.config.metrics_num_episodes_for_smoothing)
         setattr(algorithm, _WINDOW_ATTR, recent)
-    new = runners.pop(_RETURNS, None)
-    if isinstance(new, list | tuple | deque):
-        recent.extend(float(r) for r in new if not math.isnan(float(r)))
-    if recent:
-        runners[metrics.EPISODE_RETURN_MEAN_KEY] = sum(recent) / len(recent)
+    new = runners.pop(_RETURNS, None)  # a list, or the return itself when one episode ended
+    items = new if isinstance(new, list | tuple | deque) else [] if new is None else [new]
+    recent.extend(r for r in map(float, items) if not math.isnan(r))
+    # Always present, NaN before the first episode ends: Tune's progress.csv takes its
+    # columns from the first result, and RLlib leaves the key out of an iteration in which no
+    # episode ended, so a run with long episodes had no return column (nothing to plot).
+    runners[metrics.EPISODE_RETURN_MEAN_KEY] = sum(recent) / len(recent) if recent else math.nan

@@ -11,7 +11,8 @@ from tests.conftest import read_summary
 
 pytestmark = pytest.mark.training
 
-# Every episode lasts 10 steps and returns its own number: 1, 2, 3, ... whatever the actions.
+# Every episode lasts 10 steps (env_config length) and returns its own number: 1, 2, 3, ...
+# whatever the actions.
 COUNTING_ENV = '''
 import gymnasium as gym
 import numpy as np
@@ -22,6 +23,7 @@ class Counting(gym.Env):
     action_space = gym.spaces.Discrete(2)
 
     def __init__(self, config=None):
+        self.length = (config or {}).get("length", 10)
         self.episodes = 0
         self.t = 0
 
@@ -32,7 +34,7 @@ class Counting(gym.Env):
 
     def step(self, action):
         self.t += 1
-        done = self.t == 10
+        done = self.t == self.length
         return np.zeros(1, np.float32), float(self.episodes) if done else 0.0, done, False, {}
 '''
 
@@ -61,3 +63,20 @@ def test_return_mean_is_over_the_last_100_episodes(cli) -> None:
     summary = read_summary(run)
     assert summary["last_episode_return_mean"] == pytest.approx(
         float(rows[-1]["env_runners/episode_return_max"]) - 49.5)
+
+
+def test_the_return_column_exists_when_the_first_iteration_ends_no_episode(cli) -> None:
+    (cli.cwd / "counting.py").write_text(COUNTING_ENV)
+    # 300-step episodes, 200-step iterations: none ends in the first, one in the second.
+    result = cli("train", "--env", "counting.py:Counting", "--env-config", '{"length": 300}',
+                 "--num-cpus", "1", "--no-check-env", "--stop-iters", "3", "--name", "long",
+                 "--set", "resources.num_envs_per_env_runner=1",
+                 "--set", "algo_config.train_batch_size_per_learner=200",
+                 "--set", "algo_config.minibatch_size=100", "--set", "algo_config.num_epochs=1")
+    assert result.exit_code == 0, result.output
+    run = cli.cwd / "rlscale_runs" / "long"
+    (progress,) = run.glob("*/progress.csv")
+    values = [row["env_runners/episode_return_mean"] for row in csv.DictReader(progress.open())]
+    assert values[0] in ("", "nan") and [float(v) for v in values[1:]] == [1.0, 1.5]
+    plotted = cli("plot", str(run), "--output", str(cli.cwd / "curve.png"))
+    assert plotted.exit_code == 0, plotted.output
