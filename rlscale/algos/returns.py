@@ -7,8 +7,9 @@ that iteration (a single episode when an iteration is short, as in SAC and DQN),
 when none ended (then missing from ``progress.csv`` for good, if it was the first iteration).
 rlscale stops on it (``stop.reward``), records the best in ``summary.json``, shows it in the
 progress table and ranks sweep trials by it, so each env runner logs every episode's return
-and the algorithm puts the mean of the last N back under that key. A resumed run starts its
-window afresh.
+and the algorithm puts the mean of the last N back under that key. The window is kept in the
+algorithm's metrics logger, which RLlib saves with every checkpoint, so a resumed run goes on
+with the returns it had.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from rlscale.results import metrics
 
 # Where env runners log each finished episode's return for the algorithm to collect.
 _RETURNS = "rlscale_episode_returns"
+# The window, logged as one item in the algorithm's metrics logger so that checkpoints hold
+# it; it comes back in the next result, where it is taken out again.
+_SAVED = "rlscale_recent_returns"
 _WINDOW_ATTR = "_rlscale_recent_returns"
 
 
@@ -42,9 +46,11 @@ def put_window_mean(*, algorithm: Any, result: dict[str, Any], **_: Any) -> None
     runners = result.get(metrics.ENV_RUNNER_RESULTS)
     if not isinstance(runners, dict):
         return
+    saved = result.pop(_SAVED, None)  # the window as last saved (after a restore: as restored)
     recent = getattr(algorithm, _WINDOW_ATTR, None)
-    if recent is None:
-        recent = deque(maxlen=algorithm.config.metrics_num_episodes_for_smoothing)
+    if recent is None:  # a new run, or the first result after a restore
+        recent = deque(saved if isinstance(saved, list) else (),
+                       maxlen=algorithm.config.metrics_num_episodes_for_smoothing)
         setattr(algorithm, _WINDOW_ATTR, recent)
     new = runners.pop(_RETURNS, None)  # a list, or the return itself when one episode ended
     items = new if isinstance(new, list | tuple | deque) else [] if new is None else [new]
@@ -53,3 +59,4 @@ def put_window_mean(*, algorithm: Any, result: dict[str, Any], **_: Any) -> None
     # columns from the first result, and RLlib leaves the key out of an iteration in which no
     # episode ended, so a run with long episodes had no return column (nothing to plot).
     runners[metrics.EPISODE_RETURN_MEAN_KEY] = sum(recent) / len(recent) if recent else math.nan
+    algorithm.metrics.log_value(_SAVED, list(recent), reduce="item")

@@ -80,3 +80,26 @@ def test_the_return_column_exists_when_the_first_iteration_ends_no_episode(cli) 
     assert values[0] in ("", "nan") and [float(v) for v in values[1:]] == [1.0, 1.5]
     plotted = cli("plot", str(run), "--output", str(cli.cwd / "curve.png"))
     assert plotted.exit_code == 0, plotted.output
+
+
+def test_a_resumed_run_goes_on_with_its_window(cli) -> None:
+    (cli.cwd / "counting.py").write_text(COUNTING_ENV)
+    args = ["--env", "counting.py:Counting", "--num-cpus", "1", "--no-check-env",
+            "--name", "resumed", "--checkpoint-every", "1",
+            "--set", "resources.num_envs_per_env_runner=1",
+            "--set", "algo_config.train_batch_size_per_learner=200",
+            "--set", "algo_config.minibatch_size=100", "--set", "algo_config.num_epochs=1"]
+    assert cli("train", *args, "--stop-iters", "2").exit_code == 0
+    run = cli.cwd / "rlscale_runs" / "resumed"
+    result = cli("train", str(run / "config.yaml"), "--resume", "--stop-iters", "3",
+                 "--no-check-env")
+    assert result.exit_code == 0, result.output
+    rows = [row for path in sorted(run.glob("*/progress.csv"))
+            for row in csv.DictReader(path.open())]
+    third = next(row for row in rows if row["training_iteration"] == "3")
+    last = float(third["env_runners/episode_return_max"])
+    # 60 episodes so far: the restored env counts its episodes from 1 again, so the window
+    # holds 1..40 from before the resume and 1..20 after it.
+    expected = (sum(range(1, 41)) + sum(range(1, 21))) / 60
+    assert last == 20
+    assert float(third["env_runners/episode_return_mean"]) == pytest.approx(expected)
