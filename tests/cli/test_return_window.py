@@ -38,15 +38,19 @@ class Counting(gym.Env):
         return np.zeros(1, np.float32), float(self.episodes) if done else 0.0, done, False, {}
 '''
 
+# One env in the main process (--num-cpus 1), 200-step iterations, a cheap update.
+ONE_ENV_200_STEPS = ["--set", "resources.num_envs_per_env_runner=1",
+                     "--set", "algo_config.train_batch_size_per_learner=200",
+                     "--set", "algo_config.minibatch_size=100",
+                     "--set", "algo_config.num_epochs=1"]
+
 
 def test_return_mean_is_over_the_last_100_episodes(cli) -> None:
     (cli.cwd / "counting.py").write_text(COUNTING_ENV)
     # One env in the main process, 20 whole episodes per 200-step iteration.
     result = cli("train", "--env", "counting.py:Counting", "--num-cpus", "1", "--no-check-env",
                  "--stop-iters", "6", "--name", "count",
-                 "--set", "resources.num_envs_per_env_runner=1",
-                 "--set", "algo_config.train_batch_size_per_learner=200",
-                 "--set", "algo_config.minibatch_size=100", "--set", "algo_config.num_epochs=1")
+                 *ONE_ENV_200_STEPS)
     assert result.exit_code == 0, result.output
     run = cli.cwd / "rlscale_runs" / "count"
     (progress,) = run.glob("*/progress.csv")
@@ -70,9 +74,7 @@ def test_the_return_column_exists_when_the_first_iteration_ends_no_episode(cli) 
     # 300-step episodes, 200-step iterations: none ends in the first, one in the second.
     result = cli("train", "--env", "counting.py:Counting", "--env-config", '{"length": 300}',
                  "--num-cpus", "1", "--no-check-env", "--stop-iters", "3", "--name", "long",
-                 "--set", "resources.num_envs_per_env_runner=1",
-                 "--set", "algo_config.train_batch_size_per_learner=200",
-                 "--set", "algo_config.minibatch_size=100", "--set", "algo_config.num_epochs=1")
+                 *ONE_ENV_200_STEPS)
     assert result.exit_code == 0, result.output
     run = cli.cwd / "rlscale_runs" / "long"
     (progress,) = run.glob("*/progress.csv")
@@ -86,9 +88,7 @@ def test_a_resumed_run_goes_on_with_its_window(cli) -> None:
     (cli.cwd / "counting.py").write_text(COUNTING_ENV)
     args = ["--env", "counting.py:Counting", "--num-cpus", "1", "--no-check-env",
             "--name", "resumed", "--checkpoint-every", "1",
-            "--set", "resources.num_envs_per_env_runner=1",
-            "--set", "algo_config.train_batch_size_per_learner=200",
-            "--set", "algo_config.minibatch_size=100", "--set", "algo_config.num_epochs=1"]
+            *ONE_ENV_200_STEPS]
     assert cli("train", *args, "--stop-iters", "2").exit_code == 0
     run = cli.cwd / "rlscale_runs" / "resumed"
     result = cli("train", str(run / "config.yaml"), "--resume", "--stop-iters", "3",
