@@ -23,9 +23,9 @@ from rlscale.results import metrics
 # Where env runners log each finished episode's return for the algorithm to collect.
 _RETURNS = "rlscale_episode_returns"
 # The window, logged as one item in the algorithm's metrics logger so that checkpoints hold
-# it; it comes back in the next result, where it is taken out again.
+# it; it comes back in the next result (after a restore: as restored), where it is taken out
+# again. It is the window's only copy.
 _SAVED = "rlscale_recent_returns"
-_WINDOW_ATTR = "_rlscale_recent_returns"
 
 
 def log_episode_return(
@@ -46,17 +46,20 @@ def put_window_mean(*, algorithm: Any, result: dict[str, Any], **_: Any) -> None
     runners = result.get(metrics.ENV_RUNNER_RESULTS)
     if not isinstance(runners, dict):
         return
-    saved = result.pop(_SAVED, None)  # the window as last saved (after a restore: as restored)
-    recent = getattr(algorithm, _WINDOW_ATTR, None)
-    if recent is None:  # a new run, or the first result after a restore
-        recent = deque(saved if isinstance(saved, list) else (),
-                       maxlen=algorithm.config.metrics_num_episodes_for_smoothing)
-        setattr(algorithm, _WINDOW_ATTR, recent)
-    new = runners.pop(_RETURNS, None)  # a list, or the return itself when one episode ended
-    items = new if isinstance(new, list | tuple | deque) else [] if new is None else [new]
-    recent.extend(r for r in map(float, items) if not math.isnan(r))
+    recent = deque(_returns(result.pop(_SAVED, None)),  # none in a new run's first result
+                   maxlen=algorithm.config.metrics_num_episodes_for_smoothing)
+    recent.extend(_returns(runners.pop(_RETURNS, None)))
     # Always present, NaN before the first episode ends: Tune's progress.csv takes its
     # columns from the first result, and RLlib leaves the key out of an iteration in which no
     # episode ended, so a run with long episodes had no return column (nothing to plot).
     runners[metrics.EPISODE_RETURN_MEAN_KEY] = sum(recent) / len(recent) if recent else math.nan
     algorithm.metrics.log_value(_SAVED, list(recent), reduce="item")
+
+
+def _returns(logged: Any) -> list[float]:
+    """Returns as RLlib hands logged lists back: a list, the value itself when it held one,
+    or None when nothing was logged."""
+    if logged is None:
+        return []
+    items = logged if isinstance(logged, list | tuple | deque) else [logged]
+    return [r for r in map(float, items) if not math.isnan(r)]
