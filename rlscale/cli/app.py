@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import signal
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -54,36 +49,6 @@ def _root(
     ),
 ) -> None:
     """Train RL agents with Ray RLlib and Tune, from one core to many Slurm nodes."""
-
-
-def setup_logging(verbose: bool) -> None:
-    """rlscale's own log lines on stderr; more of them with --verbose."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-
-
-@contextmanager
-def stop_cleanly_on_signals(
-    console: Any, message: str, request_stop: Callable[[], None]
-) -> Iterator[None]:
-    """While inside: the first Ctrl-C (or SIGTERM) prints ``message`` and calls
-    ``request_stop``, which ends the work cleanly; a second one aborts as usual. The
-    previous handlers are back on exit."""
-
-    def on_signal(signum: int, frame: Any) -> None:
-        signal.signal(signum, signal.SIG_DFL)
-        console.print(f"\n[yellow]{message} (press Ctrl-C again to abort)...[/yellow]")
-        request_stop()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _register_commands() -> None:

@@ -35,6 +35,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "address": ("--address",),
     "dry_run": ("--dry-run",),
     "verbose": ("-v", "--verbose"),
+    "engine": ("--engine",),
 }
 
 _HELP: dict[str, str] = {
@@ -60,7 +61,11 @@ _HELP: dict[str, str] = {
     "address": "Train on the existing Ray cluster at HOST:PORT [default: start Ray here].",
     "dry_run": "Print the resource plan and RLlib config, train nothing.",
     "verbose": "Show Ray's and RLlib's logs.",
+    "engine": "auto (a local run trains in this process, a cluster run through Tune), "
+              "driver or tune [default: auto].",
 }
+# Flags that work but are left out of --help (for benchmarks and the path contract test).
+_HIDDEN = frozenset({"engine"})
 
 _SWITCHES = frozenset({"no_check_env", "resume", "overwrite", "dry_run", "verbose"})
 
@@ -92,7 +97,7 @@ def option(key: str, help: str | None = None, *, alias: bool = True) -> Any:
     """
     names = _NAMES[key] if alias or key == "verbose" else _NAMES[key][:1]
     default = False if key in _SWITCHES else None
-    return typer.Option(default, *names, help=help or _HELP[key])
+    return typer.Option(default, *names, help=help or _HELP[key], hidden=key in _HIDDEN)
 
 
 def flag_overrides(**flags: Any) -> dict[str, Any]:

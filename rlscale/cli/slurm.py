@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from rlscale.cli.app import setup_logging
+from rlscale.cli.common import setup_logging
 from rlscale.cli.options import flag_overrides, option
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,14 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from rlscale.cli.app import setup_logging, stop_cleanly_on_signals
+from rlscale.cli.common import (
+    command_line,
+    print_plan_table,
+    setup_logging,
+    stop_cleanly_on_signals,
+)
 from rlscale.cli.options import flag_overrides, option
 from rlscale.cli.progress import process_start
-from rlscale.cli.train import print_plan_table
 
 
 def _short(key: str) -> str:
@@ -64,12 +67,24 @@ _ROW = "{:<12} {:<28} {:>5} {:>10} {:>12} {:>9}"
 
 
 class SweepPrinter:
-    """One line per trial event and per trial iteration."""
+    """The sweep's first line, then one line per trial event and per trial iteration."""
 
-    def __init__(self, console: Console, job: Any, start: float) -> None:
-        self.console, self.job, self.start = console, job, start
+    def __init__(self, console: Console, start: float) -> None:
+        self.console, self.start = console, start
+        self.job: Any = None
         self.iterations: dict[str, int] = {}
         self.header_done = False
+
+    def begin(self, job: Any) -> None:
+        """The sweep is planned: say what runs where."""
+        self.job = job
+        verb = "Resuming" if job.mode == "resume" else "Sweeping"
+        self.console.print(
+            f"{verb} {job.algo.name} on {job.env.spec}: {job.num_trials} trial(s), "
+            f"{job.trial_cpus:g} core(s) each, {job.max_concurrent} at once on "
+            f"{job.total_cpus} core(s), {job.options.search_alg} search, "
+            f"{job.options.scheduler} scheduler -> {job.sweep_dir.path}"
+        )
 
     def __call__(self, event: str, name: str, values: dict[str, Any],
                  row: dict[str, Any] | None) -> None:
@@ -172,59 +187,41 @@ def sweep(
     """Search hyperparameters and repeat seeds: many trials through Tune, sharing the cores."""
     start = process_start()
     setup_logging(verbose)
-    from rlscale.runners.session import quiet_ray_environment
-
-    quiet_ray_environment(verbose)
-    from rlscale.config import resolve_experiment
     from rlscale.config.search import parse_search_flag
-    from rlscale.runners import run_mode
-    from rlscale.runners.sweep import SweepOptions, prepare_sweep
+    from rlscale.runners import launch
+    from rlscale.runners.sweep import SweepOptions, interrupt_sweep
 
     flags = flag_overrides(
         env=env, algo=algo, num_cpus=cpus_per_trial, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
     )
-    exp, preset_name = resolve_experiment(experiment, sets or [], flags)
-    if search:
-        extra = dict(parse_search_flag(item) for item in search)
-        exp = exp.model_copy(update={"search": {**exp.search, **extra}})
     options = SweepOptions(
         samples=samples, search_alg=search_alg, scheduler=scheduler, metric=metric,
         mode=mode, max_concurrent=max_concurrent, num_cpus=num_cpus,
     )
-    job = prepare_sweep(exp, preset_name, options, run_mode(resume, overwrite),
-                        check_env=not no_check_env)
+    common: dict[str, Any] = {
+        "search": dict(parse_search_flag(item) for item in search or []),
+        "options": options, "overrides": flags, "sets": sets or [], "resume": resume,
+        "overwrite": overwrite, "check_env": not no_check_env,
+    }
     console = Console(highlight=False, soft_wrap=True)
     if dry_run:
-        _print_dry_run(console, job)
+        _print_dry_run(console, launch.plan_sweep_job(experiment, **common))
         return
-    _sweep(job, console, start, verbose)
+    printer = SweepPrinter(console, start)
+    with stop_cleanly_on_signals(
+        console, "Stopping the sweep: running trials stay resumable from their latest "
+        "checkpoint", interrupt_sweep
+    ):
+        report = launch.sweep(
+            experiment, **common, verbose=verbose, on_start=printer.begin, on_event=printer,
+            command=command_line(),
+        )
+    _print_report(console, printer.job, report, start)
 
 
-def _sweep(job: Any, console: Console, start: float, verbose: bool) -> None:
-    from rlscale.runners.session import start_local_ray, stop_ray
-    from rlscale.runners.sweep import interrupt_sweep, report_sweep, run_sweep
-
-    verb = "Resuming" if job.mode == "resume" else "Sweeping"
-    console.print(
-        f"{verb} {job.algo.name} on {job.env.spec}: {job.num_trials} trial(s), "
-        f"{job.trial_cpus:g} core(s) each, {job.max_concurrent} at once on {job.total_cpus} "
-        f"core(s), {job.options.search_alg} search, {job.options.scheduler} scheduler "
-        f"-> {job.sweep_dir.path}"
-    )
-
-    command = shlex.join(["rlscale", *sys.argv[1:]])
-    start_local_ray(job.total_cpus, job.total_gpus, verbose)
-    try:
-        with stop_cleanly_on_signals(
-            console, "Stopping the sweep: running trials stay resumable from their latest "
-            "checkpoint", interrupt_sweep
-        ):
-            finished = run_sweep(job, command, hook=SweepPrinter(console, job, start))
-    finally:
-        stop_ray()
-    report = report_sweep(job)
+def _print_report(console: Console, job: Any, report: Any, start: float) -> None:
     keys = [d.key for d in job.space.dimensions]
     console.print()
     print_table(console, report, keys)
@@ -244,7 +241,7 @@ def _sweep(job: Any, console: Console, start: float, verbose: bool) -> None:
     if failed:
         console.print(f"\n{len(failed)} trial(s) failed; the cause is in their summary.json: "
                       + ", ".join(t.name for t in failed))
-    if not finished:
+    if not report.finished:
         done = sum(t.status == "completed" for t in report.trials)
         console.print(
             f"\nInterrupted with {done} trial(s) finished (kept). Resume with:\n"

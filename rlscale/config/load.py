@@ -52,7 +52,12 @@ def parse_set(item: str) -> dict[str, Any]:
     parts = [p.strip() for p in key.split(".")]
     if any(not p for p in parts):
         raise ConfigError(f"--set has an empty key in {key!r}")
-    node: dict[str, Any] = {parts[-1]: parse_scalar(raw)}
+    return nest(parts, parse_scalar(raw))
+
+
+def nest(parts: Sequence[str], value: Any) -> dict[str, Any]:
+    """``["a", "b"], 1`` as ``{"a": {"b": 1}}``."""
+    node: dict[str, Any] = {parts[-1]: value}
     for part in reversed(parts[:-1]):
         node = {part: node}
     return node
@@ -126,12 +131,18 @@ def validate(data: Mapping[str, Any]) -> ExperimentConfig:
 
 
 def resolve_experiment(
-    file: Path | None = None,
+    file: Path | Mapping[str, Any] | None = None,
     sets: Sequence[str] = (),
     flags: Mapping[str, Any] | None = None,
 ) -> tuple[ExperimentConfig, str | None]:
-    """Merge all layers and validate. Returns the config and the preset applied (if any)."""
-    user: dict[str, Any] = read_experiment_file(file) if file is not None else {}
+    """Merge all layers and validate. Returns the config and the preset applied (if any).
+
+    ``file`` is an experiment file, or its contents as a mapping (the Python API).
+    """
+    if isinstance(file, Mapping):
+        user: dict[str, Any] = copy.deepcopy(dict(file))
+    else:
+        user = read_experiment_file(file) if file is not None else {}
     for item in sets:
         user = deep_merge(user, parse_set(item))
     user = deep_merge(user, flags or {})

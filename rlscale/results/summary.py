@@ -69,6 +69,8 @@ class Summary:
     pid: int | None = None  # the process that trains the run (Tune's driver), while it does
     host: str | None = None  # and its machine
     updated_at: float = field(default_factory=time.time)
+    # Where the run directory is; not written (it is the folder the file is in).
+    run_dir: str | None = field(default=None, compare=False)
 
     def mark_running(self) -> None:
         """This process trains the run from now on: status running, its pid and host noted."""
@@ -120,12 +122,15 @@ class Summary:
     def write(self, run_dir: Path) -> None:
         """Write ``summary.json`` atomically."""
         self.updated_at = time.time()
-        atomic_write_json(run_dir / SUMMARY_FILE, asdict(self))
+        self.run_dir = str(run_dir)
+        data = asdict(self)
+        del data["run_dir"]
+        atomic_write_json(run_dir / SUMMARY_FILE, data)
 
     @classmethod
     def read(cls, run_dir: Path) -> Summary:
         """Read ``summary.json`` of a run."""
         data = read_json(run_dir / SUMMARY_FILE)
         data["checkpoints"] = [CheckpointRecord(**c) for c in data.get("checkpoints", [])]
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        known = set(cls.__dataclass_fields__) - {"run_dir"}
+        return cls(**{k: v for k, v in data.items() if k in known}, run_dir=str(run_dir))

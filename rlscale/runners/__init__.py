@@ -1,6 +1,7 @@
-"""Where a run trains: the embedded local Ray or an existing cluster, through Tune."""
+"""Where a run trains: the embedded local Ray or an existing cluster; in this process or
+through Tune. :mod:`rlscale.runners.launch` owns a run's life."""
 
 from rlscale.runners.job import TrainingJob, prepare_job, run_mode
-from rlscale.runners.tune_run import request_stop, run_job
+from rlscale.runners.stopping import request_stop
 
-__all__ = ["TrainingJob", "prepare_job", "request_stop", "run_job", "run_mode"]
+__all__ = ["TrainingJob", "prepare_job", "request_stop", "run_mode"]

@@ -45,16 +45,8 @@ from rlscale.results.sweep import (
 )
 from rlscale.runners.job import build_run, canonical_experiment, place_output
 from rlscale.runners.session import Capacity, local_capacity
-from rlscale.runners.tune_run import (
-    TrialRuns,
-    clear_stop,
-    make_stopper,
-    make_tracker,
-    request_stop,
-    stop_criteria,
-    stop_requested,
-    track,
-)
+from rlscale.runners.stopping import clear_stop, request_stop, stop_criteria, stop_requested
+from rlscale.runners.tune_run import TrialRuns, make_stopper, make_tracker, track
 
 if TYPE_CHECKING:
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
@@ -576,6 +568,7 @@ class SweepReport:
     trials: list[TrialRecord]
     points: list[PointRecord]
     best_file: Path | None
+    finished: bool = True  # False: the sweep was interrupted (rlscale.sweep sets it)
 
 
 def report_sweep(job: SweepJob) -> SweepReport:

@@ -1,60 +1,19 @@
-"""The one Tune call every runner ends in, with progress, checkpoints and clean stops."""
+"""The Tune path: sweeps, clusters, Slurm jobs (and a local run asked to) train through
+one Tune call, with progress, checkpoints and clean stops."""
 
 from __future__ import annotations
 
-import functools
 import logging
-import math
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rlscale.config.model import StopConfig
-from rlscale.errors import TrainingFailed
-from rlscale.results import metrics
-from rlscale.results.rundir import RESUME
-from rlscale.results.summary import COMPLETED, FAILED, INTERRUPTED, Summary
-from rlscale.runners.cluster import record_placement
+from rlscale.results.summary import COMPLETED, FAILED, Summary
 from rlscale.runners.job import TrainingJob
+from rlscale.runners.segment import ResultHook, SummaryRecorder, begin_segment
+from rlscale.runners.stopping import criteria_met, stop_criteria, stop_requested
 
 log = logging.getLogger(__name__)
-
-# Set by request_stop() (the CLI's Ctrl-C handler): the trial stops after its current
-# iteration, with a final checkpoint. A module global, so Tune can pickle the stopper.
-_STOP_REQUESTED = threading.Event()
-
-ResultHook = Callable[[dict[str, Any]], None]
-
-
-def request_stop() -> None:
-    """Ask the running training to stop cleanly after the current iteration."""
-    _STOP_REQUESTED.set()
-
-
-def clear_stop() -> None:
-    """Forget an earlier stop request (a new run starts)."""
-    _STOP_REQUESTED.clear()
-
-
-def stop_requested() -> bool:
-    """True once :func:`request_stop` was called."""
-    return _STOP_REQUESTED.is_set()
-
-
-def stop_criteria(stop: StopConfig) -> dict[str, float]:
-    """Tune result keys and thresholds: the first one reached stops the run."""
-    criteria: dict[str, float] = {}
-    if stop.reward is not None:
-        criteria[metrics.EPISODE_RETURN_MEAN] = stop.reward
-    if stop.iters is not None:
-        criteria[metrics.TRAINING_ITERATION] = stop.iters
-    if stop.timesteps is not None:
-        criteria[metrics.ENV_STEPS_LIFETIME] = stop.timesteps
-    if stop.time_s is not None:
-        criteria[metrics.TIME_TOTAL_S] = stop.time_s
-    return criteria
 
 
 def make_stopper(criteria: Mapping[str, float], stop_on_request: bool = True) -> Any:
@@ -74,11 +33,7 @@ def make_stopper(criteria: Mapping[str, float], stop_on_request: bool = True) ->
         def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
             if self.stop_on_request and stop_requested():
                 return True
-            for key, threshold in self.criteria.items():
-                value = metrics.finite(metrics.get_metric(result, key))
-                if value is not None and value >= threshold:
-                    return True
-            return False
+            return criteria_met(self.criteria, result)
 
         def stop_all(self) -> bool:
             return False
@@ -124,12 +79,6 @@ class _Tracking:
     runs: TrialRuns | None = None
 
 
-# summary.json is rewritten (atomically, with an fsync) at most this often for results;
-# checkpoints, the start and the end always write it. One write per iteration cost the
-# driver 2 ms on a local disk, and a shared file system far more.
-SUMMARY_EVERY_S = 2.0
-
-
 def make_tracker() -> Any:
     """The Tune callback that keeps each trial's ``summary.json`` current."""
     from ray import tune
@@ -138,7 +87,16 @@ def make_tracker() -> Any:
         """Keeps ``summary.json`` current and feeds the progress display."""
 
         def __init__(self) -> None:
-            self.written: dict[str, float] = {}  # trial id -> when its summary was written
+            self.recorders: dict[str, SummaryRecorder] = {}  # by trial id
+
+        def recorder(self, trial: Any) -> SummaryRecorder | None:
+            target = _Tracking.runs.open(trial) if _Tracking.runs is not None else None
+            if target is None:
+                return None
+            current = self.recorders.get(trial.trial_id)
+            if current is None or current.summary is not target[1]:
+                current = self.recorders[trial.trial_id] = SummaryRecorder(*target)
+            return current
 
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             if _Tracking.runs is not None:
@@ -146,27 +104,16 @@ def make_tracker() -> Any:
 
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                             **info: Any) -> None:
-            target = _Tracking.runs.open(trial) if _Tracking.runs is not None else None
-            if target is None or _Tracking.runs is None:
+            recorder = self.recorder(trial)
+            if recorder is None or _Tracking.runs is None:
                 return
-            run_dir, summary = target
-            row = summary.record_result(result)
-            now = time.monotonic()
-            if now - self.written.get(trial.trial_id, -math.inf) >= SUMMARY_EVERY_S:
-                summary.write(run_dir)
-                self.written[trial.trial_id] = now
-            _Tracking.runs.result(trial, row)
+            _Tracking.runs.result(trial, recorder.result(result))
 
         def on_checkpoint(self, iteration: int, trials: list, trial: Any, checkpoint: Any,
                           **info: Any) -> None:
-            target = _Tracking.runs.open(trial) if _Tracking.runs is not None else None
-            if target is None:
-                return
-            run_dir, summary = target
-            path = Path(checkpoint.path)
-            rel = path.relative_to(run_dir) if path.is_relative_to(run_dir) else path
-            summary.record_checkpoint(str(rel))
-            summary.write(run_dir)
+            recorder = self.recorder(trial)
+            if recorder is not None:
+                recorder.checkpoint(Path(checkpoint.path))
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any,
                               **info: Any) -> None:
@@ -201,17 +148,6 @@ def _error_text(trial: Any) -> str:
     return lines[-1] if lines else "the trial failed"
 
 
-def _on_algorithm_init(
-    run_dir: str, checkpoint: str | None, time_total_s: float, algorithm: Any, **kwargs: Any
-) -> None:
-    """RLlib ``on_algorithm_init`` hook: note where the processes run; when resuming,
-    continue from a checkpoint, counters included."""
-    record_placement(run_dir, algorithm)
-    if checkpoint is not None:
-        algorithm.restore_from_path(checkpoint)
-        algorithm._time_total = time_total_s
-
-
 def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None) -> Summary:
     """Train ``job`` through Tune in an already started Ray. Returns the final summary.
 
@@ -219,29 +155,10 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
     """
     from ray import tune
 
-    run_dir = job.run_dir.path
-    summary = Summary(env=job.exp.env, algo=job.algo.name, target_reward=job.exp.stop.reward)
-    config = job.algo_config.copy(copy_frozen=False)
-    restore: tuple[str | None, float] = (None, 0.0)
-    if job.mode == RESUME:
-        previous = Summary.read(run_dir)
-        latest = previous.latest_checkpoint()
-        if latest is None:
-            raise TrainingFailed(f"cannot resume {run_dir}: it has no checkpoint yet")
-        summary = previous
-        summary.target_reward = job.exp.stop.reward
-        restore = (str(run_dir / latest.path), latest.time_total_s)
-        log.info("resuming from %s (iteration %d)", latest.path, latest.iteration)
-    config.callbacks(
-        on_algorithm_init=functools.partial(_on_algorithm_init, str(run_dir), *restore)
-    )
-    job.run_dir.prepare(job.mode, job.resolved_config(), command)
-    summary.mark_running()
-    summary.segments += 1
-    summary.write(run_dir)
-
-    _STOP_REQUESTED.clear()
-    track(SingleRun(run_dir, summary, on_result))
+    segment = begin_segment(job, command)
+    run_dir = segment.run_dir
+    track(SingleRun(run_dir, segment.summary, on_result))
+    config = segment.algo_config
     tuner = tune.Tuner(
         config.algo_class,
         param_space=config,  # type: ignore[arg-type]  # Tune takes an AlgorithmConfig
@@ -259,14 +176,12 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
     )
     try:
         grid = tuner.fit()
+    except KeyboardInterrupt:
+        segment.aborted()
+        raise
     finally:
         track(None)
     result = grid[0]
     if result.error is not None:
-        summary.status = FAILED
-        summary.error = summary.error or str(result.error).strip().splitlines()[-1]
-        summary.write(run_dir)
-        raise TrainingFailed(f"training failed: {summary.error}")
-    summary.status = INTERRUPTED if stop_requested() else COMPLETED
-    summary.write(run_dir)
-    return summary
+        raise segment.failed(str(result.error).strip().splitlines()[-1])
+    return segment.succeeded()

@@ -1,0 +1,61 @@
+"""What the commands share: logging set-up, clean stops on Ctrl-C, the plan table, the
+command line as typed. Commands import this module, never ``cli/app.py``."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+
+
+def command_line() -> str:
+    """The command line as typed (for ``command.txt``)."""
+    return shlex.join(["rlscale", *sys.argv[1:]])
+
+
+def print_plan_table(console: Console, plan: Any) -> None:
+    """The resource plan's settings, then the reasons for them."""
+    for key in ("total_cpus", "num_env_runners", "num_envs_per_env_runner",
+                "num_cpus_per_env_runner", "num_cpus_for_main_process", "num_learners",
+                "num_gpus_per_learner", "torch_threads"):
+        console.print(f"  {key:<26} {getattr(plan, key)}")
+    for reason in plan.reasons:
+        console.print(f"  - {reason}")
+
+
+def setup_logging(verbose: bool) -> None:
+    """rlscale's own log lines on stderr; more of them with --verbose."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@contextmanager
+def stop_cleanly_on_signals(
+    console: Any, message: str, request_stop: Callable[[], None]
+) -> Iterator[None]:
+    """While inside: the first Ctrl-C (or SIGTERM) prints ``message`` and calls
+    ``request_stop``, which ends the work cleanly; a second one aborts as usual. The
+    previous handlers are back on exit."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        console.print(f"\n[yellow]{message} (press Ctrl-C again to abort)...[/yellow]")
+        request_stop()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+

@@ -1,0 +1,151 @@
+"""The driver path: a local single run trains RLlib's ``Algorithm`` in this process.
+
+Tune's trial actor is a fresh Ray worker that imports RLlib and PyTorch again before its
+first iteration; a local single run (no ``--address``, not a sweep trial, not a Slurm job)
+skips it and loops ``algo.train()`` here (RLlib's own example scripts do the same without
+Tune). What the user gets is the Tune path's, file for file: the same trial directory
+name and layout, ``result.json``, ``progress.csv`` and TensorBoard events written by Tune's
+own logger callbacks, checkpoints in Tune's ``checkpoint_NNNNNN`` layout, and the same
+summary, stop criteria, Ctrl-C and ``--resume`` (``tests/runners/test_paths.py`` holds
+both paths to that contract).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rlscale.results.summary import Summary
+from rlscale.runners.job import TrainingJob
+from rlscale.runners.segment import ResultHook, Segment, begin_segment
+from rlscale.runners.stopping import criteria_met, stop_criteria, stop_requested
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_PREFIX = "checkpoint_"
+
+
+def trial_dirname(env: Any, algo_name: str, trial_id: str, now: datetime | None = None) -> str:
+    """The directory name Tune gives a run's single trial:
+    ``PPO_CartPole-v1_1a7b7_00000_0_2026-11-25_10-22-23``."""
+    env_name = env.__name__ if isinstance(env, type) else str(env)
+    name = f"{algo_name}_{env_name}_{trial_id}".replace("/", "_") + "_0"
+    stamp = (now or datetime.today()).strftime("%Y-%m-%d_%H-%M-%S")
+    return re.sub(r'[/()<>:"\\|?*]', "_", f"{name}_{stamp}")
+
+
+class DriverTrial:
+    """What Tune's logger callbacks need of a trial: its id, folder and config."""
+
+    checkpoint = None  # nothing to fetch from remote storage: the folder is local
+    evaluated_params: dict[str, Any] = {}  # noqa: RUF012  (no searched values)
+
+    def __init__(self, run_dir: Path, env: Any, algo_name: str, config: dict[str, Any]) -> None:
+        self.trial_id = f"{uuid.uuid4().hex[:5]}_00000"  # Tune's form for a single trial
+        self.local_path = str(run_dir / trial_dirname(env, algo_name, self.trial_id))
+        self.config = config
+
+    def init_local_path(self) -> None:
+        os.makedirs(self.local_path, exist_ok=True)
+
+
+def _loggers() -> list[Any]:
+    """Tune's own result writers, the ones a Tune run gets by default."""
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
+
+    return [JsonLoggerCallback(), CSVLoggerCallback(), TBXLoggerCallback()]
+
+
+def _save(algo: Any, trial: DriverTrial, index: int) -> Path:
+    """``checkpoint_NNNNNN`` in the trial folder, written under a temporary name and renamed,
+    so that a checkpoint that exists is complete."""
+    final = Path(trial.local_path) / f"{CHECKPOINT_PREFIX}{index:06d}"
+    partial = final.with_name(f".{final.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    algo.save_to_path(str(partial))
+    os.replace(partial, final)
+    return final
+
+
+def _torch_threads() -> None:
+    """This process samples and learns: PyTorch gets the plan's thread count, which the
+    Ray start put in ``OMP_NUM_THREADS`` (PyTorch may have been imported before that)."""
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
+def run_in_driver(job: TrainingJob, command: str, on_result: ResultHook | None = None) -> Summary:
+    """Train ``job`` in this process, in an already started local Ray (remote env runners,
+    if the plan has any, are Ray actors). Returns the final summary.
+
+    Raises :class:`TrainingFailed` (exit code 1) when the algorithm fails.
+    """
+    segment = begin_segment(job, command)
+    _torch_threads()
+    config = segment.algo_config
+    try:
+        algo = config.build_algo()
+    except Exception as exc:
+        raise segment.failed(_error_line(exc)) from exc
+    trial = DriverTrial(segment.run_dir, config.env, job.algo.name, config.to_dict())
+    try:
+        _loop(algo, trial, segment, on_result)
+    finally:
+        algo.stop()
+    return segment.succeeded()
+
+
+def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook | None) -> None:
+    criteria = stop_criteria(segment.job.exp.stop)
+    every = segment.job.exp.checkpoint.every
+    recorder = segment.recorder()
+    loggers = _loggers()
+    saved = 0
+    failed = True
+    trial.init_local_path()
+    for logger in loggers:
+        logger.log_trial_start(trial)
+    try:
+        while True:
+            try:
+                result = algo.train()
+            except KeyboardInterrupt:
+                segment.aborted()
+                raise
+            except Exception as exc:
+                raise segment.failed(_error_line(exc)) from exc
+            result["trial_id"] = trial.trial_id
+            iteration = int(result.get("training_iteration", 0))
+            done = stop_requested() or criteria_met(criteria, result)
+            result["done"] = done
+            for logger in loggers:
+                logger.log_trial_result(iteration, trial, result)
+            row = recorder.result(result)
+            if on_result is not None:
+                on_result(row)
+            if done or (every and iteration % every == 0):
+                recorder.checkpoint(_save(algo, trial, saved))
+                saved += 1
+            if done:
+                failed = False
+                return
+    finally:
+        for logger in loggers:
+            logger.log_trial_end(trial, failed=failed)
+
+
+def _error_line(exc: BaseException) -> str:
+    """``Type: message`` of the innermost cause, on one line."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1]}" if text else type(exc).__name__

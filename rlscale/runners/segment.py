@@ -1,0 +1,133 @@
+"""One segment of a run's life, the same on every path: start it (a new run, or a resumed
+one from its latest checkpoint), fold in its results and checkpoints, and end it.
+
+A run trained in several segments (``--resume``) may train each on another path (Tune's
+trial actor or the driver's own loop): what a segment reads and writes is only the run
+directory's files, never a path's own state.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlscale.errors import TrainingFailed
+from rlscale.results.rundir import RESUME
+from rlscale.results.summary import COMPLETED, FAILED, INTERRUPTED, Summary
+from rlscale.runners.cluster import record_placement
+from rlscale.runners.job import TrainingJob
+from rlscale.runners.stopping import clear_stop, stop_requested
+
+log = logging.getLogger(__name__)
+
+ResultHook = Callable[[dict[str, Any]], None]
+
+# summary.json is rewritten (atomically, with an fsync) at most this often for results;
+# checkpoints, the start and the end always write it. One write per iteration cost the
+# driver 2 ms on a local disk, and a shared file system far more.
+SUMMARY_EVERY_S = 2.0
+
+
+class SummaryRecorder:
+    """Folds one run's results and checkpoints into its ``summary.json``."""
+
+    def __init__(self, run_dir: Path, summary: Summary) -> None:
+        self.run_dir, self.summary = run_dir, summary
+        self.written = -math.inf  # when summary.json was last written for a result
+
+    def result(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Fold one iteration's result in (written now and then); returns its progress row."""
+        row = self.summary.record_result(result)
+        now = time.monotonic()
+        if now - self.written >= SUMMARY_EVERY_S:
+            self.summary.write(self.run_dir)
+            self.written = now
+        return row
+
+    def checkpoint(self, path: Path) -> None:
+        """Note a checkpoint written after the latest result (always written)."""
+        rel = path.relative_to(self.run_dir) if path.is_relative_to(self.run_dir) else path
+        self.summary.record_checkpoint(str(rel))
+        self.summary.write(self.run_dir)
+
+
+def _on_algorithm_init(
+    run_dir: str, checkpoint: str | None, time_total_s: float, algorithm: Any, **kwargs: Any
+) -> None:
+    """RLlib ``on_algorithm_init`` hook: note where the processes run; when resuming,
+    continue from a checkpoint, counters included."""
+    record_placement(run_dir, algorithm)
+    if checkpoint is not None:
+        algorithm.restore_from_path(checkpoint)
+        algorithm._time_total = time_total_s
+
+
+@dataclass
+class Segment:
+    """A started segment: its summary and the RLlib config that continues the run."""
+
+    job: TrainingJob
+    summary: Summary
+    algo_config: Any  # AlgorithmConfig, with the on_algorithm_init hook of this segment
+
+    @property
+    def run_dir(self) -> Path:
+        return self.job.run_dir.path
+
+    def recorder(self) -> SummaryRecorder:
+        return SummaryRecorder(self.run_dir, self.summary)
+
+    def succeeded(self) -> Summary:
+        """End the segment after its last iteration: completed, or interrupted on request."""
+        self.summary.status = INTERRUPTED if stop_requested() else COMPLETED
+        self.summary.write(self.run_dir)
+        return self.summary
+
+    def failed(self, error: str) -> TrainingFailed:
+        """End the segment with ``error``; returns the exception for the caller to raise."""
+        self.summary.status = FAILED
+        self.summary.error = self.summary.error or error
+        self.summary.write(self.run_dir)
+        return TrainingFailed(f"training failed: {self.summary.error}")
+
+    def aborted(self) -> None:
+        """The process is being interrupted mid-iteration (KeyboardInterrupt): the run stays
+        resumable from its latest checkpoint."""
+        self.summary.status = INTERRUPTED
+        self.summary.write(self.run_dir)
+
+
+def begin_segment(job: TrainingJob, command: str) -> Segment:
+    """Write the run's manifests and its running summary; for ``--resume``, arrange that the
+    algorithm continues from the latest checkpoint (counters, return window included).
+
+    Raises :class:`TrainingFailed` when a run to resume has no checkpoint yet.
+    """
+    run_dir = job.run_dir.path
+    summary = Summary(env=job.exp.env, algo=job.algo.name, target_reward=job.exp.stop.reward)
+    restore: tuple[str | None, float] = (None, 0.0)
+    if job.mode == RESUME:
+        previous = Summary.read(run_dir)
+        latest = previous.latest_checkpoint()
+        if latest is None:
+            raise TrainingFailed(f"cannot resume {run_dir}: it has no checkpoint yet")
+        summary = previous
+        summary.target_reward = job.exp.stop.reward
+        restore = (str(run_dir / latest.path), latest.time_total_s)
+        log.info("resuming from %s (iteration %d)", latest.path, latest.iteration)
+    config = job.algo_config.copy(copy_frozen=False)
+    config.callbacks(
+        on_algorithm_init=functools.partial(_on_algorithm_init, str(run_dir), *restore)
+    )
+    job.run_dir.prepare(job.mode, job.resolved_config(), command)
+    summary.mark_running()
+    summary.segments += 1
+    summary.write(run_dir)
+    clear_stop()
+    return Segment(job, summary, config)

@@ -1,0 +1,56 @@
+"""When a run stops: its stop criteria, and a clean stop asked for by Ctrl-C.
+
+Both paths (Tune's trial actor and the driver's own loop) stop on the same criteria and the
+same request, so a run stops alike wherever it trains.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from rlscale.config.model import StopConfig
+from rlscale.results import metrics
+
+# Set by request_stop() (the CLI's Ctrl-C handler): the run stops after its current
+# iteration, with a final checkpoint. A module global, so Tune can pickle the stopper.
+_STOP_REQUESTED = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask the running training to stop cleanly after the current iteration."""
+    _STOP_REQUESTED.set()
+
+
+def clear_stop() -> None:
+    """Forget an earlier stop request (a new run starts)."""
+    _STOP_REQUESTED.clear()
+
+
+def stop_requested() -> bool:
+    """True once :func:`request_stop` was called."""
+    return _STOP_REQUESTED.is_set()
+
+
+def stop_criteria(stop: StopConfig) -> dict[str, float]:
+    """Result keys and thresholds: the first one reached stops the run."""
+    criteria: dict[str, float] = {}
+    if stop.reward is not None:
+        criteria[metrics.EPISODE_RETURN_MEAN] = stop.reward
+    if stop.iters is not None:
+        criteria[metrics.TRAINING_ITERATION] = stop.iters
+    if stop.timesteps is not None:
+        criteria[metrics.ENV_STEPS_LIFETIME] = stop.timesteps
+    if stop.time_s is not None:
+        criteria[metrics.TIME_TOTAL_S] = stop.time_s
+    return criteria
+
+
+def criteria_met(criteria: Mapping[str, float], result: Mapping[str, Any]) -> bool:
+    """True when ``result`` reaches one of ``criteria`` (a missing or NaN value never does)."""
+    for key, threshold in criteria.items():
+        value = metrics.finite(metrics.get_metric(result, key))
+        if value is not None and value >= threshold:
+            return True
+    return False
