@@ -11,13 +11,8 @@ def wait_nodes(
     timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait."),
 ) -> None:
     """Wait until COUNT nodes have joined the Ray cluster at ADDRESS."""
-    from rlscale.runners.cluster import connect_cluster, wait_for_nodes
-    from rlscale.runners.session import stop_ray
+    from rlscale.runners.launch import wait_for_cluster
 
-    try:
-        connect_cluster(address)
-        nodes = wait_for_nodes(count, timeout)
-    finally:
-        stop_ray()
+    nodes = wait_for_cluster(address, count, timeout)
     ips = ", ".join(sorted(n["ip"] for n in nodes))
     typer.echo(f"{len(nodes)} Ray node(s) joined: {ips}")

@@ -253,3 +253,16 @@ def sweep(
     report = report_sweep(job)
     report.finished = finished
     return report
+
+
+def wait_for_cluster(address: str, count: int, timeout_s: float) -> list[dict[str, Any]]:
+    """Join the Ray cluster at ``address``, wait until ``count`` nodes are alive in it
+    (a Slurm job's script waits so before it trains), leave it; returns the nodes."""
+    from rlscale.runners.cluster import connect_cluster, wait_for_nodes
+    from rlscale.runners.session import stop_ray
+
+    try:
+        connect_cluster(address)
+        return wait_for_nodes(count, timeout_s)
+    finally:
+        stop_ray()
