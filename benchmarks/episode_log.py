@@ -8,15 +8,29 @@ library's own smoothing. Each line: ``<unix time> <return> <length>``.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import slow_sim
 
-# Episodes stepped by this process are not logged: a contestant sets it to its own main
-# process, where rlscale's pre-training env check steps random-action episodes.
-_SKIP_PID = int(os.environ.get("EPISODE_LOG_SKIP_PID", "-1"))
+
+def _built_outside_training() -> bool:
+    """True for an env that rlscale builds itself, not through RLlib: its pre-training env
+    check (random-action episodes) and step-time measurement. Those are not training
+    episodes and are not logged. Training envs are built by RLlib's env runners, in the
+    main process too when it samples itself (the in-process path on 2 cores)."""
+    frame = sys._getframe(1)
+    from_rlscale = False
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith("ray.rllib"):
+            return False
+        from_rlscale = from_rlscale or module.startswith("rlscale.")
+        frame = frame.f_back
+    return from_rlscale
 
 
 class LoggedEnv(gym.Wrapper):
@@ -25,6 +39,7 @@ class LoggedEnv(gym.Wrapper):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(gym.make(config["env_id"]))
         self._log = str(config["log"])
+        self._silent = _built_outside_training()
         self._return = 0.0
         self._length = 0
 
@@ -36,7 +51,7 @@ class LoggedEnv(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._return += float(reward)
         self._length += 1
-        if (terminated or truncated) and os.getpid() != _SKIP_PID:
+        if (terminated or truncated) and not self._silent:
             _append(self._log, f"{time.time():.3f} {self._return:.4f} {self._length}\n")
         return obs, reward, terminated, truncated, info
 
@@ -50,6 +65,7 @@ class LoggedVectorEnv(gym.vector.VectorWrapper):
         super().__init__(gym.make_vec(env_id, num_envs=num_envs,
                                       vectorization_mode="vector_entry_point", **kwargs))
         self._log = str(log)
+        self._silent = _built_outside_training()
         self._returns = np.zeros(num_envs)
         self._lengths = np.zeros(num_envs, np.int64)
         self._ended = np.zeros(num_envs, bool)
@@ -64,7 +80,7 @@ class LoggedVectorEnv(gym.vector.VectorWrapper):
         self._returns = np.where(live, self._returns + rewards, 0.0)
         self._lengths = np.where(live, self._lengths + 1, 0)
         self._ended = live & (np.asarray(terminated) | np.asarray(truncated))
-        if self._ended.any() and os.getpid() != _SKIP_PID:
+        if self._ended.any() and not self._silent:
             now = time.time()
             lines = "".join(f"{now:.3f} {self._returns[i]:.4f} {self._lengths[i]}\n"
                             for i in np.flatnonzero(self._ended))
@@ -101,5 +117,6 @@ def logged_id(env_id: str) -> str:
 
 # Importing this module registers the benchmark's envs with Gymnasium, so that a process
 # that imports it as an env package (`env_packages: [episode_log]`) can build them by id.
-for _env_id in ("CartPole-v1", "Acrobot-v1", "Pendulum-v1"):
+for _env_id in ("CartPole-v1", "Acrobot-v1", "Pendulum-v1",
+                *(k for k in gym.registry if slow_sim.step_ms_of(k) is not None)):
     logged_id(_env_id)

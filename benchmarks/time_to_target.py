@@ -1,8 +1,11 @@
-"""Time to target, side by side: rlscale vs raw RLlib (default and tuned) vs SB3 + RL Zoo.
+"""Time to target, side by side: rlscale vs raw RLlib (default and tuned) vs SB3 + RL Zoo;
+on the slow simulator (slow_sim.py: CartPole with a CPU cost per step), rlscale's
+``PPO/default`` vs SB3 PPO's defaults in one process and with one env process per core.
 
 How to run (from the repository root, after `make install`; SB3 is optional):
     .venv/bin/pip install -r benchmarks/requirements.txt
     .venv/bin/python benchmarks/time_to_target.py --envs CartPole-v1 --seeds 3
+    .venv/bin/python benchmarks/time_to_target.py --step-costs 0.5,2 --seeds 1
 What to expect: a table per environment with the median wall-clock seconds from process start
 until the mean return of the last 100 finished training episodes first reached the target,
 the env steps it took, the start-up time (process start to first finished episode) and the
@@ -30,8 +33,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import slow_sim  # noqa: E402  (benchmarks/slow_sim.py)
+
 TARGETS = {"CartPole-v1": 475.0, "Acrobot-v1": -100.0, "Pendulum-v1": -250.0}
 CAPS = {"CartPole-v1": 300.0, "Acrobot-v1": 600.0, "Pendulum-v1": 900.0}
+# The slow simulator (SlowCartPole-<X>ms-v0): a 100-episode mean of 150, within 300 s.
+SLOW_TARGET, SLOW_CAP = 150.0, 300.0
+CLASSIC_CONTESTANTS = "rlscale,RLlib default,RLlib tuned,SB3 + RL Zoo"
+# SB3 PPO's defaults with PPO/default's batch and epochs, in one process (DummyVecEnv, 8
+# envs) and with one env process per core (SubprocVecEnv); the table adds the better one.
+SB3_ONE, SB3_CORES = "SB3 1 process", "SB3 per core"
+SLOW_CONTESTANTS = f"rlscale,{SB3_ONE},{SB3_CORES}"
 WINDOW = 100
 TUNED_EXAMPLES = ("CartPole-v1", "Pendulum-v1")  # PPO examples in rllib/tuned_examples/ppo
 # The algorithm whose preset rlscale runs per env (PPO unless another one reaches the
@@ -40,6 +53,16 @@ RLSCALE_ALGO: dict[str, str] = {}
 # rlscale with the algorithm's preset for envs that have none of their own: what a custom
 # env gets (an extra contestant: --contestants rlscale,rlscale generic,...).
 GENERIC = "rlscale generic"
+# rlscale with a path forced: the algorithm in the main process, or in Tune's trial actor.
+ENGINES = {"rlscale driver": "driver", "rlscale tune": "tune"}
+
+
+def target_of(env: str) -> float:
+    return SLOW_TARGET if slow_sim.step_ms_of(env) is not None else TARGETS[env]
+
+
+def cap_of(env: str) -> float:
+    return SLOW_CAP if slow_sim.step_ms_of(env) is not None else CAPS[env]
 
 
 @dataclass
@@ -63,11 +86,15 @@ class Contestant:
         common = ["--env", env, "--seed", str(seed), "--log", str(log)]
         if self.name.startswith("rlscale"):
             generic = ["--generic"] if self.name == GENERIC else []
-            return [py, str(base / "rlscale_train.py"), *common, *generic,
+            engine = ["--engine", ENGINES[self.name]] if self.name in ENGINES else []
+            return [py, str(base / "rlscale_train.py"), *common, *generic, *engine,
                     "--algo", RLSCALE_ALGO.get(env, "PPO"), "--output", str(workdir)]
         if self.name.startswith("RLlib"):
             which = "tuned" if "tuned" in self.name else "default"
             return [py, str(base / "rllib_ppo.py"), *common, "--config", which]
+        if self.name in (SB3_ONE, SB3_CORES):
+            vec = "dummy" if self.name == SB3_ONE else "subproc"
+            return [py, str(base / "sb3_ppo.py"), *common, "--hp", "default", "--vec", vec]
         return [py, str(base / "sb3_ppo.py"), *common]
 
 
@@ -161,28 +188,55 @@ def median_or_cap(outcomes: list[Outcome], cap: float) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Side-by-side time-to-target benchmark.")
-    parser.add_argument("--envs", default="CartPole-v1,Acrobot-v1,Pendulum-v1")
+    parser.add_argument("--envs", default=None,
+                        help="comma-separated (default: CartPole-v1,Acrobot-v1,Pendulum-v1, "
+                             "or none when --step-costs is given)")
+    parser.add_argument("--step-costs", default="",
+                        help="slow-simulator step costs in ms, e.g. 0.1,0.5,2: adds "
+                             "SlowCartPole-<X>ms-v0 to the envs")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--cap", type=float, default=None, help="seconds per run")
-    parser.add_argument("--contestants", default="rlscale,RLlib default,RLlib tuned,SB3 + RL Zoo")
+    parser.add_argument("--contestants", default=None,
+                        help=f"comma-separated (default: {CLASSIC_CONTESTANTS}; on the slow "
+                             f"simulator {SLOW_CONTESTANTS}); also: {GENERIC}, "
+                             f"{', '.join(ENGINES)}")
     parser.add_argument("--out", default=str(HERE / "results" / "time_to_target.md"))
     args = parser.parse_args()
 
-    envs = args.envs.split(",")
-    names = args.contestants.split(",")
-    bound = sum((args.cap or CAPS[e]) for e in envs) * len(names) * args.seeds
+    costs = [float(x) for x in args.step_costs.split(",") if x.strip()]
+    default_envs = "" if costs else "CartPole-v1,Acrobot-v1,Pendulum-v1"
+    envs = [e for e in (args.envs if args.envs is not None else default_envs).split(",") if e]
+    # Every process of every contestant registers these costs (slow_sim reads the variable)
+    # and does the same work per step (the calibration is made once, here).
+    extra = [c for c in costs if c not in slow_sim.STEP_COSTS_MS]
+    os.environ["SLOW_SIM_STEP_MS"] = ",".join(f"{c:g}" for c in extra)
+    os.environ.setdefault("SLOW_SIM_LOOPS_PER_MS", f"{slow_sim.loops_per_ms():.1f}")
+    envs += [slow_sim.env_id(c) for c in costs]
+
+    def names_for(env: str) -> list[str]:
+        if args.contestants is not None:
+            return args.contestants.split(",")
+        slow = slow_sim.step_ms_of(env) is not None
+        return (SLOW_CONTESTANTS if slow else CLASSIC_CONTESTANTS).split(",")
+
+    bound = sum((args.cap or cap_of(e)) * len(names_for(e)) for e in envs) * args.seeds
     cores = len(os.sched_getaffinity(0))
-    print(f"{len(envs)} env(s) x {len(names)} contestants x {args.seeds} seed(s); every run "
-          f"stops at its cap, so this takes at most {bound / 60:.0f} min", flush=True)
+    print(f"{len(envs)} env(s) x {args.seeds} seed(s); every run stops at its cap, so this "
+          f"takes at most {bound / 60:.0f} min", flush=True)
     lines = [f"Machine: {cores} cores, {platform.processor() or platform.machine()}, "
              f"{sys.platform}; load averages at start: {load()}",
-             f"Command: python benchmarks/time_to_target.py {' '.join(sys.argv[1:])}", ""]
+             f"Command: python benchmarks/time_to_target.py {' '.join(sys.argv[1:])}",
+             f"Slow simulator calibration: {float(os.environ['SLOW_SIM_LOOPS_PER_MS']):,.0f} "
+             "loops per ms", ""]
     for env in envs:
-        target, cap = TARGETS[env], args.cap or CAPS[env]
-        contestants = [Contestant(n) for n in names]
+        target, cap = target_of(env), args.cap or cap_of(env)
+        slow = slow_sim.step_ms_of(env) is not None
+        contestants = [Contestant(n) for n in names_for(env)]
         for c in contestants:
             if c.name.startswith("SB3"):
                 c.available, c.why_not = sb3_available()
+            if c.name == "SB3 + RL Zoo" and env not in TARGETS:
+                c.available, c.why_not = False, "RL Zoo has no hyperparameters for it"
             if c.name == "RLlib tuned" and env not in TUNED_EXAMPLES:
                 c.available, c.why_not = False, "the RLlib repo has no tuned PPO example"
             if c.name == "rlscale" and env in RLSCALE_ALGO:
@@ -198,12 +252,14 @@ def main() -> None:
                 c.outcomes.append(outcome)
                 shown = (f"{outcome.seconds:.1f} s" if outcome.seconds else
                          f"not within {cap:g} s (best 100-episode mean {fmt(outcome.best)})")
-                print(f"{env} seed {seed} {c.name:<14} {shown:>16}  {outcome.steps:>9,} steps  "
+                print(f"{env} seed {seed} {c.name:<15} {shown:>16}  {outcome.steps:>9,} steps  "
                       f"start-up {outcome.startup or float('nan'):.1f} s  load {load()}",
                       flush=True)
 
         ours = next((c for c in contestants
                      if c.name.startswith("rlscale") and c.name != GENERIC and c.outcomes), None)
+        if slow and ours is None:  # rlscale generic is what a custom env gets: PPO/default
+            ours = next((c for c in contestants if c.name == GENERIC and c.outcomes), None)
         ours_med = median_or_cap(ours.outcomes, cap)[0] if ours else None
         lines += [f"## {env} (target: mean of last {WINDOW} episodes >= {target:g}, cap {cap:g} s)",
                   "", "| contestant | median s to target | reached | median env steps | "
@@ -221,6 +277,13 @@ def main() -> None:
             missed = [fmt(o.best) for o in c.outcomes if o.seconds is None]
             lines.append(f"| {c.name} | {med:.1f} | {reached}/{len(c.outcomes)} | "
                          f"{steps:,.0f} | {start} | {ratio} | {', '.join(missed)} |")
+        sb3 = [c for c in contestants if c.name in (SB3_ONE, SB3_CORES) and c.outcomes]
+        if len(sb3) == 2:
+            better = min(sb3, key=lambda c: median_or_cap(c.outcomes, cap)[0])
+            med = median_or_cap(better.outcomes, cap)[0]
+            ratio = f"{ours_med / med:.2f}" if ours_med is not None else "-"
+            lines.append(f"| **SB3, the better of the two** ({better.name}) | {med:.1f} | | | "
+                         f"| **{ratio}** | |")
         lines.append("")
     lines.append(f"Load averages at the end: {load()}")
     text = "\n".join(lines)
