@@ -3,6 +3,9 @@ rlscale's plan with 1..N env runners x E envs per runner.
 
 How to run:   python benchmarks/throughput.py [--env CartPole-v1] [--seconds 5]
               [--runners 0,1,2] [--envs 1,8,32]
+              python benchmarks/throughput.py --env SlowCartPole-0.5ms-v0 --envs 8
+              (the slow simulator of slow_sim.py: CartPole with 0.1, 0.5 or 2 ms of CPU work
+              per step)
 What to expect: a table of env steps/s; the raw loop is the per-core ceiling; rlscale's
 rows give the fraction of that ceiling reached and the scaling per added env runner.
 Sampling only (no learning): the env runners step with the current (random-init) policy.
@@ -12,10 +15,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+# Ray's workers import slow_sim too (an env package): put this folder on their path.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+import slow_sim  # noqa: E402  (registers SlowCartPole-<X>ms-v0)
+
+# Every process does the same work per step (the calibration is made once, here).
+os.environ.setdefault("SLOW_SIM_LOOPS_PER_MS", f"{slow_sim.loops_per_ms():.1f}")
 
 
 def raw_loop(env_id: str, seconds: float) -> float:
@@ -55,8 +70,9 @@ def rlscale_sampling(env_id: str, runners: int, envs: int, seconds: float) -> fl
     from rlscale.runners.session import quiet_ray_environment, start_local_ray
 
     quiet_ray_environment()
+    packages = ["slow_sim"] if slow_sim.step_ms_of(env_id) is not None else []
     exp, preset = resolve_experiment(None, flags={
-        "env": env_id, "output": "/tmp", "name": "throughput",
+        "env": env_id, "output": "/tmp", "name": "throughput", "env_packages": packages,
         "resources": {"num_cpus": runners + 1, "num_env_runners": runners,
                       "num_envs_per_env_runner": envs},
     })
