@@ -9,8 +9,9 @@ env without its own preset gets); everything else (resource
 plan, Ray start, Tune run, run directory) is exactly what `rlscale train --env <env>` does.
 Trains until killed (the benchmark stops it once the target is reached).
 ``--engine driver|tune`` picks the path of a local run (the algorithm in this process, or in
-Tune's trial actor); by default rlscale chooses (``auto``), as `rlscale train` does.
-It calls the library (``rlscale.train``), as a user's script would.
+Tune's trial actor); by default rlscale chooses (``auto``: a local run trains in this
+process), as `rlscale train` does. It calls the library (``rlscale.train``), as a user's
+script would.
 """
 
 from __future__ import annotations

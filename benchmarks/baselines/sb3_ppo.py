@@ -12,7 +12,8 @@ loss x 0.5, gradient norm 0.5, 64x64 tanh networks: the same as ``PPO/default``)
 ``PPO/default``'s 2,048-step batch learned in 10 epochs of 256-sample minibatches. ``--vec
 dummy``: 8 envs in this one process (DummyVecEnv, 256 steps each per batch), as
 ``PPO/default``'s 8 envs; ``--vec subproc``: one env process per core (SubprocVecEnv,
-2,048 / cores steps each per batch).
+2,048 / cores steps each per batch). With ``--hp default`` PyTorch runs one thread per
+process, as rlscale's processes do.
 """
 
 from __future__ import annotations
