@@ -187,7 +187,9 @@ class Policy:
         if getattr(module_space, "shape", None) == getattr(env_space, "shape", None) and type(
             module_space
         ) is type(env_space):
-            return False
+            # Same shape but integers where the module takes floats (a uint8 vector): RLlib
+            # flattened it, which casts it to float32.
+            return getattr(module_space, "dtype", None) != getattr(env_space, "dtype", None)
         flat = gym.spaces.flatdim(env_space)
         if isinstance(module_space, gym.spaces.Box) and module_space.shape == (flat,):
             return True

@@ -100,7 +100,7 @@ def build_run(
     which checks ``algo_config`` against RLlib). Returns the experiment with the planned
     cores recorded in ``resources.num_cpus``.
     """
-    env = resolve_env(exp.env, exp.env_config, exp.env_packages)
+    env = resolve_env(exp.env, exp.env_config, exp.env_packages, exp.env_wrappers)
     check_action_space(algo, env.action_space)
     if check_env:
         require_env_ok(env)
