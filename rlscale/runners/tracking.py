@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from rlscale.errors import MissingExtraError
+from rlscale.errors import ConfigError, MissingExtraError
 from rlscale.results.files import atomic_write_json, read_json
 
 if TYPE_CHECKING:
@@ -54,12 +54,21 @@ def _record(run_dir: Path, key: str, value: dict[str, Any]) -> None:
     atomic_write_json(path, data)
 
 
+def _allow_file_store(uri: str) -> None:
+    # MLflow 3 refuses its file store (a folder) unless told to allow it; a folder is what
+    # a compute node without a tracking server has. Set before Tune's callback and its
+    # processes start (they inherit it).
+    if uri.startswith("file:"):
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+
+
 def _mlflow_callback(uri: str, experiment: str, run_dir: Path) -> Any:
     try:
         import mlflow  # noqa: F401
         from ray.air.integrations.mlflow import MLflowLoggerCallback
     except ImportError:
         raise MissingExtraError("tracking.mlflow (--mlflow)", "mlflow") from None
+    _allow_file_store(uri)
 
     class MlflowRuns(MLflowLoggerCallback):  # type: ignore[misc]
         """Tune's MLflow callback; notes each trial's MLflow run id in tracking.json."""
@@ -92,6 +101,28 @@ def _wandb_callback(project: str, mode: str, group: str, entity: str | None) -> 
         # The logging actor inherits the driver's environment: no network call, ever.
         os.environ["WANDB_MODE"] = OFFLINE
     return WandbLoggerCallback(project=project, group=group, **extra)
+
+
+def check_tracking(exp: ExperimentConfig) -> None:
+    """Before Ray starts: the trackers' packages are installed, the MLflow store opens."""
+    tracking = exp.tracking
+    if tracking.mlflow is not None:
+        try:
+            import mlflow
+        except ImportError:
+            raise MissingExtraError("tracking.mlflow (--mlflow)", "mlflow") from None
+        uri = mlflow_uri(tracking.mlflow.uri)
+        _allow_file_store(uri)
+        try:
+            mlflow.MlflowClient(tracking_uri=uri)
+        except Exception as exc:  # an unknown scheme, a store MLflow refuses
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"tracking.mlflow.uri {tracking.mlflow.uri}: {first}") from None
+    if tracking.wandb is not None:
+        try:
+            import wandb  # noqa: F401
+        except ImportError:
+            raise MissingExtraError("tracking.wandb (--wandb)", "wandb") from None
 
 
 def logger_callbacks(exp: ExperimentConfig, run_dir: Path) -> list[Any]:
