@@ -8,13 +8,20 @@ take turns with the training processes.
 
 One env per evaluation runner, so that RLlib plays exactly K episodes: with several envs it
 finishes the episodes already started when the K-th ends and reports more (ray #46412).
-The count is read back from every evaluation result (rlscale.results.summary) and a
-mismatch is logged.
+The count is recorded in ``summary.json`` (``eval_episodes``).
+
+RLlib 2.60 repeats the last evaluation's metrics in the results of the iterations that did
+not evaluate; they are taken out, so a result has ``evaluation`` only when it evaluated (and
+trackers, the summary and ``stop.on: eval`` see each evaluation once). RLlib does not give
+its evaluation env runner in the main process the training runners' observation filter
+(``normalize.obs``): it would evaluate with statistics of its own, gathered on its few
+episodes; the training statistics are copied to it before each evaluation.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
 from rlscale.errors import ConfigError
 
@@ -35,6 +42,25 @@ def check_evaluation(exp: ExperimentConfig) -> None:
         )
 
 
+def drop_repeated_evaluation(every: int, *, result: dict[str, Any], **_: Any) -> None:
+    """``on_train_result``: remove the evaluation metrics of an iteration that did not
+    evaluate (RLlib repeats the last ones)."""
+    iteration = result.get("training_iteration")
+    if isinstance(iteration, int) and iteration % every != 0:
+        result.pop("evaluation", None)
+
+
+def copy_observation_filter(*, algorithm: Any, **_: Any) -> None:
+    """``on_evaluate_start``: the evaluation runner normalizes with the training runners'
+    merged statistics (normalize.obs)."""
+    from ray.rllib.core import COMPONENT_ENV_TO_MODULE_CONNECTOR
+
+    source, target = algorithm.env_runner, algorithm.eval_env_runner
+    if source is None or target is None:
+        return
+    target.set_state(source.get_state(components=COMPONENT_ENV_TO_MODULE_CONNECTOR))
+
+
 def apply_evaluation(config: AlgorithmConfig, exp: ExperimentConfig) -> None:
     """Add RLlib's evaluation settings to ``config`` when ``exp`` asks for evaluation."""
     check_evaluation(exp)
@@ -49,3 +75,13 @@ def apply_evaluation(config: AlgorithmConfig, exp: ExperimentConfig) -> None:
         evaluation_parallel_to_training=False,
         evaluation_config={"explore": settings.explore, "num_envs_per_env_runner": 1},
     )
+    existing = config.callbacks_on_train_result
+    before: list[Any] = (
+        [] if existing is None
+        else list(existing) if isinstance(existing, list | tuple) else [existing]
+    )
+    config.callbacks(
+        on_train_result=[*before, functools.partial(drop_repeated_evaluation, settings.every)]
+    )
+    if exp.normalize.obs:
+        config.callbacks(on_evaluate_start=copy_observation_filter)

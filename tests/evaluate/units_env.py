@@ -1,7 +1,7 @@
 """CartPole read through instruments in other units: observations in the thousands.
 
-Each observation is ``5000 + 1000 * x`` for CartPole's own ``x`` (as a sensor that reports
-millimetres over an offset would); the dynamics and rewards are CartPole's.
+Each observation is ``20000 + 100 * x`` for CartPole's own ``x`` (as a sensor that reports
+centimetres over a large offset would); the dynamics and rewards are CartPole's.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
-OFFSET, SCALE = 5000.0, 1000.0
+OFFSET, SCALE = 20000.0, 100.0
 
 
 class ThousandsCartPole(gym.Env):
