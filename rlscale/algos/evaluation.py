@@ -50,6 +50,13 @@ def drop_repeated_evaluation(every: int, *, result: dict[str, Any], **_: Any) ->
         result.pop("evaluation", None)
 
 
+def _train_result_hooks(hooks: tuple[Any, ...], every: int, **kwargs: Any) -> None:
+    """The ``on_train_result`` hooks set before, then :func:`drop_repeated_evaluation`."""
+    for hook in hooks:
+        hook(**kwargs)
+    drop_repeated_evaluation(every, **kwargs)
+
+
 def copy_observation_filter(*, algorithm: Any, **_: Any) -> None:
     """``on_evaluate_start``: the evaluation runner normalizes with the training runners'
     merged statistics (normalize.obs)."""
@@ -80,8 +87,9 @@ def apply_evaluation(config: AlgorithmConfig, exp: ExperimentConfig) -> None:
         [] if existing is None
         else list(existing) if isinstance(existing, list | tuple) else [existing]
     )
+    # One callable (RLlib also takes a list, but a list is not a setting `--dry-run` skips).
     config.callbacks(
-        on_train_result=[*before, functools.partial(drop_repeated_evaluation, settings.every)]
+        on_train_result=functools.partial(_train_result_hooks, tuple(before), settings.every)
     )
     if exp.normalize.obs:
         config.callbacks(on_evaluate_start=copy_observation_filter)
