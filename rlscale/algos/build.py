@@ -124,6 +124,8 @@ def build_algo_config(
     exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan
 ) -> AlgorithmConfig:
     """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
+    from rlscale.algos.evaluation import apply_evaluation
+    from rlscale.algos.normalize import observation_pipeline
     from rlscale.algos.returns import log_episode_return, put_window_mean
     from rlscale.envs.resolve import register_for_rllib
 
@@ -132,6 +134,8 @@ def build_algo_config(
     # Refuses, before any Ray process, an observation space RLlib cannot train on;
     # adds the connector (e.g. flattening Dict/Tuple, one-hot Discrete) when one is needed.
     connector = observation_connector(env.observation_space)
+    # normalize.obs: RLlib's MeanStdFilter after it (rlscale.algos.normalize).
+    connector = observation_pipeline(env.observation_space, exp.normalize.obs, connector)
     register_for_rllib(env)
     config = (
         info.config()
@@ -161,6 +165,8 @@ def build_algo_config(
         config.env_runners(env_to_module_connector=connector)
     # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
     config.callbacks(on_episode_end=log_episode_return, on_train_result=put_window_mean)
+    # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
+    apply_evaluation(config, exp)
     if model is not None:
         config.rl_module(model_config=model)
     if overrides:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from rlscale.envs.spaces import (
     SUPPORTED_OBSERVATIONS,
@@ -23,9 +24,13 @@ from rlscale.errors import EnvSpecError
 
 
 def needs_flattening(space: gym.Space) -> bool:
-    """True unless ``space`` is a Box RLlib's default modules take as it is."""
+    """True unless ``space`` is a Box RLlib's default modules take as it is (a vector of
+    integers, e.g. MiniGrid's FlatObsWrapper's uint8, is flattened: that casts to float32,
+    which the MLP's weights need)."""
     if isinstance(space, gym.spaces.Box):
-        return len(space.shape) not in (1, 3)
+        if len(space.shape) == 1:
+            return not np.issubdtype(space.dtype, np.floating)
+        return len(space.shape) != 3
     return True
 
 

@@ -25,6 +25,22 @@ def parse_env_config(text: str | None) -> dict[str, Any] | None:
     return value
 
 
+def _wrapper_entries(items: list[str]) -> list[Any]:
+    """``--wrapper`` values: an import path, or a YAML mapping of one path to keywords."""
+    import yaml
+
+    out: list[Any] = []
+    for item in items:
+        if not item.lstrip().startswith("{"):
+            out.append(item)
+            continue
+        try:
+            out.append(yaml.safe_load(item))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--wrapper {item}: not a YAML mapping ({exc})") from None
+    return out
+
+
 def _numbers(values: list[Any], fmt: str, limit: int = 10) -> str:
     shown = ", ".join(format(v, fmt) for v in values[:limit])
     return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
@@ -47,6 +63,10 @@ def check_env(
     max_steps: int = typer.Option(
         10_000, "--max-steps", min=1, help="Cap on the steps of one episode."
     ),
+    wrappers: list[str] | None = typer.Option(
+        None, "--wrapper", help="Wrap the env in this Gymnasium wrapper, module:Class or "
+        "'{module:Class: {key: value}}' (repeatable, applied in order; as env_wrappers)."
+    ),
 ) -> None:
     """Check an environment: Gymnasium's checker, random episodes, re-creation elsewhere.
 
@@ -57,7 +77,7 @@ def check_env(
 
     config = parse_env_config(env_config)
     console = Console(highlight=False, soft_wrap=True)
-    resolved = resolve_env(spec, config, env_packages or [])
+    resolved = resolve_env(spec, config, env_packages or [], _wrapper_entries(wrappers or []))
     with console.status("Checking (Gymnasium's checker, random episodes, a new process)..."):
         report = run_check(spec, resolved=resolved, episodes=episodes, seed=seed,
                            max_steps=max_steps)
@@ -65,6 +85,9 @@ def check_env(
     out(f"Environment   {report.spec}", markup=False)
     if resolved.env_config:
         out(f"env_config    {json.dumps(resolved.env_config)}", markup=False)
+    for ref in resolved.env_wrappers:
+        kwargs = f" {json.dumps(ref.kwargs)}" if ref.kwargs else ""
+        out(f"Wrapper       {ref.path}{kwargs}", markup=False)
     out(f"Observations  {report.observation_space}", markup=False)
     out(f"Actions       {report.action_space}", markup=False)
     if report.episode_lengths:

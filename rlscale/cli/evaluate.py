@@ -70,6 +70,7 @@ def evaluate(
     env = make_eval_env(
         spec, {**(config.get("env_config") or {}), **overrides},
         config.get("env_packages") or [], render=video is not None,
+        wrappers=config.get("env_wrappers") or [],
     )
     try:
         result, frames, restore_s = _run(

@@ -38,7 +38,8 @@ def export(
     ref = locate_checkpoint(target, checkpoint)
     config = ref.run_config()
     env = make_eval_env(str(config.get("env")), config.get("env_config") or {},
-                        config.get("env_packages") or [])
+                        config.get("env_packages") or [],
+                        wrappers=config.get("env_wrappers") or [])
     try:
         policy = load_policy(ref, env)
     finally:

@@ -36,6 +36,10 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "dry_run": ("--dry-run",),
     "verbose": ("-v", "--verbose"),
     "engine": ("--engine",),
+    "eval_every": ("--eval-every",),
+    "eval_episodes": ("--eval-episodes",),
+    "mlflow": ("--mlflow",),
+    "wandb": ("--wandb",),
 }
 
 _HELP: dict[str, str] = {
@@ -63,6 +67,11 @@ _HELP: dict[str, str] = {
     "verbose": "Show Ray's and RLlib's logs.",
     "engine": "auto (a local run trains in this process, a cluster run through Tune), "
               "driver or tune [default: auto].",
+    "eval_every": "Evaluate the greedy policy every N iterations [default: never].",
+    "eval_episodes": "Episodes per evaluation [default: 10].",
+    "mlflow": "Track the run in MLflow at this URI (a folder, file:/..., http://...).",
+    "wandb": "Track the run in this Weights & Biases project (tracking.wandb.mode: offline "
+    "for nodes without internet).",
 }
 # Flags that work but are left out of --help (for benchmarks and the path contract test).
 _HIDDEN = frozenset({"engine"})
@@ -87,6 +96,10 @@ _PATHS: dict[str, tuple[str, ...]] = {
     "stop_timesteps": ("stop", "timesteps"),
     "stop_time": ("stop", "time_s"),
     "checkpoint_every": ("checkpoint", "every"),
+    "eval_every": ("evaluation", "every"),
+    "eval_episodes": ("evaluation", "episodes"),
+    "mlflow": ("tracking", "mlflow", "uri"),
+    "wandb": ("tracking", "wandb", "project"),
 }
 
 

@@ -38,6 +38,7 @@ class ProgressPrinter:
         self.console = console or Console(highlight=False)
         self.start = start if start is not None else time.monotonic()
         self._header_done = False
+        self._evaluated = False
 
     def row(self, row: dict[str, Any]) -> None:
         """Print one iteration's row (the header before the first)."""
@@ -45,10 +46,14 @@ class ProgressPrinter:
             self.console.print(f"[bold]{_HEADER}[/bold]")
             self._header_done = True
         elapsed = time.monotonic() - self.start
+        # With evaluation: the last evaluation's return, from the first one on.
+        last_eval = row.get("eval_return_mean")
+        self._evaluated = self._evaluated or last_eval is not None
+        tail = f"  eval {_fmt(last_eval, '.1f')}" if self._evaluated else ""
         self.console.print(
             f"{row['iteration']:>5} {row['env_steps']:>11,} "
             f"{_fmt(row['episode_return_mean'], '.1f'):>12} "
-            f"{_fmt(row['env_steps_per_s'], ',.0f'):>9} {elapsed:>8.1f}s"
+            f"{_fmt(row['env_steps_per_s'], ',.0f'):>9} {elapsed:>8.1f}s{tail}"
         )
 
     def summary(self, summary: Summary, run_dir: str) -> None:
@@ -59,6 +64,12 @@ class ProgressPrinter:
             if summary.target_reward is not None else "n/a (no --stop-reward)",
             "best_episode_return_mean": _fmt(summary.best_episode_return_mean, ".1f"),
             "last_episode_return_mean": _fmt(summary.last_episode_return_mean, ".1f"),
+            **({
+                "best_eval_return_mean": f"{summary.best_eval_return_mean:.1f} "
+                f"(iteration {summary.best_eval_iteration})",
+                "last_eval_return_mean": f"{_fmt(summary.eval_return_mean, '.1f')} "
+                f"(iteration {summary.eval_iteration}, {summary.eval_episodes} episodes)",
+            } if summary.best_eval_return_mean is not None else {}),
             "timesteps_total": f"{summary.timesteps_total:,}",
             "iterations": str(summary.iterations),
             "time_total_s": f"{summary.time_total_s:.1f}",

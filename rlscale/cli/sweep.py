@@ -183,6 +183,10 @@ def sweep(
         "dry_run", "Print the trials, the plan per trial and the concurrency."
     ),
     verbose: bool = option("verbose"),
+    eval_every: int | None = option("eval_every"),
+    eval_episodes: int | None = option("eval_episodes"),
+    mlflow: str | None = option("mlflow"),
+    wandb: str | None = option("wandb"),
 ) -> None:
     """Search hyperparameters and repeat seeds: many trials through Tune, sharing the cores."""
     start = process_start()
@@ -195,6 +199,7 @@ def sweep(
         env=env, algo=algo, num_cpus=cpus_per_trial, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
+        eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow, wandb=wandb,
     )
     options = SweepOptions(
         samples=samples, search_alg=search_alg, scheduler=scheduler, metric=metric,

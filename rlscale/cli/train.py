@@ -87,6 +87,10 @@ def train(
     dry_run: bool = option("dry_run"),
     engine: str | None = option("engine"),
     verbose: bool = option("verbose"),
+    eval_every: int | None = option("eval_every"),
+    eval_episodes: int | None = option("eval_episodes"),
+    mlflow: str | None = option("mlflow"),
+    wandb: str | None = option("wandb"),
 ) -> None:
     """Train an agent: any Gymnasium env, any online RLlib algorithm, every core used."""
     start = process_start()
@@ -100,7 +104,8 @@ def train(
         algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
-        address=address,
+        address=address, eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow,
+        wandb=wandb,
     )
     console = Console(highlight=False, soft_wrap=True)
     common: dict[str, Any] = {"overrides": flags, "sets": sets or [], "resume": resume,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,16 +41,63 @@ class StopConfig(_Strict):
     iters: int | None = Field(None, ge=1, description="Training iterations.")
     timesteps: int | None = Field(None, ge=1, description="Environment steps sampled.")
     time_s: float | None = Field(None, gt=0, description="Wall-clock seconds of training.")
+    on: Literal["train", "eval"] | None = Field(
+        None, description="Which return stop.reward judges: train (the training episodes', "
+        "the default) or eval (the last evaluation's; needs evaluation.every)."
+    )
 
     def is_empty(self) -> bool:
         """True when no criterion is set (the run trains until interrupted)."""
-        return all(v is None for v in self.model_dump().values())
+        return all(v is None for k, v in self.model_dump().items() if k != "on")
 
 
 class CheckpointSettings(_Strict):
     """When checkpoints are written (always one at the end)."""
 
     every: int = Field(10, ge=0, description="Checkpoint every N iterations (0: only at end).")
+
+
+# --- Issue 19: evaluation, normalization, tracking (env_wrappers is an ExperimentConfig key).
+
+
+class EvaluationSettings(_Strict):
+    """Evaluation during training: greedy episodes on separate env runners."""
+
+    every: int = Field(0, ge=0, description="Evaluate every N iterations (0: never).")
+    episodes: int = Field(10, ge=1, description="Episodes per evaluation.")
+    explore: bool = Field(False, description="Sample actions instead of acting greedily.")
+
+
+class NormalizeSettings(_Strict):
+    """Running normalization, saved with every checkpoint and applied by evaluate/export."""
+
+    obs: bool = Field(False, description="Observations by a running mean and std "
+                      "(RLlib's MeanStdFilter connector).")
+
+
+class MlflowSettings(_Strict):
+    """An MLflow tracking server or store."""
+
+    uri: str = Field(description="Tracking URI: a file store path, file:/..., or http(s)://.")
+    experiment: str | None = Field(None, description="MLflow experiment [default: run name].")
+
+
+class WandbSettings(_Strict):
+    """A Weights & Biases project."""
+
+    project: str = Field(description="W&B project.")
+    mode: Literal["online", "offline"] = Field(
+        "online", description="offline: write run files only (wandb sync them later)."
+    )
+    group: str | None = Field(None, description="W&B group [default: the sweep's name].")
+    entity: str | None = Field(None, description="W&B entity (team or user).")
+
+
+class TrackingSettings(_Strict):
+    """Experiment trackers every trial reports to."""
+
+    mlflow: MlflowSettings | None = None
+    wandb: WandbSettings | None = None
 
 
 class ExperimentConfig(_Strict):
@@ -60,6 +107,10 @@ class ExperimentConfig(_Strict):
     env_config: dict[str, Any] = Field(default_factory=dict)
     env_packages: list[str] = Field(
         default_factory=list, description="Packages imported first to register env ids."
+    )
+    env_wrappers: list[str | dict[str, dict[str, Any] | None]] = Field(
+        default_factory=list, description="Gymnasium wrappers applied in order: "
+        "module:Wrapper, or {module:Wrapper: {keyword: value}}."
     )
     algo: str = Field("PPO", description="RLlib algorithm name.")
     algo_config: dict[str, Any] = Field(
@@ -72,6 +123,9 @@ class ExperimentConfig(_Strict):
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     stop: StopConfig = Field(default_factory=StopConfig)
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     name: str | None = Field(None, description="Run name (default <env>-<algo>-<time>).")
     output: str = Field("rlscale_runs", description="Folder that holds run directories.")
     search: dict[str, Any] = Field(

@@ -296,6 +296,8 @@ def check_recreate(resolved: ResolvedEnv, timeout: float = 120.0) -> str | None:
            json.dumps(resolved.env_config)]
     for package in resolved.env_packages:
         cmd += ["--env-package", package]
+    if resolved.env_wrappers:
+        cmd += ["--wrappers", json.dumps([w.to_entry() for w in resolved.env_wrappers])]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

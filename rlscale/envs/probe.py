@@ -1,7 +1,8 @@
 """Build an env in a fresh process and print its spaces (used by ``check-env``).
 
-``python -m rlscale.envs.probe SPEC ENV_CONFIG_JSON [--env-package PKG ...]`` prints one
-JSON line ``[observation space, action space]``, or the error on stderr (exit 1).
+``python -m rlscale.envs.probe SPEC ENV_CONFIG_JSON [--env-package PKG ...]
+[--wrappers JSON]`` prints one JSON line ``[observation space, action space]``, or the
+error on stderr (exit 1).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ def main(argv: list[str]) -> int:
 
     spec, config = argv[0], json.loads(argv[1])
     packages = [argv[i + 1] for i, a in enumerate(argv) if a == "--env-package"]
+    wrappers = [w for i, a in enumerate(argv) if a == "--wrappers"
+                for w in json.loads(argv[i + 1])]
     try:
-        env = make_env(spec, config, packages)
+        env = make_env(spec, config, packages, wrappers)
         env.reset(seed=0)
     except Exception as exc:  # noqa: BLE001  (reported to the parent as one line)
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)

@@ -29,6 +29,13 @@ from typing import Any
 
 import gymnasium as gym
 
+from rlscale.envs.wrappers import (
+    WrapperEntry,
+    WrapperRef,
+    apply_wrappers,
+    parse_wrappers,
+    validate_wrappers,
+)
 from rlscale.errors import EnvSpecError, did_you_mean
 
 CONFIG_PARAMETERS = ("config", "env_config", "cfg")
@@ -73,15 +80,22 @@ class ResolvedEnv:
     # package registers with a ``vector_entry_point``): each env runner builds all its envs
     # in one vector env and steps them in one call, instead of one env at a time.
     native_vector: bool = False
+    # Gymnasium wrappers from the experiment's env_wrappers, applied in order.
+    env_wrappers: tuple[WrapperRef, ...] = ()
 
     def make(self) -> gym.Env:
         """Build one instance in this process."""
-        return make_env(self.canonical_spec or self.spec, self.env_config, self.env_packages)
+        return make_env(self.canonical_spec or self.spec, self.env_config, self.env_packages,
+                        self.env_wrappers)
 
     def creator(self) -> Callable[[Mapping[str, Any]], Any]:
         """A picklable creator for RLlib: rebuilds the env from strings in any process."""
-        create = create_vector_env_for_rllib if self.native_vector else create_env_for_rllib
-        return functools.partial(create, self.canonical_spec or self.spec, self.env_packages)
+        if self.native_vector:
+            return functools.partial(
+                create_vector_env_for_rllib, self.canonical_spec or self.spec, self.env_packages
+            )
+        return functools.partial(create_env_for_rllib, self.canonical_spec or self.spec,
+                                 self.env_packages, wrappers=self.env_wrappers)
 
 
 def describe_space(space: gym.Space | None) -> str:
@@ -233,11 +247,16 @@ def _call_with_config(factory: Callable[..., Any], config: Mapping[str, Any],
 
 
 def make_env(
-    spec: str, env_config: Mapping[str, Any] | None = None, env_packages: Sequence[str] = ()
+    spec: str,
+    env_config: Mapping[str, Any] | None = None,
+    env_packages: Sequence[str] = (),
+    wrappers: Sequence[WrapperEntry | WrapperRef] = (),
 ) -> gym.Env:
-    """Create one environment instance from any spec (import errors are one line)."""
+    """Create one environment instance from any spec (import errors are one line),
+    wrapped by ``wrappers`` (``env_wrappers`` entries) in order."""
     import_env_packages(env_packages)
-    return _build(parse_spec(spec), env_config if env_config is not None else {}, spec)
+    env = _build(parse_spec(spec), env_config if env_config is not None else {}, spec)
+    return apply_wrappers(env, parse_wrappers(wrappers))
 
 
 def _build(target: EnvTarget, config: Mapping[str, Any], spec: str) -> gym.Env:
@@ -304,10 +323,11 @@ def _make_gym(env_id: str, kwargs: dict[str, Any], spec: str) -> gym.Env:
 
 
 def create_env_for_rllib(
-    spec: str, env_packages: Sequence[str], env_config: Mapping[str, Any]
+    spec: str, env_packages: Sequence[str], env_config: Mapping[str, Any],
+    wrappers: Sequence[WrapperRef] = (),
 ) -> gym.Env:
     """The creator RLlib calls in every env runner (``env_config`` is its EnvContext)."""
-    return make_env(spec, env_config, env_packages)
+    return make_env(spec, env_config, env_packages, wrappers)
 
 
 def create_vector_env_for_rllib(
@@ -338,12 +358,18 @@ def register_for_rllib(env: ResolvedEnv) -> None:
 
 
 def resolve_env(
-    spec: str, env_config: dict[str, Any] | None = None, env_packages: Sequence[str] = ()
+    spec: str,
+    env_config: dict[str, Any] | None = None,
+    env_packages: Sequence[str] = (),
+    wrappers: Sequence[WrapperEntry | WrapperRef] = (),
 ) -> ResolvedEnv:
-    """Resolve ``spec`` and read its spaces by building one instance in the driver."""
+    """Resolve ``spec`` and read its spaces by building one instance in the driver
+    (wrapped by ``wrappers``, which are imported and checked first)."""
     import_env_packages(env_packages)
+    refs = parse_wrappers(wrappers)
+    validate_wrappers(refs)
     target = parse_spec(spec)
-    env = _build(target, env_config or {}, spec)
+    env = apply_wrappers(_build(target, env_config or {}, spec), refs)
     try:
         return ResolvedEnv(
             spec=spec,
@@ -353,9 +379,13 @@ def resolve_env(
             action_space=env.action_space,
             canonical_spec=target.canonical,
             env_packages=tuple(env_packages),
+            # A native vector env is built in one piece: wrappers of single envs cannot
+            # go inside it, so a wrapped env is vectorized env by env.
             native_vector=(
-                target.kind == GYM_ID and gym.spec(target.name).vector_entry_point is not None
+                not refs and target.kind == GYM_ID
+                and gym.spec(target.name).vector_entry_point is not None
             ),
+            env_wrappers=refs,
         )
     finally:
         try:

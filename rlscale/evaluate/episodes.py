@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,11 +47,13 @@ def make_eval_env(
     env_config: dict[str, Any] | None = None,
     env_packages: list[str] | tuple[str, ...] = (),
     render: bool = False,
+    wrappers: Sequence[Any] = (),
 ) -> gym.Env:
-    """One environment instance as the run trained on it; ``render`` asks for RGB frames."""
+    """One environment instance as the run trained on it (``wrappers``: its
+    ``env_wrappers``); ``render`` asks for RGB frames."""
     config = dict(env_config or {})
     if not render:
-        return _make(spec, config, env_packages)
+        return _make(spec, config, env_packages, wrappers)
     # Off-screen rendering: no window, no sound device (pygame-based envs).
     for key, value in (("SDL_VIDEODRIVER", "dummy"), ("SDL_AUDIODRIVER", "dummy"),
                        ("PYGAME_HIDE_SUPPORT_PROMPT", "1")):
@@ -61,9 +63,10 @@ def make_eval_env(
             # Gymnasium warns when render_mode is not one the env declares; we check below
             # and say so in one line instead.
             warnings.simplefilter("ignore", UserWarning)
-            env = make_env(spec, {**config, "render_mode": RGB_ARRAY}, env_packages)
+            env = make_env(spec, {**config, "render_mode": RGB_ARRAY}, env_packages, wrappers)
     except EnvSpecError:
-        plain = _make(spec, config, env_packages)  # fails with the env's own error, if any
+        # Fails with the env's own error, if any.
+        plain = _make(spec, config, env_packages, wrappers)
         modes = _env_render_modes(plain)
         plain.close()
         raise _cannot_render(spec, modes) from None
@@ -74,9 +77,10 @@ def make_eval_env(
     return env
 
 
-def _make(spec: str, config: dict[str, Any], env_packages: Any) -> gym.Env:
+def _make(spec: str, config: dict[str, Any], env_packages: Any,
+          wrappers: Sequence[Any] = ()) -> gym.Env:
     try:
-        return make_env(spec, config, env_packages)
+        return make_env(spec, config, env_packages, wrappers)
     except EnvSpecError as exc:
         text = str(exc)
         if "failed to build" in text or "env_config" in text:

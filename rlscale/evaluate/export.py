@@ -2,7 +2,8 @@
 
 The exported network takes a batch of observations (``obs``: float32, shape
 ``[batch, *obs_shape]``, flattened first when the module was trained on flattened
-observations) and returns:
+observations), raw: a run that normalized observations (``normalize.obs``) has its
+filter's saved means and standard deviations inside the graph. It returns:
 
 * ``Discrete(n)`` actions: ``logits`` ``[batch, n]``; the greedy action is their argmax.
 * ``Box`` actions: ``action`` ``[batch, *action_shape]``: the distribution's mean, already
@@ -69,10 +70,20 @@ def _network(policy: Policy) -> Any:
     class PolicyNetwork(torch.nn.Module):
         low: torch.Tensor
         high: torch.Tensor
+        obs_mean: torch.Tensor
+        obs_denom: torch.Tensor
 
         def __init__(self) -> None:
             super().__init__()
             self.module = module
+            obs_filter = policy.obs_filter
+            self.normalize = obs_filter is not None
+            if obs_filter is not None:
+                denom = np.asarray(obs_filter.std) + obs_filter.epsilon
+                self.register_buffer("obs_mean", torch.as_tensor(
+                    np.array(np.broadcast_to(obs_filter.mean, denom.shape)), dtype=torch.float32))
+                self.register_buffer("obs_denom", torch.as_tensor(denom, dtype=torch.float32))
+                self.obs_clip = float(obs_filter.clip or 0.0)
             self.discrete = isinstance(space, gym.spaces.Discrete)
             self.unsquash = False
             if isinstance(space, gym.spaces.Box):
@@ -87,6 +98,10 @@ def _network(policy: Policy) -> Any:
                 self.shape = tuple(space.shape)
 
         def forward(self, obs: torch.Tensor) -> torch.Tensor:
+            if self.normalize:  # the run's MeanStdFilter, as RLlib applied it
+                obs = (obs - self.obs_mean) / self.obs_denom
+                if self.obs_clip:
+                    obs = torch.clamp(obs, -self.obs_clip, self.obs_clip)
             out = self.module._forward_inference({Columns.OBS: obs})
             inputs = out[Columns.ACTION_DIST_INPUTS]
             if self.discrete:
@@ -110,7 +125,7 @@ def export_policy(policy: Policy, path: Path, fmt: str) -> ExportInfo:
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     out_name = _output_name(policy.action_space)
-    sample = policy.observations([policy.observation_space.sample() for _ in range(2)])
+    sample = policy.inputs([policy.observation_space.sample() for _ in range(2)])
     dummy = torch.as_tensor(sample)
     net = _network(policy)
     with torch.no_grad():

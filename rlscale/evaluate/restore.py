@@ -146,6 +146,50 @@ def load_module(module_dir: Path) -> Any:
     return module
 
 
+# Where an Algorithm checkpoint keeps the env runner's MeanStdFilter (normalize.obs).
+_FILTER_STATE = Path("env_runner/env_to_module_connector/MeanStdFilter/state.pkl")
+
+
+@dataclass(frozen=True)
+class ObservationFilter:
+    """The running observation statistics a run normalized with (RLlib's MeanStdFilter):
+    ``clip((obs - mean) / (std + epsilon), -clip, clip)``."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    clip: float | None
+    epsilon: float
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        out = (np.asarray(obs, dtype=np.float64) - self.mean) / (self.std + self.epsilon)
+        if self.clip:
+            out = np.clip(out, -self.clip, self.clip)
+        return out.astype(np.float32)
+
+
+def load_observation_filter(checkpoint: Path) -> ObservationFilter | None:
+    """The observation filter saved in ``checkpoint``; None when the run had none."""
+    import pickle
+
+    from rlscale.algos.normalize import EPSILON
+
+    path = checkpoint / _FILTER_STATE
+    if not path.is_file():
+        return None
+    from ray.rllib.utils.filter import RunningStat
+
+    try:
+        with path.open("rb") as f:
+            state = pickle.load(f)
+        (agent,) = state.values()  # single-agent: one filter, under the key None
+        (stats,) = [RunningStat.from_state(s) for s in agent["running_stats"]]
+    except Exception as exc:  # a corrupt or foreign file
+        raise RunDirError(f"cannot read the observation filter {path}: {exc}") from None
+    mean = np.asarray(stats.mean, dtype=np.float64) if agent["de_mean_to_zero"] else 0.0
+    std = np.asarray(stats.std, dtype=np.float64) if agent["de_std_to_one"] else 1.0
+    return ObservationFilter(np.asarray(mean), np.asarray(std), agent["clip_by_value"], EPSILON)
+
+
 def _action_settings(algo_config: dict[str, Any]) -> tuple[bool, bool]:
     """``normalize_actions`` and ``clip_actions`` as RLlib applied them while training."""
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
@@ -174,8 +218,10 @@ class Policy:
         env_action_space: gym.Space,
         normalize_actions: bool = True,
         clip_actions: bool = False,
+        obs_filter: ObservationFilter | None = None,
     ) -> None:
         self.module = module
+        self.obs_filter = obs_filter
         self.observation_space = env_observation_space
         self.action_space = env_action_space
         self.normalize_actions = normalize_actions
@@ -187,7 +233,9 @@ class Policy:
         if getattr(module_space, "shape", None) == getattr(env_space, "shape", None) and type(
             module_space
         ) is type(env_space):
-            return False
+            # Same shape but integers where the module takes floats (a uint8 vector): RLlib
+            # flattened it, which casts it to float32.
+            return getattr(module_space, "dtype", None) != getattr(env_space, "dtype", None)
         flat = gym.spaces.flatdim(env_space)
         if isinstance(module_space, gym.spaces.Box) and module_space.shape == (flat,):
             return True
@@ -197,7 +245,14 @@ class Policy:
         )
 
     def observations(self, obs: Any) -> np.ndarray:
-        """A batch of raw env observations (list or stacked array) as module input."""
+        """A batch of raw env observations (list or stacked array) as module input:
+        :meth:`inputs`, normalized by the run's observation filter if it had one."""
+        array = self.inputs(obs)
+        return array if self.obs_filter is None else self.obs_filter(array)
+
+    def inputs(self, obs: Any) -> np.ndarray:
+        """A batch of raw env observations, flattened or cast as the module takes them
+        (what an exported policy file takes: it normalizes them itself)."""
         items = list(obs) if not isinstance(obs, np.ndarray) else obs
         if self._flatten:
             rows = [gym.spaces.flatten(self.observation_space, o) for o in items]
@@ -257,4 +312,12 @@ def load_policy(ref: CheckpointRef, env: gym.Env) -> Policy:
         algo_config = {}
     module = load_module(ref.module_dir)
     normalize, clip = _action_settings(algo_config)
-    return Policy(module, env.observation_space, env.action_space, normalize, clip)
+    # normalize.obs: the statistics saved with the checkpoint (RLlib's restored module alone
+    # would act on raw observations).
+    obs_filter = load_observation_filter(ref.checkpoint)
+    if obs_filter is None and (config.get("normalize") or {}).get("obs"):
+        raise RunDirError(
+            f"{ref.checkpoint} holds no observation filter, but the run normalized "
+            "observations (normalize.obs): evaluate a checkpoint of the run, not a module"
+        )
+    return Policy(module, env.observation_space, env.action_space, normalize, clip, obs_filter)

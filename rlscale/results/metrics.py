@@ -15,6 +15,10 @@ EPISODE_RETURN_MEAN_KEY = "episode_return_mean"  # in it: the mean return of the
 EPISODE_RETURN_MEAN = f"{ENV_RUNNER_RESULTS}/{EPISODE_RETURN_MEAN_KEY}"  # (algos/returns.py)
 EPISODE_LEN_MEAN = "env_runners/episode_len_mean"
 ENV_STEPS_THIS_ITER = "env_runners/num_env_steps_sampled"
+# In results of iterations that evaluated (evaluation.every): the evaluation's mean return
+# and the number of episodes it played.
+EVAL_RETURN_MEAN = f"evaluation/{ENV_RUNNER_RESULTS}/{EPISODE_RETURN_MEAN_KEY}"
+EVAL_EPISODES = f"evaluation/{ENV_RUNNER_RESULTS}/num_episodes"
 
 
 def get_metric(result: Mapping[str, Any], path: str) -> Any:
@@ -50,4 +54,7 @@ def progress_row(result: Mapping[str, Any]) -> dict[str, Any]:
         "episode_return_mean": finite(get_metric(result, EPISODE_RETURN_MEAN)),
         "env_steps_per_s": steps_iter / dt if dt > 0 else None,
         "time_total_s": finite(get_metric(result, TIME_TOTAL_S)) or 0.0,
+        # None in iterations that did not evaluate.
+        "eval_return_mean": finite(get_metric(result, EVAL_RETURN_MEAN)),
+        "eval_episodes": finite(get_metric(result, EVAL_EPISODES)),
     }

@@ -45,6 +45,8 @@ class CheckpointRecord:
     timesteps: int
     time_total_s: float
     episode_return_mean: float | None
+    # The last evaluation's mean return before the checkpoint (with evaluation.every).
+    eval_return_mean: float | None = None
 
 
 @dataclass
@@ -71,6 +73,15 @@ class Summary:
     updated_at: float = field(default_factory=time.time)
     # Where the run directory is; not written (it is the folder the file is in).
     run_dir: str | None = field(default=None, compare=False)
+    # With evaluation (evaluation.every): the last and the best evaluation's mean return,
+    # the iteration of each, and how many episodes the last one played; target_on "eval"
+    # (stop.on) judges target_reward on the evaluation return.
+    eval_return_mean: float | None = None
+    eval_iteration: int | None = None
+    best_eval_return_mean: float | None = None
+    best_eval_iteration: int | None = None
+    eval_episodes: int | None = None
+    target_on: str = "train"
 
     def mark_running(self) -> None:
         """This process trains the run from now on: status running, its pid and host noted."""
@@ -96,9 +107,25 @@ class Summary:
             self.last_episode_return_mean = ret
             if self.best_episode_return_mean is None or ret > self.best_episode_return_mean:
                 self.best_episode_return_mean = ret
-            if self.target_reward is not None and ret >= self.target_reward:
+            if (self.target_on != "eval" and self.target_reward is not None
+                    and ret >= self.target_reward):
                 self.reached_target = True
+        self._record_evaluation(row)
+        row["eval_return_mean"] = self.eval_return_mean  # the display shows the last one
         return row
+
+    def _record_evaluation(self, row: Mapping[str, Any]) -> None:
+        ret = row.get("eval_return_mean")
+        if ret is None:
+            return
+        self.eval_return_mean, self.eval_iteration = ret, self.iterations
+        if self.best_eval_return_mean is None or ret > self.best_eval_return_mean:
+            self.best_eval_return_mean, self.best_eval_iteration = ret, self.iterations
+        if self.target_on == "eval" and self.target_reward is not None \
+                and ret >= self.target_reward:
+            self.reached_target = True
+        episodes = row.get("eval_episodes")
+        self.eval_episodes = None if episodes is None else int(episodes)
 
     def record_checkpoint(self, path: str) -> None:
         """Note a checkpoint written after the latest result."""
@@ -108,11 +135,17 @@ class Summary:
             timesteps=self.timesteps_total,
             time_total_s=self.time_total_s,
             episode_return_mean=self.last_episode_return_mean,
+            eval_return_mean=self.eval_return_mean,
         )
         self.checkpoints = [c for c in self.checkpoints if c.path != path] + [record]
         self.last_checkpoint = path
-        scored = [c for c in self.checkpoints if c.episode_return_mean is not None]
-        best = max(scored, key=lambda c: c.episode_return_mean or 0.0) if scored else record
+        # With evaluation, the best checkpoint is the one with the best evaluation return.
+        evaluated = [c for c in self.checkpoints if c.eval_return_mean is not None]
+        if evaluated:
+            best = max(evaluated, key=lambda c: c.eval_return_mean or 0.0)
+        else:
+            scored = [c for c in self.checkpoints if c.episode_return_mean is not None]
+            best = max(scored, key=lambda c: c.episode_return_mean or 0.0) if scored else record
         self.best_checkpoint = best.path
 
     def latest_checkpoint(self) -> CheckpointRecord | None:

@@ -25,6 +25,7 @@ from rlscale.results.summary import Summary
 from rlscale.runners.job import TrainingJob
 from rlscale.runners.segment import ResultHook, Segment, begin_segment
 from rlscale.runners.stopping import criteria_met, stop_criteria, stop_requested
+from rlscale.runners.tracking import logger_callbacks
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,13 @@ class DriverTrial:
 
     def init_local_path(self) -> None:
         os.makedirs(self.local_path, exist_ok=True)
+
+    @property
+    def experiment_dir_name(self) -> str:
+        return Path(self.local_path).parent.name
+
+    def __str__(self) -> str:  # the run's name in MLflow and W&B, as Tune's trial names it
+        return Path(self.local_path).name
 
 
 def _loggers() -> list[Any]:
@@ -108,7 +116,11 @@ def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook
     criteria = stop_criteria(segment.job.exp.stop)
     every = segment.job.exp.checkpoint.every
     recorder = segment.recorder()
-    loggers = _loggers()
+    # + MLflow / W&B (tracking:), driven as Tune drives them (rlscale.runners.tracking).
+    trackers = logger_callbacks(segment.job.exp, segment.run_dir)
+    for tracker in trackers:
+        tracker.setup()
+    loggers = _loggers() + trackers
     saved = 0
     failed = True
     trial.init_local_path()
@@ -141,6 +153,8 @@ def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook
     finally:
         for logger in loggers:
             logger.log_trial_end(trial, failed=failed)
+        for tracker in trackers:  # W&B's logging actor finishes writing
+            tracker.on_experiment_end(trials=[trial])
 
 
 def _error_line(exc: BaseException) -> str:

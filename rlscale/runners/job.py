@@ -15,6 +15,8 @@ from rlscale.algos import (
     get_algo,
     plan_resources,
 )
+from rlscale.algos.evaluation import check_evaluation
+from rlscale.algos.normalize import observation_pipeline
 from rlscale.config.model import ExperimentConfig
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
@@ -22,6 +24,7 @@ from rlscale.envs.resolve import canonical_spec
 from rlscale.errors import ConfigError
 from rlscale.results.rundir import NEW, OVERWRITE, RESUME, OutputDir, RunDir
 from rlscale.runners.session import Capacity, local_capacity
+from rlscale.runners.tracking import check_tracking
 
 if TYPE_CHECKING:
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
@@ -100,7 +103,10 @@ def build_run(
     which checks ``algo_config`` against RLlib). Returns the experiment with the planned
     cores recorded in ``resources.num_cpus``.
     """
-    env = resolve_env(exp.env, exp.env_config, exp.env_packages)
+    env = resolve_env(exp.env, exp.env_config, exp.env_packages, exp.env_wrappers)
+    check_tracking(exp)  # MLflow / W&B installed, MLflow's store opens (runners.tracking)
+    check_evaluation(exp)  # stop.on: eval needs evaluation.every (algos.evaluation)
+    observation_pipeline(env.observation_space, exp.normalize.obs, None)  # normalize.obs: a Box
     check_action_space(algo, env.action_space)
     if check_env:
         require_env_ok(env)

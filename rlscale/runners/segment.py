@@ -110,7 +110,8 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
     Raises :class:`TrainingFailed` when a run to resume has no checkpoint yet.
     """
     run_dir = job.run_dir.path
-    summary = Summary(env=job.exp.env, algo=job.algo.name, target_reward=job.exp.stop.reward)
+    summary = Summary(env=job.exp.env, algo=job.algo.name, target_reward=job.exp.stop.reward,
+                      target_on=job.exp.stop.on or "train")
     restore: tuple[str | None, float] = (None, 0.0)
     if job.mode == RESUME:
         previous = Summary.read(run_dir)
@@ -119,6 +120,7 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
             raise TrainingFailed(f"cannot resume {run_dir}: it has no checkpoint yet")
         summary = previous
         summary.target_reward = job.exp.stop.reward
+        summary.target_on = job.exp.stop.on or "train"
         restore = (str(run_dir / latest.path), latest.time_total_s)
         log.info("resuming from %s (iteration %d)", latest.path, latest.iteration)
     config = job.algo_config.copy(copy_frozen=False)

@@ -37,7 +37,9 @@ def stop_criteria(stop: StopConfig) -> dict[str, float]:
     """Result keys and thresholds: the first one reached stops the run."""
     criteria: dict[str, float] = {}
     if stop.reward is not None:
-        criteria[metrics.EPISODE_RETURN_MEAN] = stop.reward
+        on_eval = stop.on == "eval"  # the last evaluation's return (evaluation.every)
+        criteria[metrics.EVAL_RETURN_MEAN if on_eval else metrics.EPISODE_RETURN_MEAN] = \
+            stop.reward
     if stop.iters is not None:
         criteria[metrics.TRAINING_ITERATION] = stop.iters
     if stop.timesteps is not None:

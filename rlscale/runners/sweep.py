@@ -46,6 +46,7 @@ from rlscale.results.sweep import (
 from rlscale.runners.job import build_run, canonical_experiment, place_output
 from rlscale.runners.session import Capacity, local_capacity
 from rlscale.runners.stopping import clear_stop, request_stop, stop_criteria, stop_requested
+from rlscale.runners.tracking import logger_callbacks
 from rlscale.runners.tune_run import TrialRuns, make_stopper, make_tracker, track
 
 if TYPE_CHECKING:
@@ -277,7 +278,7 @@ def prepare_sweep(
                     config = copy.deepcopy(probe.env_config)
                     set_path(config, dim.parts[1:], value)
                     try:
-                        resolve_env(exp.env, config, exp.env_packages)
+                        resolve_env(exp.env, config, exp.env_packages, exp.env_wrappers)
                     except RlscaleError as exc:
                         raise type(exc)(f"search: {exc}") from None
     rllib = algo_config.to_dict()
@@ -394,7 +395,8 @@ class SweepTrials(TrialRuns):
         if resumed:
             summary = Summary.read(path)
         else:
-            summary = Summary(env=exp.env, algo=self.job.algo.name, target_reward=exp.stop.reward)
+            summary = Summary(env=exp.env, algo=self.job.algo.name, target_reward=exp.stop.reward,
+                              target_on=exp.stop.on or "train")
         summary.mark_running()
         summary.segments += 1
         config = self.job.trial_experiment()
@@ -543,7 +545,8 @@ def run_sweep(job: SweepJob, command: str, hook: TrialHook | None = None) -> boo
                     checkpoint_frequency=job.exp.checkpoint.every, checkpoint_at_end=True
                 ),
                 failure_config=tune.FailureConfig(max_failures=0),
-                callbacks=[make_tracker()],
+                # MLflow / W&B (tracking:): one experiment / group for the sweep's trials.
+                callbacks=[make_tracker(), *logger_callbacks(job.exp, job.sweep_dir.path)],
                 verbose=0,
             ),
         )

@@ -12,6 +12,7 @@ from rlscale.results.summary import COMPLETED, FAILED, Summary
 from rlscale.runners.job import TrainingJob
 from rlscale.runners.segment import ResultHook, SummaryRecorder, begin_segment
 from rlscale.runners.stopping import criteria_met, stop_criteria, stop_requested
+from rlscale.runners.tracking import logger_callbacks
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
                 checkpoint_frequency=job.exp.checkpoint.every, checkpoint_at_end=True
             ),
             failure_config=tune.FailureConfig(max_failures=0),
-            callbacks=[make_tracker()],
+            callbacks=[make_tracker(), *logger_callbacks(job.exp, run_dir)],  # + MLflow, W&B
             verbose=0,
         ),
     )
