@@ -11,6 +11,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Quiet, lean defaults for every Ray process this one starts (set before Ray is imported).
 # No pre-started workers: Ray starts one idle worker per CPU for the first driver, but Tune's
@@ -113,12 +114,31 @@ def start_local_ray(
 
     Its processes inherit this one's environment, which first gets
     :func:`torch_thread_environment` (``torch_threads=None`` leaves Ray's default).
+    They listen on 127.0.0.1 only, accept only clients holding this run's token (a 0600
+    file in a 0700 directory of the run's own) and keep their files in the user's own
+    temp directory (:mod:`rlscale.runners.private_ray`); :func:`stop_ray` removes the token.
     """
     import ray
+
+    from rlscale.runners.private_ray import private_local_ray
 
     quiet_ray_environment(verbose)
     if torch_threads is not None:
         os.environ.update(torch_thread_environment(torch_threads))
+    private = private_local_ray()
+    try:
+        _init_local(ray, private.temp_dir, num_cpus, num_gpus, verbose)
+    except BaseException:
+        private.close()
+        raise
+    _PRIVATE.append(private)
+
+
+# The private set-up of the embedded Ray this process started, undone by stop_ray().
+_PRIVATE: list[Any] = []
+
+
+def _init_local(ray: Any, temp_dir: str, num_cpus: int, num_gpus: int, verbose: bool) -> None:
     ray.init(
         # "local": always a new instance of our own, never a cluster that happens to run
         # on this machine (ray.init() would join one started by `ray start`).
@@ -129,6 +149,8 @@ def start_local_ray(
         log_to_driver=verbose,
         logging_level=logging.INFO if verbose else logging.ERROR,
         configure_logging=True,
+        _node_ip_address="127.0.0.1",
+        _temp_dir=temp_dir,
     )
 
 
@@ -138,3 +160,5 @@ def stop_ray() -> None:
 
     if ray.is_initialized():
         ray.shutdown()
+    while _PRIVATE:
+        _PRIVATE.pop().close()
