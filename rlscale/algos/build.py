@@ -124,10 +124,10 @@ def build_algo_config(
     exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan
 ) -> AlgorithmConfig:
     """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
+    from rlscale.algos import faults
     from rlscale.algos.evaluation import apply_evaluation
     from rlscale.algos.normalize import observation_pipeline
     from rlscale.algos.returns import log_episode_return, put_window_mean
-    from rlscale.envs.resolve import register_for_rllib
 
     overrides = validate_algo_config(info, exp.algo_config)
     model = overrides.pop("model", None)
@@ -136,7 +136,8 @@ def build_algo_config(
     connector = observation_connector(env.observation_space)
     # normalize.obs: RLlib's MeanStdFilter after it (rlscale.algos.normalize).
     connector = observation_pipeline(env.observation_space, exp.normalize.obs, connector)
-    register_for_rllib(env)
+    fault_settings = faults.FaultSettings(**exp.faults.model_dump())
+    faults.register_fault_tolerant_env(env, fault_settings)
     config = (
         info.config()
         .framework("torch")
@@ -149,10 +150,8 @@ def build_algo_config(
         .learners(num_learners=plan.num_learners, num_gpus_per_learner=plan.num_gpus_per_learner)
         .resources(num_cpus_for_main_process=plan.num_cpus_for_main_process)
         # The tutorial's "ignore_worker_failures": crashed env runners are restarted
-        # and training goes on.
-        .fault_tolerance(
-            restart_failed_env_runners=True, delay_between_env_runner_restarts_s=5.0
-        )
+        # and training goes on (and sub-environments, see algos/faults.py).
+        .fault_tolerance(**faults.fault_tolerance_settings(fault_settings))
         .debugging(seed=exp.seed)
     )
     if env.native_vector:
@@ -164,7 +163,12 @@ def build_algo_config(
     if connector is not None:
         config.env_runners(env_to_module_connector=connector)
     # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
-    config.callbacks(on_episode_end=log_episode_return, on_train_result=put_window_mean)
+    # Env faults: counted, kept out of that window, and stopping a run they outpace.
+    config.callbacks(
+        on_episode_end=[log_episode_return, faults.count_episode],
+        on_sample_end=faults.drain_faults,
+        on_train_result=[put_window_mean, faults.fault_result_hook(fault_settings)],
+    )
     # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
     apply_evaluation(config, exp)
     if model is not None:

@@ -32,9 +32,14 @@ def log_episode_return(
     *, episode: Any, prev_episode_chunks: Any = None, env_runner: Any = None,
     metrics_logger: Any = None, **_: Any,
 ) -> None:
-    """``on_episode_end``: log the whole episode's return (earlier chunks included)."""
+    """``on_episode_end``: log the whole episode's return (earlier chunks included); an
+    episode its env's fault ended is left out."""
+    from rlscale.algos.faults import episode_failed
+
     if metrics_logger is None or (env_runner is not None and env_runner.config.in_evaluation):
         return  # evaluation episodes: RLlib's own per-evaluation mean is the figure
+    if episode_failed(episode):
+        return
     total = float(episode.get_return())
     total += sum(float(chunk.get_return()) for chunk in prev_episode_chunks or ())
     window = env_runner.config.metrics_num_episodes_for_smoothing if env_runner else None

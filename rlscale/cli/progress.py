@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from rlscale.results.summary import Summary
 
@@ -55,6 +56,23 @@ class ProgressPrinter:
             f"{_fmt(row['episode_return_mean'], '.1f'):>12} "
             f"{_fmt(row['env_steps_per_s'], ',.0f'):>9} {elapsed:>8.1f}s{tail}"
         )
+        self._faults(row)
+
+    def _faults(self, row: dict[str, Any]) -> None:
+        """A line under an iteration in which envs or env runners were restarted."""
+        env, runner = row.get("env_restarts", 0), row.get("env_runner_restarts", 0)
+        if not env and not runner:
+            return
+        parts = []
+        if env:
+            parts.append(f"{env} env restart(s) ({row.get('total_env_restarts', env)} in all)")
+        if runner:
+            parts.append(f"{runner} env-runner restart(s) "
+                         f"({row.get('total_env_runner_restarts', runner)} in all)")
+        first = row.get("first_env_fault")
+        suffix = f"; first: {first}" if first else ""
+        # Text, not markup: an env's message may hold brackets.
+        self.console.print(Text(f"      {', '.join(parts)}{suffix}", style="yellow"))
 
     def summary(self, summary: Summary, run_dir: str) -> None:
         """The closing block: status, returns, counters, where things are."""
@@ -77,6 +95,11 @@ class ProgressPrinter:
             "run_dir": run_dir,
             "best_checkpoint": summary.best_checkpoint or "-",
         }
+        if summary.env_restarts or summary.env_runner_restarts:
+            lines["env_restarts"] = f"{summary.env_restarts} ({summary.failed_episodes} " \
+                "episode(s) lost)"
+            lines["env_runner_restarts"] = str(summary.env_runner_restarts)
+            lines["first_env_fault"] = summary.first_env_fault or "-"
         width = max(len(k) for k in lines)
         self.console.print()
         for key, value in lines.items():

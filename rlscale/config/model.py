@@ -100,6 +100,25 @@ class TrackingSettings(_Strict):
     wandb: WandbSettings | None = None
 
 
+class FaultsConfig(_Strict):
+    """What a crashing or hanging simulator may cost before the run stops."""
+
+    step_timeout_s: float | None = Field(
+        30.0, gt=0, description="An env step() or reset() running longer is interrupted and "
+        "handled as a crash (null: no limit)."
+    )
+    max_failed_fraction: float = Field(
+        0.95, gt=0, le=1, description="Stop when this share of the last 100 episodes (20 at "
+        "least) ended in an env fault."
+    )
+    max_restarts_without_episode: int = Field(
+        50, ge=1, description="Stop after this many env restarts with no episode completed."
+    )
+    env_runner_restart_delay_s: float = Field(
+        1.0, ge=0, description="Wait before restarting a crashed env-runner process."
+    )
+
+
 class ExperimentConfig(_Strict):
     """A complete experiment: what to train, how, where, and until when."""
 
@@ -126,6 +145,7 @@ class ExperimentConfig(_Strict):
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    faults: FaultsConfig = Field(default_factory=FaultsConfig)
     name: str | None = Field(None, description="Run name (default <env>-<algo>-<time>).")
     output: str = Field("rlscale_runs", description="Folder that holds run directories.")
     search: dict[str, Any] = Field(

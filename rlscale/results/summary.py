@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rlscale.results.files import atomic_write_json, read_json
-from rlscale.results.metrics import progress_row
+from rlscale.results.metrics import get_metric, progress_row
 
 SUMMARY_FILE = "summary.json"
 
@@ -68,6 +68,13 @@ class Summary:
     checkpoints: list[CheckpointRecord] = field(default_factory=list)
     segments: int = 0
     error: str | None = None
+    # Simulator faults (rlscale.algos.faults): sub-environments rebuilt after raising or
+    # hanging, env-runner processes restarted after dying, episodes the faults ended, and
+    # the first fault as "Type: message (file:line)".
+    env_restarts: int = 0
+    env_runner_restarts: int = 0
+    failed_episodes: int = 0
+    first_env_fault: str | None = None
     pid: int | None = None  # the process that trains the run (Tune's driver), while it does
     host: str | None = None  # and its machine
     updated_at: float = field(default_factory=time.time)
@@ -112,6 +119,7 @@ class Summary:
                 self.reached_target = True
         self._record_evaluation(row)
         row["eval_return_mean"] = self.eval_return_mean  # the display shows the last one
+        self._record_faults(result, row)
         return row
 
     def _record_evaluation(self, row: Mapping[str, Any]) -> None:
@@ -126,6 +134,27 @@ class Summary:
             self.reached_target = True
         episodes = row.get("eval_episodes")
         self.eval_episodes = None if episodes is None else int(episodes)
+
+    def _record_faults(self, result: Mapping[str, Any], row: dict[str, Any]) -> None:
+        """Add the iteration's fault counts; the row gets them, and the first fault's
+        description in the iteration it happened."""
+        from rlscale.algos import faults
+
+        env = int(get_metric(result, f"{faults.RESULT_KEY}/{faults.ENV_RESTARTS}") or 0)
+        runner = int(get_metric(result, f"{faults.RESULT_KEY}/{faults.ENV_RUNNER_RESTARTS}")
+                     or 0)
+        self.env_restarts += env
+        self.env_runner_restarts += runner
+        self.failed_episodes += int(
+            get_metric(result, f"{faults.RESULT_KEY}/{faults.FAILED_EPISODES}") or 0
+        )
+        row.update(env_restarts=env, env_runner_restarts=runner,
+                   total_env_restarts=self.env_restarts,
+                   total_env_runner_restarts=self.env_runner_restarts, first_env_fault=None)
+        fault = get_metric(result, f"{faults.RESULT_KEY}/{faults.FIRST_FAULT}")
+        if isinstance(fault, Mapping) and self.first_env_fault is None:
+            self.first_env_fault = faults.EnvFault.from_dict(fault).line()
+            row["first_env_fault"] = self.first_env_fault
 
     def record_checkpoint(self, path: str) -> None:
         """Note a checkpoint written after the latest result."""

@@ -94,7 +94,10 @@ def _set_cluster_mode(enabled: bool) -> bool:
 def _reload_auth_settings() -> None:
     """Make this process's Ray core read the auth mode and token from the environment again
     (it caches both: a second run in one process has a new token)."""
-    from ray._raylet import AuthenticationTokenLoader, Config
+    from ray._raylet import (  # type: ignore[attr-defined]  # not in its stubs
+        AuthenticationTokenLoader,
+        Config,
+    )
 
     Config.initialize("")
     AuthenticationTokenLoader.instance().reset_cache()
