@@ -95,6 +95,8 @@ class EnvFault:
     def from_exception(cls, exc: BaseException) -> EnvFault:
         """The fault of ``exc``, located at the innermost frame of its traceback."""
         frames = traceback.extract_tb(exc.__traceback__)
+        while len(frames) > 1 and frames[-1].filename == __file__:
+            frames.pop()  # a timeout is raised by the watchdog's handler: where the env was
         where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return cls(type(exc).__name__, message, where, "".join(traceback.format_exception(exc)))

@@ -53,18 +53,14 @@ def root_cause(exc: BaseException) -> BaseException:
     ``raise ... from``)."""
     from rlscale.algos.faults import SimulatorFaults
 
-    seen: set[int] = set()
     for _ in range(_MAX_DEPTH):
-        if isinstance(exc, SimulatorFaults) or id(exc) in seen:
-            break
-        seen.add(id(exc))
         cause = getattr(exc, "cause", None)  # RayTaskError: the worker's own exception
         if isinstance(cause, BaseException) and cause is not exc:
             exc = cause
-        elif exc.__cause__ is not None:
-            exc = exc.__cause__
-        else:
+        elif isinstance(exc, SimulatorFaults) or exc.__cause__ is None:
             break
+        else:
+            exc = exc.__cause__
     return exc
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from rlscale.algos.plan import ResourcePlan
 from rlscale.errors import ResourceError
-from rlscale.runners.session import Capacity, quiet_ray_environment
+from rlscale.runners.session import Capacity, quiet_driver_errors, quiet_ray_environment
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ def connect_cluster(address: str, verbose: bool = False) -> Capacity:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ResourceError(f"cannot connect to the Ray cluster at {address}: {first}") from None
+    quiet_driver_errors(verbose)
     return cluster_capacity()
 
 

@@ -41,6 +41,27 @@ def quiet_ray_environment(verbose: bool = False) -> None:
         warnings.filterwarnings("ignore", category=UserWarning, module="ray")
 
 
+def quiet_driver_errors(verbose: bool = False) -> None:
+    """Without ``verbose``, stop this driver's relay of Ray's error messages to stdout.
+
+    Ray's driver prints every error message the cluster publishes for its job, whatever
+    ``log_to_driver`` says: a restarted env runner brings ``(raylet) A worker died or was
+    killed ...`` and a page of text into the progress table. rlscale reports restarts itself
+    (:mod:`rlscale.algos.faults`); ``-v`` keeps Ray's messages. The relay is a thread that
+    ends when the driver's ``threads_stopped`` event is set (Ray clears it at shutdown).
+    """
+    if verbose:
+        return
+    import ray
+
+    worker = ray._private.worker.global_worker
+    listener = getattr(worker, "listener_thread", None)
+    stopped = getattr(worker, "threads_stopped", None)
+    if listener is not None and stopped is not None and getattr(worker, "logger_thread",
+                                                                None) is None:
+        stopped.set()
+
+
 @dataclass(frozen=True)
 class Capacity:
     """CPUs and GPUs a run may draw on."""
@@ -152,6 +173,7 @@ def _init_local(ray: Any, temp_dir: str, num_cpus: int, num_gpus: int, verbose: 
         _node_ip_address="127.0.0.1",
         _temp_dir=temp_dir,
     )
+    quiet_driver_errors(verbose)
 
 
 def stop_ray() -> None:

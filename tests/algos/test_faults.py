@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import read_summary
+from tests.processes import descendants
 
 FAULTY = str(Path(__file__).parents[1] / "fixtures" / "rlscale_testenvs" / "rlscale_testenvs"
              / "faulty.py") + ":FaultyCartPole"
@@ -65,26 +66,9 @@ def test_faults_that_outpace_progress_stop_the_run_with_the_envs_error(cli, tmp_
     assert summary["error"].startswith("SimulatorDiverged: solver diverged at step")
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
 def _env_runners(pid: int) -> list[int]:
     found = []
-    for child in _descendants(pid):
+    for child in descendants(pid):
         try:
             cmdline = Path(f"/proc/{child}/cmdline").read_text()
         except OSError:

@@ -10,25 +10,9 @@ from pathlib import Path
 
 from rlscale.runners.private_ray import TOKEN_FILE, user_temp_root
 from rlscale.runners.session import start_local_ray, stop_ray
+from tests.processes import descendants
 
 LOOPBACK = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
-
-
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
 
 
 def _listening(pids: set[int]) -> list[tuple[int, str]]:
@@ -86,7 +70,7 @@ def test_local_ray_listens_on_loopback_only_and_refuses_clients_without_the_toke
             return os.getpid()
 
         worker = ray.get(pid.remote())
-        ray_pids = _descendants(os.getpid()) | {os.getpid()}
+        ray_pids = set(descendants(os.getpid())) | {os.getpid()}
         assert worker in ray_pids
         sockets = _listening(ray_pids)
         assert len({p for p, _ in sockets}) >= 3, sockets  # gcs_server, raylet, a worker...
