@@ -223,7 +223,8 @@ def config_diff(info: AlgoInfo, config: AlgorithmConfig) -> dict[str, Any]:
     diff = {}
     for key, value in config.to_dict().items():
         name = key.lstrip("_")
-        if callable(value) or (key.startswith("_") and name not in public):
+        hooks = isinstance(value, list | tuple) and any(callable(v) for v in value)
+        if callable(value) or hooks or (key.startswith("_") and name not in public):
             continue
         if key not in default or default[key] != value:
             diff[name] = value

@@ -23,6 +23,13 @@ def test_plan_and_fault_tolerance_reach_rllib() -> None:
     assert config.seed == 3
 
 
+def test_fault_settings_reach_rllib() -> None:
+    config = build(faults={"env_runner_restart_delay_s": 0.5})
+    assert config.restart_failed_sub_environments is True  # envs RLlib sees fail (vector)
+    assert config.delay_between_env_runner_restarts_s == 0.5
+    assert build().delay_between_env_runner_restarts_s == 1.0
+
+
 def test_tutorial_ignore_worker_failures_is_translated() -> None:
     config = build(algo_config={"ignore_worker_failures": True, "lr": 0.001})
     assert config.restart_failed_env_runners is True
