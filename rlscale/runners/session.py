@@ -33,7 +33,9 @@ def quiet_ray_environment(verbose: bool = False) -> None:
         os.environ.setdefault(key, value)
     import ray  # noqa: F401  (Ray configures its loggers on import; adjust them after)
 
-    level = logging.INFO if verbose else logging.ERROR
+    # Not even errors: what goes wrong reaches the user as an exception, in one line
+    # (RLlib logs a page at ERROR for each env it restarts, in whatever process samples).
+    level = logging.INFO if verbose else logging.CRITICAL
     for name in ("ray", "ray.rllib", "ray.tune", "ray.train"):
         logging.getLogger(name).setLevel(level)
     if not verbose:
