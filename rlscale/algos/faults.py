@@ -198,7 +198,8 @@ class _Watchdog:
             time.sleep(min(max(self.timeout / 10, 0.05), 1.0))
             if not self._expired():
                 continue
-            if self._use_signal and self.thread_id == threading.main_thread().ident:
+            ours = signal.getsignal(signal.SIGALRM) == self._on_alarm  # not replaced since
+            if ours and self._use_signal and self.thread_id == threading.main_thread().ident:
                 signal.pthread_kill(self.thread_id, signal.SIGALRM)
             else:  # another thread: an exception at its next bytecode (not inside C code)
                 self.deadline = math.inf

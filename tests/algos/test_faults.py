@@ -17,7 +17,7 @@ NOISE = ("Traceback", "(raylet)", "WARNING", "ERROR", "A worker died", "EnvRunne
 
 def _train(cli, *extra: str, env_config: dict) -> object:
     return cli("train", "--env", FAULTY, "--env-config", json.dumps(env_config),
-               "--seed", "0", "--name", "faulty", "--num-cpus", "1", *extra)
+               "--seed", "0", "--name", "faulty", "--num-cpus", "1", "--no-check-env", *extra)
 
 
 def test_a_crashing_and_hanging_env_is_restarted_and_training_goes_on(cli, tmp_path) -> None:
@@ -87,7 +87,7 @@ def test_a_killed_env_runner_process_is_restarted_quietly(tmp_path: Path) -> Non
     proc = subprocess.Popen(
         [sys.executable, "-m", "rlscale", "train", "--env", FAULTY, "--env-config",
          json.dumps({"p_raise": 0.002, "seed": 0}), "--seed", "0", "--name", "k",
-         "--num-cpus", "3", "--stop-iters", "8",
+         "--num-cpus", "3", "--stop-iters", "8", "--no-check-env",
          "--set", "algo_config.train_batch_size_per_learner=1000"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
