@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -167,7 +168,8 @@ def build_algo_config(
     config.callbacks(
         on_episode_end=[log_episode_return, faults.count_episode],
         on_sample_end=faults.drain_faults,
-        on_train_result=[put_window_mean, faults.fault_result_hook(fault_settings)],
+        on_train_result=[put_window_mean, faults.fault_result_hook(fault_settings),
+                         functools.partial(_keep_rllib_log_level, _rllib_log_level())],
     )
     # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
     apply_evaluation(config, exp)
@@ -183,6 +185,18 @@ def build_algo_config(
     if info.on_policy:
         _warn_short_fragments(config, plan)
     return config
+
+
+def _rllib_log_level() -> int:
+    """The level this process gives RLlib's logger (rlscale's CLI: CRITICAL unless -v)."""
+    return logging.getLogger("ray.rllib").getEffectiveLevel()
+
+
+def _keep_rllib_log_level(level: int, **_: Any) -> None:
+    """``on_train_result``: RLlib's Algorithm sets its logger to ``log_level`` (WARN) when
+    it starts; put back the level of the process that built the config, so that a run in
+    the driver prints no RLlib lines (env-runner restarts log a few at ERROR) unless -v."""
+    logging.getLogger("ray.rllib").setLevel(level)
 
 
 # Fewer steps per env and iteration than this make PPO's advantage estimates mostly
