@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import read_summary
 from tests.processes import descendants
@@ -34,11 +36,17 @@ def test_a_driver_killed_with_sigkill_resumes_from_its_last_checkpoint(cli, tmp_
     finally:
         proc.kill()
         proc.wait()
+    tokens = set()
     for pid in ray_processes:  # the killed driver's Ray (ours alone), by PID
         try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            tokens |= {e[len(b"RAY_AUTH_TOKEN_PATH="):].decode() for e in environ
+                       if e.startswith(b"RAY_AUTH_TOKEN_PATH=")}
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
+        except (ProcessLookupError, FileNotFoundError):
             pass
+    for token in tokens:  # a killed run cannot remove its token folder: the test does
+        shutil.rmtree(Path(token).parent, ignore_errors=True)
     run = tmp_path / "rlscale_runs" / "k9"
     before = read_summary(run)
     latest = max(c["iteration"] for c in before["checkpoints"])
