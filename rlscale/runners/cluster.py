@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rlscale.algos.plan import ResourcePlan
+from rlscale.algos.plan import Node, ResourcePlan
 from rlscale.errors import ResourceError
 from rlscale.runners.session import Capacity, quiet_ray_environment
 
@@ -39,6 +39,35 @@ def _gpu_count(value: str) -> int:
     if value.isdigit() and "," not in value:
         return int(value)
     return len([v for v in value.split(",") if v.strip()])
+
+
+def parse_cpus_per_node(value: str) -> list[int]:
+    """``"36(x2),18"`` -> [36, 36, 18]: every node's CPUs from SLURM_JOB_CPUS_PER_NODE."""
+    counts: list[int] = []
+    for part in value.split(","):
+        match = re.fullmatch(r"\s*(\d+)(?:\(x(\d+)\))?\s*", part)
+        if not match:
+            raise ResourceError(f"cannot read SLURM_JOB_CPUS_PER_NODE={value!r}")
+        counts += [int(match.group(1))] * int(match.group(2) or 1)
+    return counts
+
+
+def slurm_nodes(environ: Mapping[str, str] | None = None) -> list[Node] | None:
+    """Every node of this Slurm job (CPUs from SLURM_JOB_CPUS_PER_NODE, names from
+    SLURM_JOB_NODELIST when it is a plain list), or None outside Slurm. GPUs are known for
+    this node only (SLURM_GPUS_ON_NODE); Ray reports the others' once it runs there."""
+    env = os.environ if environ is None else environ
+    if "SLURM_JOB_ID" not in env or not env.get("SLURM_JOB_CPUS_PER_NODE"):
+        return None
+    counts = parse_cpus_per_node(env["SLURM_JOB_CPUS_PER_NODE"])
+    listed = env.get("SLURM_JOB_NODELIST", "")
+    names = listed.split(",") if listed and "[" not in listed else []
+    if len(names) != len(counts):
+        names = [f"node{i}" for i in range(len(counts))]
+    here = slurm_allocation(env)
+    gpus = here.gpus if here is not None else 0.0
+    return [Node(name=name, cpus=cpus, gpus=gpus if i == 0 else 0.0)
+            for i, (name, cpus) in enumerate(zip(names, counts, strict=True))]
 
 
 def slurm_allocation(environ: Mapping[str, str] | None = None) -> Capacity | None:
@@ -99,14 +128,33 @@ def alive_nodes() -> list[dict[str, Any]]:
     ]
 
 
-def cluster_capacity() -> Capacity:
-    """CPUs and GPUs of the connected cluster (never oversubscribed)."""
+def cluster_nodes() -> list[Node]:
+    """The alive nodes of the connected cluster with the CPUs and GPUs free on each now
+    (others' work may hold some), the driver's node first."""
     import ray
+    from ray._private.state import available_resources_per_node
 
-    total = ray.cluster_resources()
-    return Capacity(
-        cpus=int(total.get("CPU", 0)), gpus=float(total.get("GPU", 0.0)), may_oversubscribe=False
-    )
+    free = available_resources_per_node()
+    here = ray.util.get_node_ip_address()
+    nodes = []
+    for info in ray.nodes():
+        if not info.get("Alive"):
+            continue
+        total = info.get("Resources", {})
+        avail = free.get(info["NodeID"], total)
+        nodes.append(Node(
+            name=info["NodeManagerAddress"], cpus=int(avail.get("CPU", 0.0) + 1e-9),
+            gpus=float(avail.get("GPU", 0.0)), total_cpus=int(total.get("CPU", 0.0)),
+        ))
+    nodes.sort(key=lambda n: n.name != here)
+    return nodes
+
+
+def cluster_capacity() -> Capacity:
+    """CPUs and GPUs of the connected cluster, node by node (never oversubscribed)."""
+    nodes = tuple(cluster_nodes())
+    return Capacity(cpus=sum(n.cpus for n in nodes), gpus=sum(n.gpus for n in nodes),
+                    may_oversubscribe=False, nodes=nodes)
 
 
 def plan_bundles(plan: ResourcePlan) -> list[dict[str, float]]:

@@ -102,12 +102,12 @@ def build_run(
     """
     env = resolve_env(exp.env, exp.env_config, exp.env_packages)
     check_action_space(algo, env.action_space)
+    step_time_us = None
     if check_env:
-        require_env_ok(env)
+        step_time_us = require_env_ok(env).step_time_us
     res = exp.resources
     plan = plan_resources(
-        available_cpus=capacity.cpus,
-        available_gpus=capacity.gpus,
+        nodes=capacity.node_list(),
         num_cpus=res.num_cpus,
         num_gpus=res.num_gpus,
         on_policy=algo.on_policy,
@@ -116,6 +116,7 @@ def build_run(
         num_envs_per_env_runner=res.num_envs_per_env_runner,
         num_envs=res.num_envs,
         may_oversubscribe=capacity.may_oversubscribe,
+        env_step_time_us=step_time_us,
     )
     # Record the cores actually planned, so config.yaml reruns the same plan.
     exp = exp.model_copy(

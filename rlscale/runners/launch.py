@@ -156,7 +156,8 @@ def train(
             job = prepare_job(
                 exp, preset, mode, slurm_allocation(), check_env=check_env,
                 on_plan=lambda p: start_local_ray(
-                    p.total_cpus, p.gpus_to_reserve, verbose, torch_threads=p.torch_threads
+                    p.cpus_to_reserve, p.gpus_to_reserve, verbose,
+                    torch_threads=p.torch_threads
                 ),
             )
         else:
