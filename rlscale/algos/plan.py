@@ -529,3 +529,29 @@ def _trials_that_pack(nodes: Sequence[Node], bundles: Sequence[Mapping[str, floa
             else:
                 return count
     return limit
+
+
+# -- Batches that scale with the plan -------------------------------------------------------
+
+# Steps each env samples per iteration below which a batch not set by the user grows with
+# the envs (the presets are tuned at 32: the CartPole preset's 1,024 steps over 32 envs).
+MIN_STEPS_PER_ENV = 32
+
+
+def scale_batch(plan: ResourcePlan, batch: int, explicit: bool) -> tuple[int, str | None]:
+    """The on-policy train batch for ``plan``: ``batch`` unless spreading it over every
+    sampling process's envs leaves fewer than :data:`MIN_STEPS_PER_ENV` steps per env, then
+    grown to that many steps per env. A batch the user set (``explicit``) is kept. Returns
+    the batch and the reason when it changed. Pure function."""
+    envs = plan.num_envs_per_env_runner * plan.sampling_processes
+    if explicit or envs <= 0 or batch >= envs * MIN_STEPS_PER_ENV:
+        return batch, None
+    grown = envs * MIN_STEPS_PER_ENV
+    where = (f"{plan.sampling_processes} sampling processes x "
+             f"{plan.num_envs_per_env_runner} env(s)" if plan.sampling_processes > 1
+             else f"{envs} env(s) in the main process")
+    return grown, (
+        f"batch grown from {batch} to {grown} steps: {batch} over {envs} envs ({where}) "
+        f"leaves {batch // envs} step(s) per env and iteration, fewer than "
+        f"{MIN_STEPS_PER_ENV}; set algo_config.train_batch_size_per_learner to keep yours"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from rlscale.algos import (
     get_algo,
     plan_resources,
 )
+from rlscale.algos.plan import scale_batch
 from rlscale.config.model import ExperimentConfig
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
@@ -122,9 +124,38 @@ def build_run(
     exp = exp.model_copy(
         update={"resources": res.model_copy(update={"num_cpus": plan.total_cpus})}
     )
+    if algo.on_policy:
+        exp, plan = _scale_batch(exp, algo, plan)
     if on_plan is not None:
         on_plan(plan)
     return exp, env, plan, build_algo_config(exp, algo, env, plan)
+
+
+BATCH_KEY = "train_batch_size_per_learner"
+# Keys with which a user decides the batch or its fragments: then it is theirs.
+USER_BATCH_KEYS = (BATCH_KEY, "train_batch_size", "rollout_fragment_length")
+
+
+def _scale_batch(
+    exp: ExperimentConfig, algo: AlgoInfo, plan: ResourcePlan
+) -> tuple[ExperimentConfig, ResourcePlan]:
+    """Grow a batch the user did not set (the preset's or RLlib's) with the plan's envs."""
+    from rlscale.config.presets import load_preset
+
+    _, preset = load_preset(exp.preset, exp.algo, exp.env) if exp.preset else (None, {})
+    from_preset = preset.get("algo_config", {}) if isinstance(preset, dict) else {}
+    mine = exp.algo_config
+    explicit = any(k in mine and mine[k] != from_preset.get(k) for k in USER_BATCH_KEYS)
+    if BATCH_KEY in mine:
+        batch = int(mine[BATCH_KEY])
+    else:
+        fresh = algo.config()
+        batch = int(fresh.train_batch_size_per_learner or fresh.train_batch_size)
+    grown, why = scale_batch(plan, batch, explicit)
+    if why is None:
+        return exp, plan
+    exp = exp.model_copy(update={"algo_config": {**mine, BATCH_KEY: grown}})
+    return exp, dataclasses.replace(plan, reasons=(*plan.reasons, why))
 
 
 def prepare_job(

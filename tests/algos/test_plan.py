@@ -222,3 +222,31 @@ def test_topologies_that_cannot_hold_the_run(kwargs: dict, message: str) -> None
     with pytest.raises(ResourceError) as err:
         plan_resources(**kwargs)
     assert str(err.value) == message
+
+
+# (plan kwargs, batch, explicit) -> batch used
+BATCHES = [
+    # 2 cores: the preset's 32 envs in the main process keep their 32 steps each.
+    (dict(nodes=one_node(2), num_envs=32, may_oversubscribe=True), 1024, False, 1024),
+    # 36 cores: 35 runners x 1 env: 29 steps each, grown to 32 per env.
+    (dict(nodes=one_node(36), num_envs=32, may_oversubscribe=True), 1024, False, 1120),
+    # 4 x 36 cores: 143 runners.
+    (dict(nodes=_cluster(36, 36, 36, 36), num_envs=32), 1024, False, 4576),
+    # The user's batch wins.
+    (dict(nodes=one_node(36), num_envs=32, may_oversubscribe=True), 1024, True, 1024),
+    (dict(nodes=one_node(36), may_oversubscribe=True), 4000, False, 8960),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "batch", "explicit", "expected"), BATCHES)
+def test_batch_scales_with_the_sampling_processes(kwargs: dict, batch: int, explicit: bool,
+                                                  expected: int) -> None:
+    from rlscale.algos.plan import MIN_STEPS_PER_ENV, scale_batch
+
+    plan = plan_resources(**kwargs)
+    got, why = scale_batch(plan, batch, explicit)
+    assert got == expected
+    assert (why is None) == (got == batch)
+    if not explicit:
+        assert got // (plan.num_envs_per_env_runner * plan.sampling_processes) >= \
+            MIN_STEPS_PER_ENV
