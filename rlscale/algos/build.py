@@ -125,6 +125,7 @@ def build_algo_config(
 ) -> AlgorithmConfig:
     """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
     from rlscale.algos.returns import log_episode_return, put_window_mean
+    from rlscale.algos.throughput import fold_throughput, time_sampling
     from rlscale.envs.resolve import register_for_rllib
 
     overrides = validate_algo_config(info, exp.algo_config)
@@ -160,7 +161,10 @@ def build_algo_config(
     if connector is not None:
         config.env_runners(env_to_module_connector=connector)
     # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
-    config.callbacks(on_episode_end=log_episode_return, on_train_result=put_window_mean)
+    # Where the time goes (sampling, learning, waiting; steps per node): rlscale_throughput.
+    config.callbacks(on_episode_end=log_episode_return,
+                     on_train_result=[put_window_mean, fold_throughput],
+                     on_environment_created=time_sampling)
     if model is not None:
         config.rl_module(model_config=model)
     if overrides:

@@ -41,6 +41,8 @@ class TrainingJob:
     algo_config: AlgorithmConfig
     run_dir: RunDir
     mode: str
+    # What the env check on each cluster node found (rlscale.runners.preflight), if run.
+    node_checks: list[Any] | None = None
 
     def resolved_config(self) -> dict[str, Any]:
         """The experiment as stored in ``config.yaml``: enough to rerun it exactly (where it
