@@ -217,7 +217,8 @@ def config_diff(info: AlgoInfo, config: AlgorithmConfig) -> dict[str, Any]:
     diff = {}
     for key, value in config.to_dict().items():
         name = key.lstrip("_")
-        if callable(value) or (key.startswith("_") and name not in public):
+        callbacks = isinstance(value, list | tuple) and bool(value) and all(map(callable, value))
+        if callable(value) or callbacks or (key.startswith("_") and name not in public):
             continue
         if key not in default or default[key] != value:
             diff[name] = value

@@ -254,8 +254,6 @@ def plan_resources(
         gpus_per_learner=gpus_per_learner, runners=runners,
         may_oversubscribe=may_oversubscribe,
     )
-    if len(placement) > 1 or len(nodes) > 1:
-        reasons.append("placed on " + "; ".join(p.describe() for p in placement))
 
     if num_envs_per_env_runner is not None:
         envs = num_envs_per_env_runner

@@ -108,7 +108,8 @@ def build_run(
     check_action_space(algo, env.action_space)
     step_time_us = None
     if check_env:
-        step_time_us = require_env_ok(env).step_time_us
+        report = require_env_ok(env)
+        step_time_us = report.step_time_median_us or report.step_time_us
     res = exp.resources
     plan = plan_resources(
         nodes=capacity.node_list(),
