@@ -146,8 +146,15 @@ def cluster_nodes() -> list[Node]:
             name=info["NodeManagerAddress"], cpus=int(avail.get("CPU", 0.0) + 1e-9),
             gpus=float(avail.get("GPU", 0.0)), total_cpus=int(total.get("CPU", 0.0)),
         ))
-    nodes.sort(key=lambda n: n.name != here)
+    nodes.sort(key=lambda n: (n.name != here, _address_key(n.name)))
     return nodes
+
+
+def _address_key(name: str) -> tuple[int, ...] | tuple[str]:
+    try:
+        return tuple(int(part) for part in name.split("."))
+    except ValueError:
+        return (name,)
 
 
 def cluster_capacity() -> Capacity:

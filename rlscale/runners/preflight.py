@@ -102,6 +102,7 @@ def check_env_on_nodes(
     ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
     done = set(ready)
     checks: list[NodeCheck] = []
+    failed: list[NodeCheck] = []
     for node, ref in refs.items():
         if ref not in done:
             ray.cancel(ref, force=True)
@@ -114,9 +115,17 @@ def check_env_on_nodes(
         except ray.exceptions.RayError as exc:  # the worker itself failed to start or died
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             step_us, error = None, first
-        if error is not None:
-            raise NodeEnvError(f"node {node} cannot build env '{env.spec}': {error}")
-        checks.append(NodeCheck(node=node, step_time_us=step_us))
+        (failed if error is not None else checks).append(
+            NodeCheck(node=node, step_time_us=step_us, error=error))
+    if failed:
+        worst = failed[0]
+        same = [c.node for c in failed[1:] if c.error == worst.error]
+        other = len(failed) - 1 - len(same)
+        notes = ([f"also on {', '.join(same)}"] if same else []) + (
+            [f"{other} more node(s) fail otherwise"] if other else [])
+        also = f" ({'; '.join(notes)})" if notes else ""
+        raise NodeEnvError(f"node {worst.node} cannot build env '{env.spec}': "
+                           f"{worst.error}{also}")
     for check in checks:
         log.info("env check on node %s: %.1f us a step", check.node, check.step_time_us or 0)
     return checks
