@@ -29,7 +29,7 @@ from rlscale.errors import ResourceError
 # Mean env step time above which a synchronous algorithm on one node samples on every core
 # (remote env runners on all of them; the main process only learns). Measured on 2 cores
 # with CartPole plus a busy-wait per step (docs/benchmarks.md, "Sampling on every core").
-EXPENSIVE_STEP_US = 250.0
+EXPENSIVE_STEP_US = 400.0
 
 
 @dataclass(frozen=True)
