@@ -144,7 +144,8 @@ def build_algo_config(
             num_cpus_per_env_runner=plan.num_cpus_per_env_runner,
         )
         .learners(num_learners=plan.num_learners, num_gpus_per_learner=plan.num_gpus_per_learner)
-        .resources(num_cpus_for_main_process=plan.num_cpus_for_main_process)
+        .resources(num_cpus_for_main_process=plan.num_cpus_for_main_process,
+                   custom_resources_for_main_process=plan.main_node_resource)
         # The tutorial's "ignore_worker_failures": crashed env runners are restarted
         # and training goes on.
         .fault_tolerance(

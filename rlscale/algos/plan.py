@@ -119,6 +119,15 @@ class ResourcePlan:
     def nodes_used(self) -> int:
         return len(self.placement)
 
+    @property
+    def main_node_resource(self) -> dict[str, float]:
+        """On a cluster, a sliver of the planned node's own resource (Ray's ``node:<ip>``)
+        for the main process, so that Ray puts it where the plan did; none on one node."""
+        if len(self.placement) < 2:
+            return {}
+        main = next((p.node for p in self.placement if p.main_process), None)
+        return {f"node:{main}": 0.001} if main else {}
+
 
 def _free_text(nodes: Sequence[Node]) -> str:
     return ", ".join(n.describe() for n in nodes)

@@ -166,7 +166,8 @@ def cluster_capacity() -> Capacity:
 
 def plan_bundles(plan: ResourcePlan) -> list[dict[str, float]]:
     """The resource bundles the plan asks Ray for: the main process, learners, env runners."""
-    main: dict[str, float] = {"CPU": float(plan.num_cpus_for_main_process)}
+    main: dict[str, float] = {"CPU": float(plan.num_cpus_for_main_process),
+                              **plan.main_node_resource}
     if plan.num_learners == 0 and plan.num_gpus_per_learner > 0:
         main["GPU"] = plan.num_gpus_per_learner
     bundles = [main]
@@ -178,7 +179,8 @@ def plan_bundles(plan: ResourcePlan) -> list[dict[str, float]]:
 def check_plan_fits(plan: ResourcePlan, nodes: list[dict[str, Any]]) -> None:
     """Raise :class:`ResourceError` naming what is missing when the plan's bundles cannot
     be placed on the cluster's nodes (each bundle must fit on one node)."""
-    free = [dict(n["resources"]) for n in nodes]
+    # Every Ray node has its own node:<ip> resource (which pins the main process).
+    free = [{f"node:{n['ip']}": 1.0, **n["resources"]} for n in nodes]
     ordered = sorted(plan_bundles(plan), key=lambda b: (b.get("GPU", 0), b["CPU"]), reverse=True)
     for bundle in ordered:
         for node in free:
@@ -189,7 +191,8 @@ def check_plan_fits(plan: ResourcePlan, nodes: list[dict[str, Any]]) -> None:
         else:
             largest = max((n["resources"].get("CPU", 0.0) for n in nodes), default=0.0)
             gpus = max((n["resources"].get("GPU", 0.0) for n in nodes), default=0.0)
-            need = ", ".join(f"{v:g} {k}" for k, v in bundle.items() if v)
+            need = ", ".join(f"{v:g} {k}" for k, v in bundle.items()
+                             if v and not k.startswith("node:"))
             raise ResourceError(
                 f"the plan does not fit the cluster: a process needing {need} finds no node "
                 f"with room left ({len(nodes)} node(s), largest {largest:g} CPU / {gpus:g} GPU); "

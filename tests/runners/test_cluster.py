@@ -52,7 +52,8 @@ def test_gpu_learner_node_plan_places_the_learner_on_the_gpu_node() -> None:
         ("gpu", True, 35, 1.0), ("node0", False, 36, 0.0), ("node1", False, 36, 0.0),
         ("node2", False, 36, 0.0)]
     # The main process (driver + learner) asks for the GPU: only the GPU node can hold it.
-    assert plan_bundles(plan)[0] == {"CPU": 1.0, "GPU": 1.0}
+    # It is pinned there with a sliver of that node's own Ray resource.
+    assert plan_bundles(plan)[0] == {"CPU": 1.0, "GPU": 1.0, "node:gpu": 0.001}
     check_plan_fits(plan, nodes)
     with pytest.raises(ResourceError, match="needing 1 CPU, 1 GPU finds no node"):
         check_plan_fits(plan, [n for n in nodes if not n["resources"]["GPU"]])

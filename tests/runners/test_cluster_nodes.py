@@ -95,6 +95,7 @@ def test_one_cpu_nodes_train_and_count_each_nodes_steps(one_cpu_nodes: RayCluste
     assert f"on Ray cluster {one_cpu_nodes.address}: 2 env runner(s)" in out
     assert "bound the run: sampling " in out
     run = tmp_path / "rlscale_runs" / "n"
+    # Ray put each process where the plan did (the main process is pinned to the head).
     placement = json.loads((run / "placement.json").read_text())
     assert placement["main_process"] == "127.0.0.2"
     assert sorted(placement["env_runners"]) == ["127.0.0.3", "127.0.0.4"]
