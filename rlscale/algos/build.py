@@ -129,6 +129,7 @@ def build_algo_config(
     from rlscale.algos.evaluation import apply_evaluation
     from rlscale.algos.normalize import observation_pipeline
     from rlscale.algos.returns import log_episode_return, put_window_mean
+    from rlscale.algos.throughput import fold_throughput, time_sampling
 
     overrides = validate_algo_config(info, exp.algo_config)
     model = overrides.pop("model", None)
@@ -149,7 +150,8 @@ def build_algo_config(
             num_cpus_per_env_runner=plan.num_cpus_per_env_runner,
         )
         .learners(num_learners=plan.num_learners, num_gpus_per_learner=plan.num_gpus_per_learner)
-        .resources(num_cpus_for_main_process=plan.num_cpus_for_main_process)
+        .resources(num_cpus_for_main_process=plan.num_cpus_for_main_process,
+                   custom_resources_for_main_process=plan.main_node_resource)
         # The tutorial's "ignore_worker_failures": crashed env runners are restarted
         # and training goes on (and sub-environments, see algos/faults.py).
         .fault_tolerance(**faults.fault_tolerance_settings(fault_settings))
@@ -165,11 +167,14 @@ def build_algo_config(
         config.env_runners(env_to_module_connector=connector)
     # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
     # Env faults: counted, kept out of that window, and stopping a run they outpace.
+    # Where the time goes (sampling, learning, waiting; steps per node): rlscale_throughput.
     config.callbacks(
         on_episode_end=[log_episode_return, faults.count_episode],
         on_sample_end=faults.drain_faults,
-        on_train_result=[put_window_mean, faults.fault_result_hook(fault_settings),
+        on_train_result=[put_window_mean, fold_throughput,
+                         faults.fault_result_hook(fault_settings),
                          functools.partial(_keep_rllib_log_level, _rllib_log_level())],
+        on_environment_created=time_sampling,
     )
     # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
     apply_evaluation(config, exp)

@@ -25,6 +25,8 @@ def print_plan_table(console: Console, plan: Any) -> None:
                 "num_cpus_per_env_runner", "num_cpus_for_main_process", "num_learners",
                 "num_gpus_per_learner", "torch_threads"):
         console.print(f"  {key:<26} {getattr(plan, key)}")
+    for where in getattr(plan, "placement", ()):
+        console.print(f"  {'on node':<26} {where.describe()}", markup=False)
     for reason in plan.reasons:
         console.print(f"  - {reason}")
 

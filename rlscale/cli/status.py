@@ -15,6 +15,7 @@ def status(
     from rlscale.errors import RunDirError
     from rlscale.results.rundir import is_run_dir
     from rlscale.results.summary import Summary
+    from rlscale.results.throughput import describe_nodes, describe_split
     from rlscale.runners.cluster import PLACEMENT_FILE
     from rlscale.runners.slurm import job_state, read_job_info
 
@@ -51,6 +52,15 @@ def status(
                           f"return mean {ret} (best {best}), {s.time_total_s:.1f} s trained")
         if s.target_reward is not None:
             rows["reached_target"] = f"{str(s.reached_target).lower()} (target {s.target_reward:g})"
+        split, nodes = describe_split(s.throughput), describe_nodes(s.throughput)
+        if split:
+            rows["time_split"] = split + (f", {s.throughput['bound']} bound"
+                                          if s.throughput and s.throughput.get("bound") else "")
+        if nodes:
+            rows["env_steps_per_s"] = nodes
+        slowest = ((s.throughput or {}).get("last") or {}).get("slowest_runner_vs_median")
+        if slowest:
+            rows["slowest_sampler"] = f"{slowest:.2f}x the median sampling time"
         rows["last_checkpoint"] = s.last_checkpoint or "-"
         rows["segments"] = str(s.segments)
     else:

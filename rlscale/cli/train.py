@@ -37,6 +37,7 @@ def _print_plan(console: Console, job: Any) -> None:
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
     console.print("[bold]Plan[/bold]")
     print_plan_table(console, job.plan)
+    _print_node_checks(console, job)
     stop = {k: v for k, v in job.exp.stop.model_dump().items() if v is not None}
     console.print(f"[bold]Stop[/bold]     {stop or 'none: trains until Ctrl-C'}")
     console.print("[bold]RLlib config[/bold] (settings that differ from RLlib's defaults)")
@@ -46,7 +47,15 @@ def _print_plan(console: Console, job: Any) -> None:
         console.print(f"  {line}", markup=False)
 
 
+def _print_node_checks(console: Console, job: Any) -> None:
+    from rlscale.runners.preflight import describe_checks
+
+    if job.node_checks:
+        console.print(describe_checks(job.node_checks), markup=False)
+
+
 def _print_start(console: Console, job: Any) -> None:
+    _print_node_checks(console, job)
     plan = job.plan
     sampling = (
         f"{plan.num_env_runners} env runner(s) x {plan.num_envs_per_env_runner} env(s)"
@@ -125,6 +134,11 @@ def train(
         )
     run_dir = Path(summary.run_dir) if summary.run_dir else None
     printer.summary(summary, str(run_dir))
+    from rlscale.results.throughput import bound_line
+
+    bound = bound_line(summary.throughput)
+    if bound:
+        console.print(bound, markup=False)
     from rlscale.results.summary import INTERRUPTED
 
     if summary.status == INTERRUPTED and run_dir is not None:

@@ -62,6 +62,9 @@ class EnvReport:
     episode_returns: list[float] = field(default_factory=list)
     capped_episodes: int = 0
     step_time_us: float | None = None
+    # The median step: what the resource plan uses (a loaded machine's preemptions inflate
+    # the mean of a short random episode).
+    step_time_median_us: float | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -235,6 +238,7 @@ def _rollouts(env: gym.Env, episodes: int, seed: int, max_steps: int,
     env.action_space.seed(seed)
     step_time = 0.0
     steps = 0
+    each: list[float] = []
     for episode in range(episodes):
         obs = _reset(env, seed + episode, report)
         if obs is None:
@@ -246,7 +250,9 @@ def _rollouts(env: gym.Env, episodes: int, seed: int, max_steps: int,
             action = env.action_space.sample()
             t0 = time.perf_counter()
             out = _step(env, action, report)
-            step_time += time.perf_counter() - t0
+            spent = time.perf_counter() - t0
+            step_time += spent
+            each.append(spent)
             steps += 1
             if out is None:
                 return
@@ -269,6 +275,7 @@ def _rollouts(env: gym.Env, episodes: int, seed: int, max_steps: int,
         report.episode_returns.append(ret)
     if steps:
         report.step_time_us = step_time / steps * 1e6
+        report.step_time_median_us = float(np.median(each)) * 1e6
 
 
 def _check_determinism(env: gym.Env, seed: int, report: EnvReport) -> None:

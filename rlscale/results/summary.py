@@ -12,6 +12,7 @@ from typing import Any
 
 from rlscale.results.files import atomic_write_json, read_json
 from rlscale.results.metrics import get_metric, progress_row
+from rlscale.results.throughput import fold_throughput
 
 SUMMARY_FILE = "summary.json"
 
@@ -75,6 +76,8 @@ class Summary:
     env_runner_restarts: int = 0
     failed_episodes: int = 0
     first_env_fault: str | None = None
+    # Where the time went (rlscale.results.throughput): the latest iteration and the sums.
+    throughput: dict[str, Any] | None = None
     pid: int | None = None  # the process that trains the run (Tune's driver), while it does
     host: str | None = None  # and its machine
     updated_at: float = field(default_factory=time.time)
@@ -106,6 +109,7 @@ class Summary:
     def record_result(self, result: Mapping[str, Any]) -> dict[str, Any]:
         """Fold one training result in; returns its progress row."""
         row = progress_row(result)
+        self.throughput = fold_throughput(self.throughput, result)
         self.iterations = row["iteration"]
         self.timesteps_total = row["env_steps"]
         self.time_total_s = row["time_total_s"]

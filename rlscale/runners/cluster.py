@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rlscale.algos.plan import ResourcePlan
+from rlscale.algos.plan import Node, ResourcePlan
 from rlscale.errors import ResourceError
 from rlscale.runners.session import Capacity, quiet_driver_errors, quiet_ray_environment
 
@@ -39,6 +39,35 @@ def _gpu_count(value: str) -> int:
     if value.isdigit() and "," not in value:
         return int(value)
     return len([v for v in value.split(",") if v.strip()])
+
+
+def parse_cpus_per_node(value: str) -> list[int]:
+    """``"36(x2),18"`` -> [36, 36, 18]: every node's CPUs from SLURM_JOB_CPUS_PER_NODE."""
+    counts: list[int] = []
+    for part in value.split(","):
+        match = re.fullmatch(r"\s*(\d+)(?:\(x(\d+)\))?\s*", part)
+        if not match:
+            raise ResourceError(f"cannot read SLURM_JOB_CPUS_PER_NODE={value!r}")
+        counts += [int(match.group(1))] * int(match.group(2) or 1)
+    return counts
+
+
+def slurm_nodes(environ: Mapping[str, str] | None = None) -> list[Node] | None:
+    """Every node of this Slurm job (CPUs from SLURM_JOB_CPUS_PER_NODE, names from
+    SLURM_JOB_NODELIST when it is a plain list), or None outside Slurm. GPUs are known for
+    this node only (SLURM_GPUS_ON_NODE); Ray reports the others' once it runs there."""
+    env = os.environ if environ is None else environ
+    if "SLURM_JOB_ID" not in env or not env.get("SLURM_JOB_CPUS_PER_NODE"):
+        return None
+    counts = parse_cpus_per_node(env["SLURM_JOB_CPUS_PER_NODE"])
+    listed = env.get("SLURM_JOB_NODELIST", "")
+    names = listed.split(",") if listed and "[" not in listed else []
+    if len(names) != len(counts):
+        names = [f"node{i}" for i in range(len(counts))]
+    here = slurm_allocation(env)
+    gpus = here.gpus if here is not None else 0.0
+    return [Node(name=name, cpus=cpus, gpus=gpus if i == 0 else 0.0)
+            for i, (name, cpus) in enumerate(zip(names, counts, strict=True))]
 
 
 def slurm_allocation(environ: Mapping[str, str] | None = None) -> Capacity | None:
@@ -100,19 +129,46 @@ def alive_nodes() -> list[dict[str, Any]]:
     ]
 
 
-def cluster_capacity() -> Capacity:
-    """CPUs and GPUs of the connected cluster (never oversubscribed)."""
+def cluster_nodes() -> list[Node]:
+    """The alive nodes of the connected cluster with the CPUs and GPUs free on each now
+    (others' work may hold some), the driver's node first."""
     import ray
+    from ray._private.state import available_resources_per_node
 
-    total = ray.cluster_resources()
-    return Capacity(
-        cpus=int(total.get("CPU", 0)), gpus=float(total.get("GPU", 0.0)), may_oversubscribe=False
-    )
+    free = available_resources_per_node()
+    here = ray.util.get_node_ip_address()
+    nodes = []
+    for info in ray.nodes():
+        if not info.get("Alive"):
+            continue
+        total = info.get("Resources", {})
+        avail = free.get(info["NodeID"], total)
+        nodes.append(Node(
+            name=info["NodeManagerAddress"], cpus=int(avail.get("CPU", 0.0) + 1e-9),
+            gpus=float(avail.get("GPU", 0.0)), total_cpus=int(total.get("CPU", 0.0)),
+        ))
+    nodes.sort(key=lambda n: (n.name != here, _address_key(n.name)))
+    return nodes
+
+
+def _address_key(name: str) -> tuple[int, ...] | tuple[str]:
+    try:
+        return tuple(int(part) for part in name.split("."))
+    except ValueError:
+        return (name,)
+
+
+def cluster_capacity() -> Capacity:
+    """CPUs and GPUs of the connected cluster, node by node (never oversubscribed)."""
+    nodes = tuple(cluster_nodes())
+    return Capacity(cpus=sum(n.cpus for n in nodes), gpus=sum(n.gpus for n in nodes),
+                    may_oversubscribe=False, nodes=nodes)
 
 
 def plan_bundles(plan: ResourcePlan) -> list[dict[str, float]]:
     """The resource bundles the plan asks Ray for: the main process, learners, env runners."""
-    main: dict[str, float] = {"CPU": float(plan.num_cpus_for_main_process)}
+    main: dict[str, float] = {"CPU": float(plan.num_cpus_for_main_process),
+                              **plan.main_node_resource}
     if plan.num_learners == 0 and plan.num_gpus_per_learner > 0:
         main["GPU"] = plan.num_gpus_per_learner
     bundles = [main]
@@ -124,7 +180,8 @@ def plan_bundles(plan: ResourcePlan) -> list[dict[str, float]]:
 def check_plan_fits(plan: ResourcePlan, nodes: list[dict[str, Any]]) -> None:
     """Raise :class:`ResourceError` naming what is missing when the plan's bundles cannot
     be placed on the cluster's nodes (each bundle must fit on one node)."""
-    free = [dict(n["resources"]) for n in nodes]
+    # Every Ray node has its own node:<ip> resource (which pins the main process).
+    free = [{f"node:{n['ip']}": 1.0, **n["resources"]} for n in nodes]
     ordered = sorted(plan_bundles(plan), key=lambda b: (b.get("GPU", 0), b["CPU"]), reverse=True)
     for bundle in ordered:
         for node in free:
@@ -135,7 +192,8 @@ def check_plan_fits(plan: ResourcePlan, nodes: list[dict[str, Any]]) -> None:
         else:
             largest = max((n["resources"].get("CPU", 0.0) for n in nodes), default=0.0)
             gpus = max((n["resources"].get("GPU", 0.0) for n in nodes), default=0.0)
-            need = ", ".join(f"{v:g} {k}" for k, v in bundle.items() if v)
+            need = ", ".join(f"{v:g} {k}" for k, v in bundle.items()
+                             if v and not k.startswith("node:"))
             raise ResourceError(
                 f"the plan does not fit the cluster: a process needing {need} finds no node "
                 f"with room left ({len(nodes)} node(s), largest {largest:g} CPU / {gpus:g} GPU); "

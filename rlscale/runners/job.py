@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from rlscale.algos import (
 )
 from rlscale.algos.evaluation import check_evaluation
 from rlscale.algos.normalize import observation_pipeline
+from rlscale.algos.plan import scale_batch
 from rlscale.config.model import ExperimentConfig
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
@@ -42,6 +44,8 @@ class TrainingJob:
     algo_config: AlgorithmConfig
     run_dir: RunDir
     mode: str
+    # What the env check on each cluster node found (rlscale.runners.preflight), if run.
+    node_checks: list[Any] | None = None
 
     def resolved_config(self) -> dict[str, Any]:
         """The experiment as stored in ``config.yaml``: enough to rerun it exactly (where it
@@ -108,12 +112,13 @@ def build_run(
     check_evaluation(exp)  # stop.on: eval needs evaluation.every (algos.evaluation)
     observation_pipeline(env.observation_space, exp.normalize.obs, None)  # normalize.obs: a Box
     check_action_space(algo, env.action_space)
+    step_time_us = None
     if check_env:
-        require_env_ok(env)
+        report = require_env_ok(env)
+        step_time_us = report.step_time_median_us or report.step_time_us
     res = exp.resources
     plan = plan_resources(
-        available_cpus=capacity.cpus,
-        available_gpus=capacity.gpus,
+        nodes=capacity.node_list(),
         num_cpus=res.num_cpus,
         num_gpus=res.num_gpus,
         on_policy=algo.on_policy,
@@ -122,14 +127,44 @@ def build_run(
         num_envs_per_env_runner=res.num_envs_per_env_runner,
         num_envs=res.num_envs,
         may_oversubscribe=capacity.may_oversubscribe,
+        env_step_time_us=step_time_us,
     )
     # Record the cores actually planned, so config.yaml reruns the same plan.
     exp = exp.model_copy(
         update={"resources": res.model_copy(update={"num_cpus": plan.total_cpus})}
     )
+    if algo.on_policy:
+        exp, plan = _scale_batch(exp, algo, plan)
     if on_plan is not None:
         on_plan(plan)
     return exp, env, plan, build_algo_config(exp, algo, env, plan)
+
+
+BATCH_KEY = "train_batch_size_per_learner"
+# Keys with which a user decides the batch or its fragments: then it is theirs.
+USER_BATCH_KEYS = (BATCH_KEY, "train_batch_size", "rollout_fragment_length")
+
+
+def _scale_batch(
+    exp: ExperimentConfig, algo: AlgoInfo, plan: ResourcePlan
+) -> tuple[ExperimentConfig, ResourcePlan]:
+    """Grow a batch the user did not set (the preset's or RLlib's) with the plan's envs."""
+    from rlscale.config.presets import load_preset
+
+    _, preset = load_preset(exp.preset, exp.algo, exp.env) if exp.preset else (None, {})
+    from_preset = preset.get("algo_config", {}) if isinstance(preset, dict) else {}
+    mine = exp.algo_config
+    explicit = any(k in mine and mine[k] != from_preset.get(k) for k in USER_BATCH_KEYS)
+    if BATCH_KEY in mine:
+        batch = int(mine[BATCH_KEY])
+    else:
+        fresh = algo.config()
+        batch = int(fresh.train_batch_size_per_learner or fresh.train_batch_size)
+    grown, why = scale_batch(plan, batch, explicit)
+    if why is None:
+        return exp, plan
+    exp = exp.model_copy(update={"algo_config": {**mine, BATCH_KEY: grown}})
+    return exp, dataclasses.replace(plan, reasons=(*plan.reasons, why))
 
 
 def prepare_job(

@@ -97,6 +97,8 @@ def plan(
         capacity = connect_cluster(exp.resources.address, verbose)
         job = prepare_job(exp, preset, mode, capacity, check_env=check_env)
         check_plan_fits(job.plan, alive_nodes())
+        if check_env:
+            _check_nodes(job)
         return job
     finally:
         stop_ray()
@@ -156,7 +158,8 @@ def train(
             job = prepare_job(
                 exp, preset, mode, slurm_allocation(), check_env=check_env,
                 on_plan=lambda p: start_local_ray(
-                    p.total_cpus, p.gpus_to_reserve, verbose, torch_threads=p.torch_threads
+                    p.cpus_to_reserve, p.gpus_to_reserve, verbose,
+                    torch_threads=p.torch_threads
                 ),
             )
         else:
@@ -165,6 +168,8 @@ def train(
             job = prepare_job(exp, preset, mode, connect_cluster(address, verbose),
                               check_env=check_env)
             check_plan_fits(job.plan, alive_nodes())
+            if check_env:
+                _check_nodes(job)
         if on_start is not None:
             on_start(job)
         if address is None and engine is not Engine.TUNE:
@@ -176,6 +181,14 @@ def train(
         return run_job(job, command, on_result)
     finally:
         stop_ray()
+
+
+def _check_nodes(job: TrainingJob) -> None:
+    """Every node of the cluster that will sample builds and steps the env, in parallel,
+    before training (a node that cannot fails the run in seconds, named)."""
+    from rlscale.runners.preflight import check_env_on_nodes, sampling_nodes
+
+    job.node_checks = check_env_on_nodes(job.env, sampling_nodes(job.plan))
 
 
 def _engine(value: Engine | str) -> Engine:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rlscale.algos.plan import Node, one_node
+
 # Quiet, lean defaults for every Ray process this one starts (set before Ray is imported).
 # No pre-started workers: Ray starts one idle worker per CPU for the first driver, but Tune's
 # trial actor and the env runners each get a fresh worker anyway, and the unused ones are
@@ -70,11 +72,17 @@ def quiet_driver_errors(verbose: bool = False) -> None:
 
 @dataclass(frozen=True)
 class Capacity:
-    """CPUs and GPUs a run may draw on."""
+    """CPUs and GPUs a run may draw on, in all and (``nodes``) node by node."""
 
     cpus: int
     gpus: float
     may_oversubscribe: bool
+    # The nodes, the driver's first; empty: one node with all of ``cpus`` and ``gpus``.
+    nodes: tuple[Node, ...] = ()
+
+    def node_list(self) -> tuple[Node, ...]:
+        """The nodes the plan places processes on."""
+        return self.nodes or one_node(self.cpus, self.gpus)
 
 
 def local_capacity() -> Capacity:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from rlscale.algos.plan import Node
 from rlscale.config.model import ExperimentConfig
 from rlscale.errors import ConfigError, ResourceError
 from rlscale.results.files import atomic_write_json, atomic_write_text, read_json
@@ -100,7 +101,10 @@ def allocation_capacity(req: SlurmRequest, num_cpus: int | None) -> Capacity:
                  else (req.gpus_per_node or 0) * req.nodes)
     if req.cpus_per_node is None:  # whole nodes of unknown size: the plan is checked in the job
         return Capacity(cpus=max(num_cpus or 1, req.nodes), gpus=gpus, may_oversubscribe=True)
-    return Capacity(cpus=req.cpus_per_node * req.nodes, gpus=gpus, may_oversubscribe=False)
+    nodes = tuple(Node(name=n["ip"], cpus=int(n["resources"]["CPU"]),
+                       gpus=float(n["resources"]["GPU"])) for n in allocation_nodes(req) or [])
+    return Capacity(cpus=req.cpus_per_node * req.nodes, gpus=gpus, may_oversubscribe=False,
+                    nodes=nodes)
 
 
 def allocation_nodes(req: SlurmRequest) -> list[dict[str, Any]] | None:

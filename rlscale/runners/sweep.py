@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlscale.algos import AlgoInfo, ResourcePlan
 from rlscale.algos.build import validate_algo_config
+from rlscale.algos.plan import plan_sweep, sweep_concurrency
 from rlscale.config.model import ExperimentConfig
 from rlscale.config.search import (
     Dimension,
@@ -31,7 +32,7 @@ from rlscale.config.search import (
     set_path,
 )
 from rlscale.envs import ResolvedEnv, resolve_env
-from rlscale.errors import ConfigError, ResourceError, RlscaleError, TrainingFailed, did_you_mean
+from rlscale.errors import ConfigError, RlscaleError, TrainingFailed, did_you_mean
 from rlscale.results import metrics
 from rlscale.results.rundir import NEW, RESUME, RunDir
 from rlscale.results.summary import INTERRUPTED, RUNNING, SUMMARY_FILE, Summary
@@ -232,37 +233,16 @@ def prepare_sweep(
         options = dataclasses.replace(options, **{k: stored[k] for k in keep if k in stored})
 
     capacity = capacity or local_capacity()
-    reasons: list[str] = []
-    total_cpus = options.num_cpus if options.num_cpus is not None else capacity.cpus
-    if total_cpus < 1:
-        raise ResourceError(f"--num-cpus must be at least 1, got {total_cpus}")
-    if options.num_cpus is None:
-        reasons.append(f"--num-cpus not given: the sweep uses all {total_cpus} cores Ray sees")
-    elif total_cpus > capacity.cpus:
-        if not capacity.may_oversubscribe:
-            raise ResourceError(
-                f"--num-cpus {total_cpus} is more than the {capacity.cpus} CPUs available"
-            )
-        reasons.append(f"oversubscribed: {total_cpus} cores asked for, the machine has "
-                       f"{capacity.cpus}")
-    per_trial = exp.resources.num_cpus
-    if per_trial is None:
-        per_trial = 1
-        reasons.append(
-            "1 core per trial (resources.num_cpus not set): each trial samples and learns in "
-            "its own process, with no env-runner processes to start or feed, and as many "
-            "trials run at once as there are cores"
-        )
-    if per_trial > total_cpus:
-        raise ResourceError(
-            f"one trial needs {per_trial} cores (resources.num_cpus, --cpus-per-trial) but the "
-            f"sweep may use {total_cpus} (--num-cpus)"
-        )
+    cores = plan_sweep(nodes=capacity.node_list(), may_oversubscribe=capacity.may_oversubscribe,
+                       num_cpus=options.num_cpus, trial_cpus=exp.resources.num_cpus)
+    reasons = list(cores.reasons)
+    total_cpus, per_trial = cores.total_cpus, cores.trial_cpus
     exp = exp.model_copy(
         update={"resources": exp.resources.model_copy(update={"num_cpus": per_trial})}
     )
 
-    trial_capacity = Capacity(cpus=total_cpus, gpus=capacity.gpus, may_oversubscribe=False)
+    trial_capacity = Capacity(cpus=total_cpus, gpus=capacity.gpus, may_oversubscribe=False,
+                              nodes=capacity.nodes if len(capacity.node_list()) > 1 else ())
     # The base trial keeps the experiment's own values; the probe (first value of every
     # dimension) checks the searched keys with the code train uses.
     base = exp.model_copy(update={"search": {}})
@@ -289,36 +269,21 @@ def prepare_sweep(
     required = request.required_resources
     trial_cpus = float(required.get("CPU", 0.0))
     trial_gpus = float(required.get("GPU", 0.0))
-    if trial_cpus > total_cpus:
-        raise ResourceError(
-            f"one trial needs {trial_cpus:g} cores (RLlib's placement group) but the sweep "
-            f"may use {total_cpus} (--num-cpus); lower resources.num_cpus"
-        )
-    fit = math.floor(total_cpus / trial_cpus) if trial_cpus else total_cpus
-    if trial_gpus:
-        fit = min(fit, math.floor(capacity.gpus / trial_gpus))
     if options.search_alg == "random":
         num_trials = options.samples * space.grid_points * (space.seeds or 1)
     else:
         num_trials = options.samples
-    concurrent = fit
+    at_once = sweep_concurrency(
+        nodes=capacity.node_list(), may_oversubscribe=capacity.may_oversubscribe,
+        total_cpus=total_cpus, total_gpus=capacity.gpus, trial_bundles=request.bundles,
+        num_trials=num_trials, max_concurrent=options.max_concurrent,
+    )
     reasons.append(
         f"each trial's placement group: {_resources_text(required)} "
         f"(RLlib's default_resource_request for the per-trial plan)"
     )
-    reasons.append(
-        f"{total_cpus} core(s) / {trial_cpus:g} per trial: {fit} trial(s) fit at once"
-    )
-    if options.max_concurrent is not None:
-        if options.max_concurrent > fit:
-            reasons.append(
-                f"--max-concurrent {options.max_concurrent} capped at {fit}: more trials "
-                "than fit would wait PENDING"
-            )
-        else:
-            concurrent = options.max_concurrent
-            reasons.append(f"--max-concurrent {concurrent}")
-    concurrent = max(1, min(concurrent, num_trials))
+    reasons += at_once.reasons
+    concurrent = at_once.concurrent
     return SweepJob(
         exp=exp, preset=preset, space=space, options=options, env=env, algo=algo, plan=plan,
         algo_config=base_config, rllib_paths=paths, sweep_dir=sweep_dir, mode=mode,

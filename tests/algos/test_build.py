@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rlscale.algos import build_algo_config, get_algo, plan_resources
+from rlscale.algos.plan import one_node
 from rlscale.config import resolve_experiment
 from rlscale.envs import resolve_env
 
@@ -10,7 +11,7 @@ from rlscale.envs import resolve_env
 def build(**flags):
     exp, _ = resolve_experiment(None, flags={"env": "CartPole-v1", "preset": "none", **flags})
     info = get_algo(exp.algo)
-    plan = plan_resources(available_cpus=4, available_gpus=0, on_policy=info.on_policy)
+    plan = plan_resources(nodes=one_node(4, 0), on_policy=info.on_policy)
     return build_algo_config(exp, info, resolve_env(exp.env), plan)
 
 

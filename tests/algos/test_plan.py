@@ -4,40 +4,45 @@ from __future__ import annotations
 
 import pytest
 
-from rlscale.algos.plan import plan_resources
+from rlscale.algos.plan import EXPENSIVE_STEP_US, Node, one_node, plan_resources
 from rlscale.errors import ResourceError
 
+
 # (kwargs, expected: runners, envs/runner, learners, gpus/learner, total cpus)
+def _local(available_cpus: int, available_gpus: float = 0, **kwargs):  # type: ignore[no-untyped-def]
+    return dict(nodes=one_node(available_cpus, available_gpus), **kwargs)
+
+
 PLANS = [
     # Every core by default: 1 main process (driver + learner) + the rest as env runners.
-    (dict(available_cpus=36, available_gpus=0), (35, 8, 0, 0.0, 36)),
+    (_local(36, 0), (35, 8, 0, 0.0, 36)),
     # 2 cores, synchronous algorithm (PPO, DQN, SAC): the main process samples between its
     # updates; one remote runner would only take turns with it.
-    (dict(available_cpus=2, available_gpus=0), (0, 8, 0, 0.0, 2)),
+    (_local(2, 0), (0, 8, 0, 0.0, 2)),
     # 2 cores, asynchronous algorithm (APPO, IMPALA): the runner samples while it learns.
-    (dict(available_cpus=2, available_gpus=0, synchronous=False), (1, 8, 0, 0.0, 2)),
-    (dict(available_cpus=3, available_gpus=0), (2, 8, 0, 0.0, 3)),
+    (_local(2, 0, synchronous=False), (1, 8, 0, 0.0, 2)),
+    (_local(3, 0), (2, 8, 0, 0.0, 3)),
     # One core: the main process samples and learns.
-    (dict(available_cpus=8, available_gpus=0, num_cpus=1), (0, 8, 0, 0.0, 1)),
-    (dict(available_cpus=8, available_gpus=0, num_cpus=4), (3, 8, 0, 0.0, 4)),
+    (_local(8, 0, num_cpus=1), (0, 8, 0, 0.0, 1)),
+    (_local(8, 0, num_cpus=4), (3, 8, 0, 0.0, 4)),
     # Off-policy algorithms sample one env per runner.
-    (dict(available_cpus=4, available_gpus=0, on_policy=False), (3, 1, 0, 0.0, 4)),
+    (_local(4, 0, on_policy=False), (3, 1, 0, 0.0, 4)),
     # A GPU (or part of one) goes to the learner in the main process.
-    (dict(available_cpus=36, available_gpus=1, num_gpus=1), (35, 8, 0, 1.0, 36)),
-    (dict(available_cpus=4, available_gpus=1, num_gpus=0.5), (3, 8, 0, 0.5, 4)),
-    # Several GPUs: one learner process per GPU.
-    (dict(available_cpus=16, available_gpus=4, num_gpus=2), (15, 8, 2, 1.0, 16)),
+    (_local(36, 1, num_gpus=1), (35, 8, 0, 1.0, 36)),
+    (_local(4, 1, num_gpus=0.5), (3, 8, 0, 0.5, 4)),
+    # Several GPUs: one learner process per GPU, each with a CPU of the run's.
+    (_local(16, 4, num_gpus=2), (13, 8, 2, 1.0, 16)),
     # Explicit overrides win.
-    (dict(available_cpus=8, available_gpus=0, num_env_runners=2, num_envs_per_env_runner=3),
+    (_local(8, 0, num_env_runners=2, num_envs_per_env_runner=3),
      (2, 3, 0, 0.0, 8)),
     # Envs in all (presets give one): spread over the sampling processes.
-    (dict(available_cpus=2, available_gpus=0, num_envs=32), (0, 32, 0, 0.0, 2)),
-    (dict(available_cpus=4, available_gpus=0, num_envs=32), (3, 11, 0, 0.0, 4)),
-    (dict(available_cpus=36, available_gpus=0, num_envs=32), (35, 1, 0, 0.0, 36)),
-    (dict(available_cpus=4, available_gpus=0, num_envs=32, num_envs_per_env_runner=5),
+    (_local(2, 0, num_envs=32), (0, 32, 0, 0.0, 2)),
+    (_local(4, 0, num_envs=32), (3, 11, 0, 0.0, 4)),
+    (_local(36, 0, num_envs=32), (35, 1, 0, 0.0, 36)),
+    (_local(4, 0, num_envs=32, num_envs_per_env_runner=5),
      (3, 5, 0, 0.0, 4)),
     # The embedded local Ray may be given more logical CPUs than the machine has.
-    (dict(available_cpus=2, available_gpus=0, num_cpus=4, may_oversubscribe=True),
+    (_local(2, 0, num_cpus=4, may_oversubscribe=True),
      (3, 8, 0, 0.0, 4)),
 ]
 
@@ -56,14 +61,14 @@ def test_plan_table(kwargs: dict, expected: tuple) -> None:
 
 
 IMPOSSIBLE = [
-    (dict(available_cpus=2, available_gpus=0, num_cpus=4),
+    (_local(2, 0, num_cpus=4),
      "--num-cpus 4 is more than the 2 CPUs available"),
-    (dict(available_cpus=2, available_gpus=0, num_cpus=0), "--num-cpus must be at least 1, got 0"),
-    (dict(available_cpus=2, available_gpus=0, num_gpus=1),
+    (_local(2, 0, num_cpus=0), "--num-cpus must be at least 1, got 0"),
+    (_local(2, 0, num_gpus=1),
      "--num-gpus 1 asked for, but only 0 GPU(s) available"),
-    (dict(available_cpus=8, available_gpus=4, num_gpus=1.5),
+    (_local(8, 4, num_gpus=1.5),
      "--num-gpus 1.5: fractions are allowed up to 1; above 1 use whole GPUs"),
-    (dict(available_cpus=4, available_gpus=0, num_cpus=2, num_env_runners=3),
+    (_local(4, 0, num_cpus=2, num_env_runners=3),
      "3 env runners + 1 main process need 4 cores, but the run may use 2"),
 ]
 
@@ -80,3 +85,167 @@ def test_every_process_runs_torch_with_one_thread(kwargs: dict, expected: tuple)
     plan = plan_resources(**kwargs)
     assert plan.torch_threads == 1
     assert any("1 PyTorch thread per process" in r for r in plan.reasons)
+
+
+# -- Topologies: where each process goes ----------------------------------------------------
+
+def _cluster(*sizes: int | tuple[int, float]) -> tuple[Node, ...]:
+    nodes = []
+    for i, size in enumerate(sizes):
+        cpus, gpus = size if isinstance(size, tuple) else (size, 0.0)
+        nodes.append(Node(name=f"n{i}", cpus=cpus, gpus=gpus))
+    return tuple(nodes)
+
+
+def _slurm_36x2_18() -> tuple[Node, ...]:
+    from rlscale.runners.cluster import slurm_nodes
+
+    nodes = slurm_nodes({"SLURM_JOB_ID": "9", "SLURM_JOB_CPUS_PER_NODE": "36(x2),18",
+                         "SLURM_JOB_NODELIST": "c1,c2,c3"})
+    assert nodes is not None
+    return tuple(nodes)
+
+
+LOCAL = dict(may_oversubscribe=True)
+# (name, kwargs, expected env runners, main process CPUs, per node: (name, main?, runners))
+TOPOLOGIES = [
+    ("laptop 1 core", dict(nodes=one_node(1), **LOCAL), 0, 1, [("local", True, 0)]),
+    ("laptop 2 cores", dict(nodes=one_node(2), **LOCAL), 0, 2, [("local", True, 0)]),
+    ("laptop 4 cores", dict(nodes=one_node(4), **LOCAL), 3, 1, [("local", True, 3)]),
+    ("workstation 36", dict(nodes=one_node(36), **LOCAL), 35, 1, [("local", True, 35)]),
+    # The issue's 2-node cluster of 1 CPU each: no 2-CPU main process.
+    ("2 x 1", dict(nodes=_cluster(1, 1)), 1, 1, [("n0", True, 0), ("n1", False, 1)]),
+    ("2 x 1 APPO", dict(nodes=_cluster(1, 1), synchronous=False), 1, 1,
+     [("n0", True, 0), ("n1", False, 1)]),
+    ("3 x 1", dict(nodes=_cluster(1, 1, 1)), 2, 1,
+     [("n0", True, 0), ("n1", False, 1), ("n2", False, 1)]),
+    ("4 x 36", dict(nodes=_cluster(36, 36, 36, 36)), 143, 1,
+     [("n0", True, 35), ("n1", False, 36), ("n2", False, 36), ("n3", False, 36)]),
+    # 2 cores asked for on a big cluster: they sit on one node, so the one-node rule holds.
+    ("4 x 36, --num-cpus 2", dict(nodes=_cluster(36, 36, 36, 36), num_cpus=2), 0, 2,
+     [("n0", True, 0)]),
+    ("4 x 36, --num-cpus 40", dict(nodes=_cluster(36, 36, 36, 36), num_cpus=40), 39, 1,
+     [("n0", True, 35), ("n1", False, 4)]),
+    ("1 x 4 + 1 x 36", dict(nodes=_cluster(4, 36)), 39, 1,
+     [("n0", True, 3), ("n1", False, 36)]),
+    # CPU nodes and a GPU node: the learner in the main process goes to the GPU.
+    ("2 CPU nodes + GPU node", dict(nodes=_cluster(8, 8, (8, 1.0)), num_gpus=1), 23, 1,
+     [("n2", True, 7), ("n0", False, 8), ("n1", False, 8)]),
+    ("Slurm 36(x2),18", dict(nodes=_slurm_36x2_18()), 89, 1,
+     [("c1", True, 35), ("c2", False, 36), ("c3", False, 18)]),
+    # Others' work holds 1 of n0's 2 CPUs and all of n2's: only free CPUs are planned.
+    ("free < total", dict(nodes=(Node("n0", 1, total_cpus=2), Node("n1", 2, total_cpus=2),
+                                 Node("n2", 0, total_cpus=4))), 2, 1,
+     [("n0", True, 0), ("n1", False, 2)]),
+    # Env cost: an expensive env samples on every core (learner in the driver); a cheap one
+    # in the main process; an explicit runner count or 1 core keeps the rule.
+    ("2 cores, expensive env", dict(nodes=one_node(2), env_step_time_us=2000, **LOCAL), 2, 1,
+     [("local", True, 2)]),
+    ("2 cores, cheap env", dict(nodes=one_node(2), env_step_time_us=20, **LOCAL), 0, 2,
+     [("local", True, 0)]),
+    ("4 cores, expensive env", dict(nodes=one_node(4), env_step_time_us=2000, **LOCAL), 4, 1,
+     [("local", True, 4)]),
+    ("2 cores, expensive, 0 runners set",
+     dict(nodes=one_node(2), env_step_time_us=2000, num_env_runners=0, **LOCAL), 0, 2,
+     [("local", True, 0)]),
+    ("1 core, expensive", dict(nodes=one_node(8), num_cpus=1, env_step_time_us=2000, **LOCAL),
+     0, 1, [("local", True, 0)]),
+    ("2 x 1, expensive", dict(nodes=_cluster(1, 1), env_step_time_us=2000), 1, 1,
+     [("n0", True, 0), ("n1", False, 1)]),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "runners", "main_cpus", "where"), TOPOLOGIES,
+                         ids=[t[0] for t in TOPOLOGIES])
+def test_topology_table(name: str, kwargs: dict, runners: int, main_cpus: int,
+                        where: list) -> None:
+    from rlscale.runners.cluster import check_plan_fits
+
+    plan = plan_resources(**kwargs)
+    assert (plan.num_env_runners, plan.num_cpus_for_main_process) == (runners, main_cpus)
+    assert [(p.node, p.main_process, p.env_runners) for p in plan.placement] == where
+    assert sum(p.env_runners for p in plan.placement) == plan.num_env_runners
+    nodes = {n.name: n for n in kwargs["nodes"]}
+    if not kwargs.get("may_oversubscribe"):
+        # No process is larger than its node, no node holds more than it has free, and
+        # the bundles Ray gets (checked by the same packing Ray does) can be placed.
+        for p in plan.placement:
+            assert p.cpus <= nodes[p.node].cpus and p.gpus <= nodes[p.node].gpus
+        check_plan_fits(plan, [{"ip": n.name, "resources": {"CPU": float(n.cpus),
+                                                           "GPU": float(n.gpus)}}
+                               for n in nodes.values()])
+        assert plan.cpus_to_reserve == plan.total_cpus
+    if len(nodes) > 1 and plan.num_env_runners and len(plan.placement) > 1:
+        assert any(" over " in r and " nodes" in r for r in plan.reasons)
+
+
+def test_expensive_env_says_why_with_the_step_time() -> None:
+    plan = plan_resources(nodes=one_node(2), env_step_time_us=2000, may_oversubscribe=True)
+    assert any(r.startswith("expensive env (measured 2.00 ms a step, at least ") and
+               "2 env runner(s) sample on every core" in r for r in plan.reasons)
+    # The embedded Ray offers a logical CPU per process: 2 runners + the main process.
+    assert plan.cpus_to_reserve == 3 and plan.total_cpus == 2
+    cheap = plan_resources(nodes=one_node(2), env_step_time_us=20, may_oversubscribe=True)
+    assert any("the env is cheap: measured 20.0 us a step" in r for r in cheap.reasons)
+    assert cheap.cpus_to_reserve == 2
+    edge = plan_resources(nodes=one_node(2), env_step_time_us=EXPENSIVE_STEP_US,
+                          may_oversubscribe=True)
+    assert edge.num_env_runners == 2
+
+
+def test_free_cpus_fewer_than_total_are_said_and_checked() -> None:
+    nodes = (Node("n0", 1, total_cpus=2), Node("n1", 2, total_cpus=2))
+    plan = plan_resources(nodes=nodes)
+    assert "--num-cpus not given: using all 3 cores Ray sees on 2 nodes (free; 1 more are in "\
+        "use by others)" in plan.reasons
+    with pytest.raises(ResourceError) as err:
+        plan_resources(nodes=nodes, num_cpus=4)
+    assert str(err.value) == ("--num-cpus 4 is more than the 3 CPUs available "
+                              "(1 more are in use by others)")
+
+
+TOPOLOGY_ERRORS = [
+    # The GPU node has no CPU free for the main process.
+    (dict(nodes=(Node("a", 4), Node("g", 0, gpus=1.0)), num_gpus=1),
+     "the learner in the main process needs 1 CPU and 1 GPU on one node, and no node has both "
+     "free (a (4 CPU), g (0 CPU, 1 GPU))"),
+    # Two GPUs on a node with one CPU: the second GPU learner finds no CPU beside its GPU.
+    (dict(nodes=(Node("a", 2), Node("g", 1, gpus=2.0)), num_gpus=2),
+     "a GPU learner needs 1 CPU and 1 GPU on one node; no node has them left "
+     "(a (2 CPU), g (1 CPU, 2 GPU))"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), TOPOLOGY_ERRORS)
+def test_topologies_that_cannot_hold_the_run(kwargs: dict, message: str) -> None:
+    with pytest.raises(ResourceError) as err:
+        plan_resources(**kwargs)
+    assert str(err.value) == message
+
+
+# (plan kwargs, batch, explicit) -> batch used
+BATCHES = [
+    # 2 cores: the preset's 32 envs in the main process keep their 32 steps each.
+    (dict(nodes=one_node(2), num_envs=32, may_oversubscribe=True), 1024, False, 1024),
+    # 36 cores: 35 runners x 1 env: 29 steps each, grown to 32 per env.
+    (dict(nodes=one_node(36), num_envs=32, may_oversubscribe=True), 1024, False, 1120),
+    # 4 x 36 cores: 143 runners.
+    (dict(nodes=_cluster(36, 36, 36, 36), num_envs=32), 1024, False, 4576),
+    # The user's batch wins.
+    (dict(nodes=one_node(36), num_envs=32, may_oversubscribe=True), 1024, True, 1024),
+    (dict(nodes=one_node(36), may_oversubscribe=True), 4000, False, 8960),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "batch", "explicit", "expected"), BATCHES)
+def test_batch_scales_with_the_sampling_processes(kwargs: dict, batch: int, explicit: bool,
+                                                  expected: int) -> None:
+    from rlscale.algos.plan import MIN_STEPS_PER_ENV, scale_batch
+
+    plan = plan_resources(**kwargs)
+    got, why = scale_batch(plan, batch, explicit)
+    assert got == expected
+    assert (why is None) == (got == batch)
+    if not explicit:
+        assert got // (plan.num_envs_per_env_runner * plan.sampling_processes) >= \
+            MIN_STEPS_PER_ENV

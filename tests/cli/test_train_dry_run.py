@@ -12,7 +12,10 @@ def test_dry_run_four_cores(cli) -> None:
     assert "preset: PPO/CartPole-v1" in out
     # The resolved RLlib config shows what differs from RLlib's defaults.
     assert "num_env_runners: 3" in out
-    assert "train_batch_size_per_learner: 1024" in out
+    # The preset's 1,024 steps over 3 x 11 envs would leave 31 steps per env: grown to 32.
+    assert "train_batch_size_per_learner: 1056" in out
+    assert "batch grown from 1024 to 1056 steps: 1024 over 33 envs (3 sampling processes x " \
+        "11 env(s)) leaves 31 step(s) per env and iteration, fewer than 32" in out
     assert not (cli.cwd / "rlscale_runs").exists()
 
 
@@ -40,11 +43,13 @@ def test_dry_run_takes_a_number_where_rllib_defaults_to_auto(cli) -> None:
 
 
 def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
-    # 36 cores: 35 runners x 32 envs would share the CartPole preset's 1,024-step batch.
+    # 36 cores: 35 runners x 32 envs would share a 2,048-step batch the user set.
     result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run",
-                 "--set", "resources.num_envs_per_env_runner=32")
+                 "--set", "resources.num_envs_per_env_runner=32",
+                 "--set", "algo_config.train_batch_size_per_learner=2048")
     assert result.exit_code == 0, result.output
-    assert ("each of the 1120 envs samples only about 1 step(s) per iteration (a 1024-step "
+    assert "batch grown" not in result.stdout  # the user's batch wins
+    assert ("each of the 1120 envs samples only about 1 step(s) per iteration (a 2048-step "
             "batch); set algo_config.train_batch_size_per_learner to 17920 or more, or use "
             "fewer envs (resources.num_envs or resources.num_envs_per_env_runner)"
             ) in caplog.text
@@ -53,6 +58,9 @@ def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
     result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "32 env(s) in all (resources.num_envs): 1 per runner over 35 runners" in result.stdout
+    # ... and the preset's batch grows with them, to 32 steps per env.
+    assert "batch grown from 1024 to 1120 steps" in result.stdout
+    assert "train_batch_size_per_learner: 1120" in result.stdout
     assert "samples only" not in caplog.text
     caplog.clear()
     # One env per runner already: the hint is fewer runners, not fewer envs.

@@ -57,8 +57,9 @@ class RayCluster:
         self.procs.append(proc)
         return proc
 
-    def start_head(self) -> None:
-        self._start(self.head_ip, "--head", f"--port={self.port}", "--include-dashboard=false")
+    def start_head(self, **extra_env: str) -> None:
+        self._start(self.head_ip, "--head", f"--port={self.port}", "--include-dashboard=false",
+                    **extra_env)
         self.wait_nodes(1)
 
     def start_worker(self, ip: str, token: Path | None = None) -> subprocess.Popen[bytes]:

@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from rlscale.algos import plan_resources
+from rlscale.algos.plan import one_node
 from rlscale.errors import ConfigError, ResourceError
 from rlscale.runners.cluster import check_plan_fits, plan_bundles, slurm_allocation
-from rlscale.runners.slurm import SlurmRequest, allocation_nodes, time_limit_seconds
+from rlscale.runners.slurm import (
+    SlurmRequest,
+    allocation_capacity,
+    allocation_nodes,
+    time_limit_seconds,
+)
 
 
 @pytest.mark.parametrize(("env", "cpus", "gpus"), [
@@ -31,7 +37,7 @@ def test_inside_an_allocation_a_plan_beyond_it_is_an_error() -> None:
     capacity = slurm_allocation({"SLURM_JOB_ID": "1", "SLURM_CPUS_ON_NODE": "4"})
     assert capacity is not None
     with pytest.raises(ResourceError, match="--num-cpus 8 is more than the 4 CPUs available"):
-        plan_resources(available_cpus=capacity.cpus, available_gpus=capacity.gpus, num_cpus=8,
+        plan_resources(nodes=capacity.node_list(), num_cpus=8,
                        may_oversubscribe=capacity.may_oversubscribe)
 
 
@@ -40,10 +46,14 @@ def test_gpu_learner_node_plan_places_the_learner_on_the_gpu_node() -> None:
     req = SlurmRequest(nodes=4, time="08:00:00", cpus_per_node=36, gpu_learner_node=True)
     nodes = allocation_nodes(req)
     assert nodes is not None and [n["resources"]["GPU"] for n in nodes] == [0, 0, 0, 1]
-    plan = plan_resources(available_cpus=144, available_gpus=1.0, num_gpus=1.0)
+    plan = plan_resources(nodes=allocation_capacity(req, None).node_list(), num_gpus=1.0)
     assert (plan.num_env_runners, plan.num_learners, plan.num_gpus_per_learner) == (143, 0, 1.0)
+    assert [(p.node, p.main_process, p.env_runners, p.gpus) for p in plan.placement] == [
+        ("gpu", True, 35, 1.0), ("node0", False, 36, 0.0), ("node1", False, 36, 0.0),
+        ("node2", False, 36, 0.0)]
     # The main process (driver + learner) asks for the GPU: only the GPU node can hold it.
-    assert plan_bundles(plan)[0] == {"CPU": 1.0, "GPU": 1.0}
+    # It is pinned there with a sliver of that node's own Ray resource.
+    assert plan_bundles(plan)[0] == {"CPU": 1.0, "GPU": 1.0, "node:gpu": 0.001}
     check_plan_fits(plan, nodes)
     with pytest.raises(ResourceError, match="needing 1 CPU, 1 GPU finds no node"):
         check_plan_fits(plan, [n for n in nodes if not n["resources"]["GPU"]])
@@ -51,9 +61,9 @@ def test_gpu_learner_node_plan_places_the_learner_on_the_gpu_node() -> None:
 
 def test_env_runners_spread_over_nodes_only_as_far_as_they_fit() -> None:
     two = [{"ip": "a", "resources": {"CPU": 2.0}}, {"ip": "b", "resources": {"CPU": 2.0}}]
-    check_plan_fits(plan_resources(available_cpus=4, available_gpus=0), two)
+    check_plan_fits(plan_resources(nodes=one_node(4, 0)), two)
     with pytest.raises(ResourceError, match="a process needing 1 CPU finds no node"):
-        check_plan_fits(plan_resources(available_cpus=4, available_gpus=0,
+        check_plan_fits(plan_resources(nodes=one_node(4, 0),
                                        num_env_runners=4, num_cpus=5,
                                        may_oversubscribe=True), two)
 
@@ -68,3 +78,20 @@ def test_time_limits(text, seconds) -> None:
 def test_bad_time_limit() -> None:
     with pytest.raises(ConfigError):
         time_limit_seconds("soon")
+
+
+@pytest.mark.parametrize(("value", "counts"), [
+    ("36(x2),18", [36, 36, 18]), ("4", [4]), ("2(x3)", [2, 2, 2]), ("8,4(x2),1", [8, 4, 4, 1]),
+])
+def test_slurm_cpus_per_node(value: str, counts: list[int]) -> None:
+    from rlscale.runners.cluster import parse_cpus_per_node, slurm_nodes
+
+    assert parse_cpus_per_node(value) == counts
+    nodes = slurm_nodes({"SLURM_JOB_ID": "3", "SLURM_JOB_CPUS_PER_NODE": value,
+                         "SLURM_JOB_NODELIST": "c[1-9]", "SLURM_GPUS_ON_NODE": "1"})
+    assert nodes is not None and [n.cpus for n in nodes] == counts
+    # Node names of a bracketed list are not expanded here; this node's GPUs are known.
+    assert nodes[0].name == "node0" and nodes[0].gpus == 1.0
+    assert all(n.gpus == 0 for n in nodes[1:])
+    with pytest.raises(ResourceError, match="cannot read SLURM_JOB_CPUS_PER_NODE"):
+        parse_cpus_per_node("lots")
