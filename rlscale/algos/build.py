@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rlscale.algos.plan import ResourcePlan
 from rlscale.algos.registry import AlgoInfo
 from rlscale.algos.spaces import has_box, observation_connector
+from rlscale.algos.validate import check_model_values, check_module, check_values
 from rlscale.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -117,6 +118,9 @@ def validate_algo_config(info: AlgoInfo, overrides: dict[str, Any]) -> dict[str,
             )
         _check_type(key, getattr(fresh, key), value)
         out[key] = value
+    check_values({k: v for k, v in out.items() if k != "model"})
+    if "model" in out:
+        check_model_values(out["model"])
     return out
 
 
@@ -170,6 +174,7 @@ def build_algo_config(
     except ValueError as exc:  # RLlib's own consistency checks, before any Ray process
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"invalid {info.name} settings: {first}") from None
+    check_module(config, info.name, env.observation_space, env.action_space, connector, model)
     if info.on_policy:
         _warn_short_fragments(config, plan)
     return config

@@ -71,6 +71,7 @@ def train(
     algo: str | None = option("algo"),
     num_cpus: int | None = option("num_cpus"),
     num_gpus: float | None = option("num_gpus"),
+    oversubscribe: bool = option("oversubscribe"),
     stop_reward: float | None = option("stop_reward"),
     stop_iters: int | None = option("stop_iters"),
     stop_timesteps: int | None = option("stop_timesteps"),
@@ -100,7 +101,7 @@ def train(
         algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
-        address=address,
+        address=address, oversubscribe=oversubscribe,
     )
     console = Console(highlight=False, soft_wrap=True)
     common: dict[str, Any] = {"overrides": flags, "sets": sets or [], "resume": resume,

@@ -43,7 +43,12 @@ from rlscale.results.sweep import (
     rank_points,
     write_report,
 )
-from rlscale.runners.job import build_run, canonical_experiment, place_output
+from rlscale.runners.job import (
+    build_run,
+    canonical_experiment,
+    check_cpus_within_reach,
+    place_output,
+)
 from rlscale.runners.session import Capacity, local_capacity
 from rlscale.runners.stopping import clear_stop, request_stop, stop_criteria, stop_requested
 from rlscale.runners.tune_run import TrialRuns, make_stopper, make_tracker, track
@@ -231,6 +236,7 @@ def prepare_sweep(
         options = dataclasses.replace(options, **{k: stored[k] for k in keep if k in stored})
 
     capacity = capacity or local_capacity()
+    check_cpus_within_reach(options.num_cpus, capacity, exp.resources.oversubscribe)
     reasons: list[str] = []
     total_cpus = options.num_cpus if options.num_cpus is not None else capacity.cpus
     if total_cpus < 1:
