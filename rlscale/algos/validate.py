@@ -196,6 +196,30 @@ def _module_spaces(
     return out, action_space
 
 
+# Above this many weights (about 200 MB of float32) the module is not built here: RLlib
+# builds it anyway where it trains, and this check must stay cheap.
+MAX_CHECKED_PARAMETERS = 50_000_000
+
+
+def _parameter_estimate(model: dict[str, Any] | None, observation_space: gym.Space) -> int:
+    """Rough number of weights of the MLP layers a model setting asks for."""
+    import numpy as np
+
+    model = model or {}
+    shape = getattr(observation_space, "shape", None) or (1,)
+    width = int(np.prod(shape)) if all(isinstance(d, int) for d in shape) else 1
+    total = 0
+    for key in _LAYER_LISTS:
+        layers = model.get(key)
+        if isinstance(layers, list) and all(isinstance(v, int) for v in layers):
+            sizes = [width, *layers]
+            total += sum(a * b for a, b in zip(sizes, sizes[1:], strict=False))
+    cell = model.get("lstm_cell_size")
+    if model.get("use_lstm") and isinstance(cell, int):
+        total += 8 * cell * cell
+    return total
+
+
 def check_module(
     config: AlgorithmConfig, algo: str, observation_space: gym.Space | None,
     action_space: gym.Space | None, connector: Any = None,
@@ -209,7 +233,7 @@ def check_module(
     if observation_space is None or action_space is None:
         return
     spaces = _module_spaces(observation_space, action_space, connector)
-    if spaces is None:
+    if spaces is None or _parameter_estimate(model, spaces[0]) > MAX_CHECKED_PARAMETERS:
         return
     from ray.rllib.core import DEFAULT_MODULE_ID
 

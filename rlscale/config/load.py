@@ -35,7 +35,8 @@ def parse_scalar(text: str) -> Any:
     try:
         value = yaml.safe_load(text) if text.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"cannot parse value {text!r}: {exc.problem or exc}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise ConfigError(f"cannot parse value {text!r}: {problem}") from None
     if isinstance(value, str):
         try:
             return float(value)
@@ -79,10 +80,15 @@ def read_experiment_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not a text file (it holds NUL bytes)")
     try:
         data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        raise ConfigError(
+            f"{path}: malformed YAML: character #x{exc.character:04x} at position "
+            f"{exc.position} is not allowed ({exc.reason})"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
     if data is None:
         return {}

@@ -75,7 +75,9 @@ class ExperimentConfig(_Strict):
     preset: str = Field(
         "auto", description="Tuned preset: 'auto' (match env and algo), 'none' or a name."
     )
-    seed: int | None = None
+    seed: int | None = Field(
+        None, ge=0, le=2**32 - 1, description="Random seed (NumPy's range: 0 to 2**32 - 1)."
+    )
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     stop: StopConfig = Field(default_factory=StopConfig)
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)

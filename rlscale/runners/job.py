@@ -22,11 +22,13 @@ from rlscale.envs.check import require_env_ok
 from rlscale.envs.resolve import canonical_spec
 from rlscale.errors import ConfigError, ResourceError, RunDirError
 from rlscale.results.rundir import (
+    CONFIG_FILE,
     NEW,
     OVERWRITE,
     RESUME,
     OutputDir,
     RunDir,
+    UnreadableFile,
     check_output_folder,
     read_config_file,
     read_summary,
@@ -139,7 +141,7 @@ def build_run(
     res = exp.resources
     check_cpus_within_reach(res.num_cpus, capacity, res.oversubscribe)
     # algo_config's keys, types and ranges, before the env is built or Ray starts.
-    validate_algo_config(algo, exp.algo_config)
+    validate_algo_config(algo, exp.algo_config, warn=False)
     env = resolve_env(exp.env, exp.env_config, exp.env_packages)
     check_action_space(algo, env.action_space)
     if check_env:
@@ -187,10 +189,13 @@ def prepare_job(
         )
     exp, run_dir = place_output(exp, mode, RunDir)
     if mode == RESUME:
+        if not (run_dir.path / CONFIG_FILE).is_file():
+            raise RunDirError(f"cannot resume {run_dir.path}: its {CONFIG_FILE} is missing")
         try:
             stored = read_config_file(run_dir.path)
-        except RunDirError as exc:
-            raise RunDirError(f"cannot resume: {exc}") from None
+        except UnreadableFile as exc:
+            raise RunDirError(f"cannot resume {run_dir.path}: its {CONFIG_FILE} is "
+                              f"unreadable ({exc.reason})") from None
         for key in ("env", "algo"):
             if stored.get(key) != getattr(exp, key):
                 raise ConfigError(
@@ -202,8 +207,9 @@ def prepare_job(
                               "(it never started training)")
         try:
             previous = read_summary(run_dir.path)
-        except RunDirError as exc:
-            raise RunDirError(f"cannot resume: {exc}") from None
+        except UnreadableFile as exc:
+            raise RunDirError(f"cannot resume {run_dir.path}: its {SUMMARY_FILE} is "
+                              f"unreadable ({exc.reason})") from None
         if previous.latest_checkpoint() is None:
             raise RunDirError(f"cannot resume {run_dir.path}: it has no checkpoint yet")
 
