@@ -63,7 +63,19 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return [x for v in value for x in _flat(v)]
+    return [value]
+
+
 def _show(value: Any) -> str:
+    """A value in a message: an array of one repeated number as that number, a long one
+    cut short."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        flat = _flat(value)
+        if all(_same(x, flat[0]) for x in flat):
+            return repr(flat[0]) if len(flat) == 1 else f"{flat[0]!r} (all {len(flat)})"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

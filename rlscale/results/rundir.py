@@ -190,8 +190,9 @@ def read_summary(run_dir: Path) -> Summary:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        what = "truncated" if exc.pos >= len(text.rstrip()) else "not valid JSON"
-        raise UnreadableFile(path, f"{what}: {exc.msg} at line {exc.lineno}") from None
+        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated")
+        what = "truncated" if cut else "not valid JSON"
+        raise UnreadableFile(path, f"{what}: {exc.msg} (line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise UnreadableFile(path, f"not a JSON object: a {type(data).__name__}")
     missing = [k for k in _STRINGS[:2] if k not in data]
