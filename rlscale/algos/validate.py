@@ -173,7 +173,7 @@ def check_model_values(model: dict[str, Any]) -> None:
             err = exc.errors()[0]
             loc = "".join(f"[{p}]" if isinstance(p, int) else "" for p in err["loc"])
             raise ConfigError(
-                f"{where}{loc}: {err['msg'].lower()} (got {value!r})"
+                f"{where}{loc}: {err['msg'].lower()} (got {err.get('input', value)!r})"
             ) from None
         if key in _LAYER_LISTS and any(v < 1 for v in value):
             raise ConfigError(f"{where}: layer sizes must be whole numbers >= 1, got {value!r}")

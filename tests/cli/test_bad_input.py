@@ -132,10 +132,10 @@ CASES = [
          'algo_config.train_batch_size_per_learner=0'],
          'algo_config.train_batch_size_per_learner: expected a whole number >= 1, got 0'),
     Case('hiddens-letter', ['train', 'exp.yaml', '--dry-run'],
-         "algo_config.model.fcnet_hiddens[0]: input should be a valid integer (got ['a'])",
+         "algo_config.model.fcnet_hiddens[0]: input should be a valid integer (got 'a')",
          {'exp.yaml': b'env: CartPole-v1\nname: r\nalgo_config: {model: {fcnet_hiddens: [a]}}\n'}),
     Case('hiddens-letter-real-run', ['train', 'exp.yaml'],
-         "algo_config.model.fcnet_hiddens[0]: input should be a valid integer (got ['a'])",
+         "algo_config.model.fcnet_hiddens[0]: input should be a valid integer (got 'a')",
          {'exp.yaml': b'env: CartPole-v1\nname: r\nalgo_config: {model: {fcnet_hiddens: [a]}}\n'}),
     Case('hiddens-zero', [
          'train', '--env', 'CartPole-v1', '--name', 'r', '--set',
