@@ -37,6 +37,7 @@ class Range:
     schedule: bool = False
     allow_inf: bool = False  # +inf switches the limit off (e.g. vf_clip_param)
     allow_none: bool = False
+    allow_auto: bool = False  # the string "auto": RLlib's choice
 
     def describe(self) -> str:
         kind = "a whole number" if self.integer else "a number"
@@ -63,6 +64,10 @@ _POSITIVE = Range(low=0, low_open=True)
 _NON_NEGATIVE = Range(low=0)
 _FRACTION = Range(low=0, high=1)
 _COUNT = Range(low=1, integer=True)
+# Steps in one batch: far above any real batch, low enough that RLlib's own checks (which
+# count up to the batch size in fragment-sized steps) end in well under a second.
+MAX_BATCH = 10**8
+_BATCH = Range(low=1, high=MAX_BATCH, integer=True)
 
 # Settings of RLlib 2.60's online algorithms with a range (a key an algorithm lacks is
 # refused earlier as unknown).
@@ -74,9 +79,10 @@ RANGES: dict[str, Range] = {
     "gamma": _FRACTION,
     "lambda_": _FRACTION,
     "tau": _FRACTION,
-    "train_batch_size_per_learner": _COUNT,
-    "train_batch_size": _COUNT,
-    "minibatch_size": _COUNT,
+    "train_batch_size_per_learner": _BATCH,
+    "train_batch_size": _BATCH,
+    "minibatch_size": _BATCH,
+    "rollout_fragment_length": dataclasses.replace(_BATCH, allow_auto=True),
     "num_epochs": _COUNT,
     "num_steps_sampled_before_learning_starts": Range(low=0, integer=True),
     "target_network_update_freq": Range(low=0, integer=True),
@@ -84,6 +90,7 @@ RANGES: dict[str, Range] = {
     "vf_clip_param": dataclasses.replace(_POSITIVE, allow_inf=True),
     "grad_clip": dataclasses.replace(_POSITIVE, allow_inf=True, allow_none=True),
     "entropy_coeff": dataclasses.replace(_NON_NEGATIVE, schedule=True),
+    "epsilon": dataclasses.replace(_FRACTION, schedule=True),
     "vf_loss_coeff": _NON_NEGATIVE,
     "kl_coeff": _NON_NEGATIVE,
     "kl_target": _NON_NEGATIVE,
@@ -91,6 +98,11 @@ RANGES: dict[str, Range] = {
     "num_atoms": _COUNT,
     "vtrace_clip_rho_threshold": _POSITIVE,
     "vtrace_clip_pg_rho_threshold": _POSITIVE,
+}
+
+# Settings that take one of a few words.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "grad_clip_by": ("value", "norm", "global_norm"),
 }
 
 # Lists of layer sizes in the model settings: each a whole number >= 1.
@@ -130,10 +142,15 @@ def check_values(overrides: dict[str, Any]) -> None:
         where = _nan_path(value, f"algo_config.{key}")
         if where is not None:
             raise ConfigError(f"{where}: NaN is not a value (got {value!r})")
+        choices = CHOICES.get(key)
+        if choices is not None and value not in choices:
+            raise ConfigError(
+                f"algo_config.{key}: expected one of {', '.join(choices)}, got {value!r}"
+            )
         rule = RANGES.get(key)
         if rule is None:
             continue
-        if value is None and rule.allow_none:
+        if (value is None and rule.allow_none) or (value == "auto" and rule.allow_auto):
             continue
         if rule.schedule and isinstance(value, list):
             error = _schedule_error(key, value, rule)
@@ -152,13 +169,15 @@ def _model_field_checkers() -> dict[str, Callable[[Any], Any]]:
     out: dict[str, Callable[[Any], Any]] = {}
     for f in dataclasses.fields(DefaultModelConfig):
         adapter: TypeAdapter[Any] = TypeAdapter(f.type)  # type: ignore[arg-type]
-        out[f.name] = functools.partial(adapter.validate_python, strict=True)
+        # Lax mode: YAML lists stand for RLlib's tuples (conv_filters); "8" for 8 passes
+        # here and is refused by the module build.
+        out[f.name] = adapter.validate_python
     return out
 
 
 def check_model_values(model: dict[str, Any]) -> None:
-    """Each model setting has the type of its ``DefaultModelConfig`` field (strictly: no
-    ``"8"`` for 8), and layer sizes are whole numbers >= 1."""
+    """Each model setting has the type of its ``DefaultModelConfig`` field, and layer sizes
+    are whole numbers >= 1."""
     from pydantic import ValidationError
 
     checkers = _model_field_checkers()
@@ -175,7 +194,7 @@ def check_model_values(model: dict[str, Any]) -> None:
             raise ConfigError(
                 f"{where}{loc}: {err['msg'].lower()} (got {err.get('input', value)!r})"
             ) from None
-        if key in _LAYER_LISTS and any(v < 1 for v in value):
+        if key in _LAYER_LISTS and any(not isinstance(v, int) or v < 1 for v in value):
             raise ConfigError(f"{where}: layer sizes must be whole numbers >= 1, got {value!r}")
 
 

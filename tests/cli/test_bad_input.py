@@ -126,16 +126,20 @@ CASES = [
     Case('batch-zero', [
          'train', '--env', 'CartPole-v1', '--name', 'r', '--set',
          'algo_config.train_batch_size_per_learner=0', '--dry-run'],
-         'algo_config.train_batch_size_per_learner: expected a whole number >= 1, got 0'),
+         'algo_config.train_batch_size_per_learner: expected a whole number >= 1 and <= 1e+08, '
+         'got 0'),
     Case('batch-zero-real-run', [
          'train', '--env', 'CartPole-v1', '--name', 'r', '--set',
          'algo_config.train_batch_size_per_learner=0'],
-         'algo_config.train_batch_size_per_learner: expected a whole number >= 1, got 0'),
+         'algo_config.train_batch_size_per_learner: expected a whole number >= 1 and <= 1e+08, '
+         'got 0'),
     Case('hiddens-letter', ['train', 'exp.yaml', '--dry-run'],
-         "algo_config.model.fcnet_hiddens[0]: input should be a valid integer (got 'a')",
+         'algo_config.model.fcnet_hiddens[0]: input should be a valid integer, unable to parse '
+         "string as an integer (got 'a')",
          {'exp.yaml': b'env: CartPole-v1\nname: r\nalgo_config: {model: {fcnet_hiddens: [a]}}\n'}),
     Case('hiddens-letter-real-run', ['train', 'exp.yaml'],
-         "algo_config.model.fcnet_hiddens[0]: input should be a valid integer (got 'a')",
+         'algo_config.model.fcnet_hiddens[0]: input should be a valid integer, unable to parse '
+         "string as an integer (got 'a')",
          {'exp.yaml': b'env: CartPole-v1\nname: r\nalgo_config: {model: {fcnet_hiddens: [a]}}\n'}),
     Case('hiddens-zero', [
          'train', '--env', 'CartPole-v1', '--name', 'r', '--set',
@@ -214,6 +218,57 @@ CASES = [
          'algo_config.lr={grid: [0.001]}', '--name', '../x'],
          "name (--name): a run name is one folder name (no '/', '\\', '..' or absolute path; use "
          "--output for the folder), got '../x'"),
+    Case('rollout-fragment-zero', [
+         'train', '--env', 'CartPole-v1', '--name', 'r', '--set',
+         'algo_config.rollout_fragment_length=0', '--dry-run'],
+         'algo_config.rollout_fragment_length: expected a whole number >= 1 and <= 1e+08, got 0'),
+    Case('batch-far-too-large', [
+         'train', '--env', 'CartPole-v1', '--name', 'r', '--set',
+         'algo_config.train_batch_size_per_learner=1000000000000', '--dry-run'],
+         'algo_config.train_batch_size_per_learner: expected a whole number >= 1 and <= 1e+08, '
+         'got 1000000000000'),
+    Case('epsilon-schedule-above-one', [
+         'train', '--env', 'CartPole-v1', '--name', 'r', '--algo', 'DQN', '--set',
+         'algo_config.epsilon=[[0, 1.0], [1000, 2.0]]', '--dry-run'],
+         'algo_config.epsilon: a schedule is [[timestep, value], ...] with whole timesteps >= 0 '
+         'and values a number >= 0 and <= 1, got [[0, 1.0], [1000, 2.0]]'),
+    Case('grad-clip-by-unknown', [
+         'train', '--env', 'CartPole-v1', '--name', 'r', '--set', 'algo_config.grad_clip_by=x',
+         '--dry-run'],
+         "algo_config.grad_clip_by: expected one of value, norm, global_norm, got 'x'"),
+    Case('lstm-cell-zero', [
+         'train', '--env', 'CartPole-v1', '--name', 'r', '--set',
+         'algo_config.model={use_lstm: true, lstm_cell_size: 0}', '--dry-run'],
+         "algo_config.model {'fcnet_hiddens': [64, 64], 'use_lstm': True, 'lstm_cell_size': 0}: "
+         "PPO's RL module cannot be built (ValueError: hidden_size must be greater than zero)"),
+    Case('conv-filter-short', [
+         'train', '--env', 'CartPole-v1', '--name', 'r', '--set',
+         'algo_config.model.conv_filters=[[16, 4]]', '--dry-run'],
+         'algo_config.model.conv_filters[0][2]: field required (got [16, 4])'),
+    Case('seed-negative', ['train', '--env', 'CartPole-v1', '--name', 'r', '--seed', '-1'],
+         'seed (--seed): input should be greater than or equal to 0 (got -1)'),
+    Case('seed-beyond-numpy', [
+         'train', '--env', 'CartPole-v1', '--name', 'r', '--seed', '4294967296'],
+         'seed (--seed): input should be less than or equal to 4294967295 (got 4294967296)'),
+    Case('output-empty', ['train', '--env', 'CartPole-v1', '--output', ''],
+         "output (--output): expected a folder path, got ''"),
+    Case('name-too-long', [
+         'train', '--env', 'CartPole-v1', '--name',
+         "n" * 256],
+         'name (--name): a run name has at most 255 bytes, got 256'),
+    Case('sweep-search-nan', [
+         'sweep', '--env', 'CartPole-v1', '--stop-iters', '1', '--search',
+         'algo_config.lr={grid: [.nan]}'],
+         'search: algo_config.lr: NaN is not a value (got nan)'),
+    Case('sweep-search-out-of-range', [
+         'sweep', '--env', 'CartPole-v1', '--stop-iters', '1', '--search',
+         'algo_config.gamma={grid: [0.9, 1.5]}'],
+         'search: algo_config.gamma: expected a number >= 0 and <= 1, got 1.5'),
+    Case('sweep-output-proc', [
+         'sweep', '--env', 'CartPole-v1', '--stop-iters', '1', '--search',
+         'algo_config.lr={grid: [0.001]}', '--output', '/proc/x'],
+         'output folder /proc/x is on /proc, a proc file system of the kernel, not a place for '
+         'files; choose another --output'),
     Case('num-cpus-far-beyond', [
          'train', '--env', 'CartPole-v1', '--name', 'r', '--num-cpus', 'NCPU'],
          '--num-cpus {ncpu} is more than 4x the {cores} core(s) of this machine (at most '
