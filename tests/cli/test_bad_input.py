@@ -421,3 +421,15 @@ def test_valid_rllib_settings_still_pass(cli) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "fcnet_activation: relu" in result.stdout
+
+
+def test_a_module_error_in_a_real_run_is_one_line_before_training(cli) -> None:
+    """What only the RL module's constructor knows (an activation PyTorch lacks) is found
+    in a real run too: Ray has started, but nothing is printed or written."""
+    result = cli("train", "--env", "CartPole-v1", "--name", "r", "--num-cpus", "1",
+                 "--set", "algo_config.model.fcnet_activation=sparkle")
+    assert_error(result, "algo_config.model {'fcnet_hiddens': [64, 64], 'fcnet_activation': "
+                         "'sparkle'}: PPO's RL module cannot be built (ValueError: Unknown "
+                         "activation (sparkle) for framework=torch!)", cli.cwd)
+    assert result.stdout == ""
+    assert sorted(p.name for p in cli.cwd.iterdir()) == []
