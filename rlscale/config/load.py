@@ -173,6 +173,7 @@ def resolve_experiment(
     ``file`` is an experiment file, or its contents as a mapping (the Python API).
     """
     if isinstance(file, Mapping):
+        check_keys(file, "the experiment")
         user: dict[str, Any] = copy.deepcopy(dict(file))
     else:
         user = read_experiment_file(file) if file is not None else {}

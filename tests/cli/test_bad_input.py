@@ -294,6 +294,8 @@ CASES = [
     Case('train-flag-without-value', [
          'train', '--env', 'CartPole-v1', '--name', 'r', '--stop-iters'],
          "Option '--stop-iters' requires an argument. (see: rlscale --help)"),
+    Case('train-unknown-engine', ['train', '--env', 'CartPole-v1', '--engine', 'warp'],
+         "unknown engine 'warp'; use one of auto, driver, tune"),
     Case('unknown-command', ['trian'],
          "No such command 'trian'. Did you mean 'train'? (see: rlscale --help)"),
     Case('sweep-num-cpus-not-int', ['sweep', '--env', 'CartPole-v1', '--num-cpus', 'x'],

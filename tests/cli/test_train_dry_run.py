@@ -40,9 +40,10 @@ def test_dry_run_takes_a_number_where_rllib_defaults_to_auto(cli) -> None:
 
 
 def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
-    # 36 cores: 35 runners x 32 envs would share the CartPole preset's 1,024-step batch.
-    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run",
-                 "--set", "resources.num_envs_per_env_runner=32")
+    # 36 cores (on a smaller machine: --oversubscribe): 35 runners x 32 envs would share the
+    # CartPole preset's 1,024-step batch.
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--oversubscribe",
+                 "--dry-run", "--set", "resources.num_envs_per_env_runner=32")
     assert result.exit_code == 0, result.output
     assert ("each of the 1120 envs samples only about 1 step(s) per iteration (a 1024-step "
             "batch); set algo_config.train_batch_size_per_learner to 17920 or more, or use "
@@ -50,14 +51,15 @@ def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
             ) in caplog.text
     caplog.clear()
     # The preset's 32 envs are a total, spread over the 35 runners: no warning.
-    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run")
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--oversubscribe",
+                 "--dry-run")
     assert result.exit_code == 0, result.output
     assert "32 env(s) in all (resources.num_envs): 1 per runner over 35 runners" in result.stdout
     assert "samples only" not in caplog.text
     caplog.clear()
     # One env per runner already: the hint is fewer runners, not fewer envs.
-    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run",
-                 "--set", "algo_config.train_batch_size_per_learner=256",
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--oversubscribe",
+                 "--dry-run", "--set", "algo_config.train_batch_size_per_learner=256",
                  "--set", "algo_config.minibatch_size=128")
     assert result.exit_code == 0, result.output
     assert ("each of the 35 envs samples only about 7 step(s) per iteration (a 256-step "
