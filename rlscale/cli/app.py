@@ -13,10 +13,14 @@ from rlscale import __version__
 from rlscale.errors import RlscaleError
 
 
-def _usage_line(exc: UsageError) -> str:
-    """A bad flag or value as one line: Click's message and where to read the usage."""
+def _usage_line(exc: UsageError, ctx: Any = None) -> str:
+    """A bad flag or value as one line: Click's message and where to read the usage (the
+    command's own help when the error came from parsing its arguments)."""
     message = " ".join(exc.format_message().split())
     where = exc.ctx.command_path if exc.ctx is not None else "rlscale"
+    sub = getattr(ctx, "invoked_subcommand", None)
+    if ctx is not None and (exc.ctx is None or exc.ctx is ctx) and sub:
+        where = f"{ctx.command_path} {sub}"
     return f"Error: {message} (see: {where} --help)"
 
 
@@ -44,7 +48,7 @@ class _ErrorEdge(TyperGroup):
         except NoArgsIsHelpError:
             raise
         except UsageError as exc:
-            typer.echo(_usage_line(exc), err=True)
+            typer.echo(_usage_line(exc, ctx), err=True)
             ctx.exit(exc.exit_code)
 
 

@@ -293,7 +293,7 @@ CASES = [
          '--stop-timesteps) (see: rlscale train --help)'),
     Case('train-flag-without-value', [
          'train', '--env', 'CartPole-v1', '--name', 'r', '--stop-iters'],
-         "Option '--stop-iters' requires an argument. (see: rlscale --help)"),
+         "Option '--stop-iters' requires an argument. (see: rlscale train --help)"),
     Case('train-unknown-engine', ['train', '--env', 'CartPole-v1', '--engine', 'warp'],
          "unknown engine 'warp'; use one of auto, driver, tune"),
     Case('unknown-command', ['trian'],
