@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rlscale.algos.plan import ResourcePlan
 from rlscale.algos.registry import AlgoInfo
 from rlscale.algos.spaces import has_box, observation_connector
+from rlscale.algos.validate import check_model_values, check_module, check_values
 from rlscale.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -95,19 +96,23 @@ def _model_config(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def validate_algo_config(info: AlgoInfo, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Check ``algo_config`` keys and types against the algorithm's RLlib config.
+def validate_algo_config(
+    info: AlgoInfo, overrides: dict[str, Any], warn: bool = True
+) -> dict[str, Any]:
+    """Check ``algo_config`` keys, types and ranges against the algorithm's RLlib config.
 
-    Returns the overrides with renamed (old RLlib) keys translated.
+    Returns the overrides with renamed (old RLlib) keys translated; ``warn``: log each
+    translation (only once all is checked, so an error is never preceded by a warning).
     """
     fresh = info.config()
     known = _settable_keys(fresh)
     out: dict[str, Any] = {}
+    renamed: list[str] = []  # warned about once everything is checked: no warning, then error
     for key, value in overrides.items():
         if key in PLAN_OWNED:
             raise ConfigError(f"algo_config.{key} is set by rlscale: use {PLAN_OWNED[key]}")
         if key in RENAMED:
-            log.warning("algo_config.%s is now %s in RLlib; translated", key, RENAMED[key])
+            renamed.append(key)
             key = RENAMED[key]
         if key in MODEL_KEYS:
             out["model"] = _model_config(value)
@@ -118,7 +123,19 @@ def validate_algo_config(info: AlgoInfo, overrides: dict[str, Any]) -> dict[str,
             )
         _check_type(key, getattr(fresh, key), value)
         out[key] = value
+    check_values({k: v for k, v in out.items() if k != "model"})
+    if "model" in out:
+        check_model_values(out["model"])
+    if warn:
+        warn_renamed(renamed)
     return out
+
+
+def warn_renamed(keys: list[str]) -> None:
+    """One warning per old RLlib name in ``algo_config`` that was translated."""
+    for key in keys:
+        if key in RENAMED:
+            log.warning("algo_config.%s is now %s in RLlib; translated", key, RENAMED[key])
 
 
 def build_algo_config(
@@ -131,7 +148,7 @@ def build_algo_config(
     from rlscale.algos.returns import log_episode_return, put_window_mean
     from rlscale.algos.throughput import fold_throughput, time_sampling
 
-    overrides = validate_algo_config(info, exp.algo_config)
+    overrides = validate_algo_config(info, exp.algo_config, warn=False)
     model = overrides.pop("model", None)
     # Refuses, before any Ray process, an observation space RLlib cannot train on;
     # adds the connector (e.g. flattening Dict/Tuple, one-hot Discrete) when one is needed.
@@ -187,6 +204,8 @@ def build_algo_config(
     except ValueError as exc:  # RLlib's own consistency checks, before any Ray process
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"invalid {info.name} settings: {first}") from None
+    check_module(config, info.name, env.observation_space, env.action_space, connector, model)
+    warn_renamed(list(exp.algo_config))
     if info.on_policy:
         _warn_short_fragments(config, plan)
     return config

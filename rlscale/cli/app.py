@@ -6,14 +6,36 @@ import os
 from typing import Any
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from rlscale import __version__
 from rlscale.errors import RlscaleError
 
 
+def _usage_line(exc: UsageError, ctx: Any = None) -> str:
+    """A bad flag or value as one line: Click's message and where to read the usage (the
+    command's own help when the error came from parsing its arguments)."""
+    message = " ".join(exc.format_message().split())
+    where = exc.ctx.command_path if exc.ctx is not None else "rlscale"
+    sub = getattr(ctx, "invoked_subcommand", None)
+    if ctx is not None and (exc.ctx is None or exc.ctx is ctx) and sub:
+        where = f"{ctx.command_path} {sub}"
+    return f"Error: {message} (see: {where} --help)"
+
+
 class _ErrorEdge(TyperGroup):
-    """Turns :class:`RlscaleError` into ``Error: ...`` on stderr and its exit code."""
+    """Turns :class:`RlscaleError` into ``Error: ...`` on stderr and its exit code, and a
+    bad flag or value (Click's usage errors) into one such line with exit code 2."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            typer.echo(_usage_line(exc), err=True)
+            raise typer.Exit(exc.exit_code) from None
 
     def invoke(self, ctx: Any) -> Any:  # typer.Context (typer vendors its own click)
         try:
@@ -22,6 +44,11 @@ class _ErrorEdge(TyperGroup):
             if os.environ.get("RLSCALE_DEBUG"):
                 raise
             typer.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            typer.echo(_usage_line(exc, ctx), err=True)
             ctx.exit(exc.exit_code)
 
 

@@ -20,6 +20,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "algo": ("--algo", "--run"),
     "num_cpus": ("--num-cpus",),
     "num_gpus": ("--num-gpus",),
+    "oversubscribe": ("--oversubscribe",),
     "stop_reward": ("--stop-reward",),
     "stop_iters": ("--stop-iters",),
     "stop_timesteps": ("--stop-timesteps",),
@@ -50,6 +51,7 @@ _HELP: dict[str, str] = {
     "algo": "RLlib algorithm: PPO, APPO, IMPALA, DQN, SAC, TQC.",
     "num_cpus": "Total cores for the run, driver and learner included [default: all].",
     "num_gpus": "GPUs for the learner; fractions allowed [default: 0].",
+    "oversubscribe": "Allow --num-cpus above 4x this machine's cores.",
     "stop_reward": "Stop when the mean episode return reaches this.",
     "stop_iters": "Stop after N iterations.",
     "stop_timesteps": "Stop after N env steps.",
@@ -76,7 +78,11 @@ _HELP: dict[str, str] = {
 # Flags that work but are left out of --help (for benchmarks and the path contract test).
 _HIDDEN = frozenset({"engine"})
 
-_SWITCHES = frozenset({"no_check_env", "resume", "overwrite", "dry_run", "verbose"})
+_SWITCHES = frozenset(
+    {"no_check_env", "resume", "overwrite", "dry_run", "verbose", "oversubscribe"}
+)
+# Switches that set an experiment key: only an explicit flag (True) overrides the file.
+_KEY_SWITCHES = frozenset({"oversubscribe"})
 
 # Where each flag lands in the experiment file.
 _PATHS: dict[str, tuple[str, ...]] = {
@@ -90,6 +96,7 @@ _PATHS: dict[str, tuple[str, ...]] = {
     "preset": ("preset",),
     "num_cpus": ("resources", "num_cpus"),
     "num_gpus": ("resources", "num_gpus"),
+    "oversubscribe": ("resources", "oversubscribe"),
     "address": ("resources", "address"),
     "stop_reward": ("stop", "reward"),
     "stop_iters": ("stop", "iters"),
@@ -117,7 +124,7 @@ def flag_overrides(**flags: Any) -> dict[str, Any]:
     """Only the flags that were given (not None), placed at their experiment-file paths."""
     out: dict[str, Any] = {}
     for key, value in flags.items():
-        if value is None:
+        if value is None or (key in _KEY_SWITCHES and value is False):
             continue
         node = out
         *parents, leaf = _PATHS[key]

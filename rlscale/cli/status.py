@@ -13,8 +13,7 @@ def status(
 ) -> None:
     """Show a run's Slurm job (state, nodes) and its latest progress."""
     from rlscale.errors import RunDirError
-    from rlscale.results.rundir import is_run_dir
-    from rlscale.results.summary import Summary
+    from rlscale.results.rundir import is_run_dir, read_summary
     from rlscale.results.throughput import describe_nodes, describe_split
     from rlscale.runners.cluster import PLACEMENT_FILE
     from rlscale.runners.slurm import job_state, read_job_info
@@ -40,8 +39,8 @@ def status(
             rows["elapsed"] = f"{state.elapsed} of {state.time_limit}"
             rows["requeued"] = str(state.restarts)
         rows["job_log"] = str(run_dir / f"slurm-{job_id}.out")
-    if (run_dir / "summary.json").is_file():
-        s = Summary.read(run_dir)
+    if (run_dir / "summary.json").exists():
+        s = read_summary(run_dir)  # a corrupt one is a one-line error naming the reason
         ret = "-" if s.last_episode_return_mean is None else f"{s.last_episode_return_mean:.1f}"
         best = "-" if s.best_episode_return_mean is None else f"{s.best_episode_return_mean:.1f}"
         shown = s.shown_status()
@@ -69,10 +68,14 @@ def status(
     if placement.is_file():
         import json
 
-        data = json.loads(placement.read_text())
-        rows["env_runner_nodes"] = ", ".join(
-            f"{ip} x{data['env_runners'].count(ip)}" for ip in sorted(set(data["env_runners"]))
-        ) or "none (the main process samples)"
+        try:
+            runners = list(json.loads(placement.read_text())["env_runners"])
+        except (OSError, ValueError, KeyError, TypeError):
+            rows["env_runner_nodes"] = f"unknown ({PLACEMENT_FILE} unreadable)"
+        else:
+            rows["env_runner_nodes"] = ", ".join(
+                f"{ip} x{runners.count(ip)}" for ip in sorted(set(map(str, runners)))
+            ) or "none (the main process samples)"
     width = max(len(k) for k in rows)
     for key, value in rows.items():
         console.print(f"{key:<{width}}  {value}", markup=False)

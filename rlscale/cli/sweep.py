@@ -155,6 +155,7 @@ def sweep(
         None, "--max-concurrent", help="At most this many trials at once (capped by the cores)."
     ),
     num_cpus: int | None = option("num_cpus", "Cores the whole sweep may use [default: all]."),
+    oversubscribe: bool = option("oversubscribe"),
     cpus_per_trial: int | None = typer.Option(
         None, "--cpus-per-trial", help="Cores per trial: resources.num_cpus [default: 1]."
     ),
@@ -200,6 +201,7 @@ def sweep(
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
         eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow, wandb=wandb,
+        oversubscribe=oversubscribe,
     )
     options = SweepOptions(
         samples=samples, search_alg=search_alg, scheduler=scheduler, metric=metric,

@@ -80,6 +80,7 @@ def train(
     algo: str | None = option("algo"),
     num_cpus: int | None = option("num_cpus"),
     num_gpus: float | None = option("num_gpus"),
+    oversubscribe: bool = option("oversubscribe"),
     stop_reward: float | None = option("stop_reward"),
     stop_iters: int | None = option("stop_iters"),
     stop_timesteps: int | None = option("stop_timesteps"),
@@ -114,7 +115,7 @@ def train(
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
         address=address, eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow,
-        wandb=wandb,
+        wandb=wandb, oversubscribe=oversubscribe,
     )
     console = Console(highlight=False, soft_wrap=True)
     common: dict[str, Any] = {"overrides": flags, "sets": sets or [], "resume": resume,

@@ -35,7 +35,8 @@ def parse_scalar(text: str) -> Any:
     try:
         value = yaml.safe_load(text) if text.strip() else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"cannot parse value {text!r}: {exc.problem or exc}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise ConfigError(f"cannot parse value {text!r}: {problem}") from None
     if isinstance(value, str):
         try:
             return float(value)
@@ -68,17 +69,46 @@ def read_experiment_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"experiment file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a text (UTF-8) file: byte {exc.start} is 0x{exc.object[exc.start]:02x}"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if "\0" in text:
+        raise ConfigError(f"{path}: not a text file (it holds NUL bytes)")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        raise ConfigError(
+            f"{path}: malformed YAML: character #x{exc.character:04x} at position "
+            f"{exc.position} is not allowed ({exc.reason})"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the experiment file must be a mapping of keys to values")
+    check_keys(data, str(path))
     return data
+
+
+def check_keys(data: Any, where: str, prefix: str = "") -> None:
+    """Every key of the (nested) mapping is a string, as the dotted ``--set`` paths are."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                at = f" in '{prefix.rstrip('.')}'" if prefix else ""
+                raise ConfigError(f"{where}: the key {key!r}{at} must be a string (quote it)")
+            check_keys(value, where, f"{prefix}{key}.")
+    elif isinstance(data, list):
+        for item in data:
+            check_keys(item, where, prefix)
 
 
 # Experiment keys that also have a train flag, named in messages next to the key.
@@ -116,6 +146,9 @@ def _format_validation_error(exc: ValidationError) -> str:
         elif err["type"] == "missing":
             flag = FLAGS.get(path, f"--set {path}=...")
             messages.append(f"'{path}' is required (set it in the experiment file or with {flag})")
+        elif err["type"] == "value_error":  # our own validators: the message says it all
+            label = f"{path} ({FLAGS[path]})" if path in FLAGS else path
+            messages.append(f"{label}: {err['msg'].removeprefix('Value error, ')}")
         else:
             label = f"{path} ({FLAGS[path]})" if path in FLAGS else path
             messages.append(f"{label}: {err['msg'].lower()} (got {err.get('input')!r})")
@@ -140,6 +173,7 @@ def resolve_experiment(
     ``file`` is an experiment file, or its contents as a mapping (the Python API).
     """
     if isinstance(file, Mapping):
+        check_keys(file, "the experiment")
         user: dict[str, Any] = copy.deepcopy(dict(file))
     else:
         user = read_experiment_file(file) if file is not None else {}

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# The longest file name most file systems take.
+MAX_NAME = 255
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # NaN and infinity are refused in every number field (a NaN target is never reached).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class ResourcesConfig(_Strict):
@@ -31,6 +35,9 @@ class ResourcesConfig(_Strict):
     )
     address: str | None = Field(
         None, description="Existing Ray cluster (HOST:PORT); default: start Ray locally."
+    )
+    oversubscribe: bool = Field(
+        False, description="Allow num_cpus above 4x the machine's cores (a local run)."
     )
 
 
@@ -138,7 +145,9 @@ class ExperimentConfig(_Strict):
     preset: str = Field(
         "auto", description="Tuned preset: 'auto' (match env and algo), 'none' or a name."
     )
-    seed: int | None = None
+    seed: int | None = Field(
+        None, ge=0, le=2**32 - 1, description="Random seed (NumPy's range: 0 to 2**32 - 1)."
+    )
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     stop: StopConfig = Field(default_factory=StopConfig)
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
@@ -153,3 +162,25 @@ class ExperimentConfig(_Strict):
         description="Sweep only: dotted key -> {grid|choice|uniform|loguniform|randint|quniform: "
         "...}, plus seeds: K (see rlscale.config.search).",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _one_folder_name(cls, name: str | None) -> str | None:
+        """A run name is one folder inside the output folder: no path of its own."""
+        if name is None:
+            return name
+        if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+            raise ValueError(
+                f"a run name is one folder name (no '/', '\\', '..' or absolute path; "
+                f"use --output for the folder), got {name!r}"
+            )
+        if len(name.encode()) > MAX_NAME:
+            raise ValueError(f"a run name has at most {MAX_NAME} bytes, got {len(name.encode())}")
+        return name
+
+    @field_validator("output")
+    @classmethod
+    def _a_path(cls, output: str) -> str:
+        if not output.strip() or "\0" in output:
+            raise ValueError(f"expected a folder path, got {output!r}")
+        return output

@@ -21,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlscale.envs.compare import space_structure, structure_difference
 from rlscale.envs.resolve import ResolvedEnv, describe_space, resolve_env
 from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, unsupported_observation_part
 from rlscale.errors import EnvSpecError
@@ -186,6 +187,8 @@ def _run_gymnasium_checker(env: gym.Env, report: EnvReport) -> None:
             elif not report.has("observation", "reset()", "step()"):
                 report.add(ERROR, f"Gymnasium's env checker: {text}")
     for item in caught:
+        if issubclass(item.category, ResourceWarning):
+            continue  # a file some other code left open, collected meanwhile: not the env's
         text = str(item.message).strip()
         if any(skip in text for skip in _IGNORED_WARNINGS):
             continue
@@ -314,11 +317,19 @@ def check_recreate(resolved: ResolvedEnv, timeout: float = 120.0) -> str | None:
     if done.returncode != 0 or not lines:
         err = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
         return err[-1] if err else f"the process exited with code {done.returncode}"
-    spaces = json.loads(lines[-1])
-    mine = [describe_space(resolved.observation_space), describe_space(resolved.action_space)]
-    if spaces != mine:
-        return (f"in a new process its spaces are {spaces[0]} / {spaces[1]}, "
-                f"here {mine[0]} / {mine[1]}")
+    try:
+        theirs = json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return f"the new process printed {lines[-1][:80]!r}, not its spaces"
+    # Compared by structure (type, shape, dtype, bounds, children), never by their text.
+    for label, space, there in zip(("observation", "action"),
+                                   (resolved.observation_space, resolved.action_space),
+                                   theirs, strict=False):
+        here = json.loads(json.dumps(space_structure(space)))
+        why = structure_difference(here, there, label)
+        if why is not None:
+            return (f"in a new process its {label} space differs ({why}; here "
+                    f"{describe_space(space)})")
     return None
 
 

@@ -1,8 +1,8 @@
 """Build an env in a fresh process and print its spaces (used by ``check-env``).
 
 ``python -m rlscale.envs.probe SPEC ENV_CONFIG_JSON [--env-package PKG ...]
-[--wrappers JSON]`` prints one JSON line ``[observation space, action space]``, or the
-error on stderr (exit 1).
+[--wrappers JSON]`` prints one JSON line ``[observation space, action space]`` (each as its
+structure, see :mod:`rlscale.envs.compare`), or the error on stderr (exit 1).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import sys
 
 def main(argv: list[str]) -> int:
     """Resolve, build, reset once and describe the spaces."""
-    from rlscale.envs.resolve import describe_space, make_env
+    from rlscale.envs.compare import space_structure
+    from rlscale.envs.resolve import make_env
 
     spec, config = argv[0], json.loads(argv[1])
     packages = [argv[i + 1] for i, a in enumerate(argv) if a == "--env-package"]
@@ -25,7 +26,8 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001  (reported to the parent as one line)
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps([describe_space(env.observation_space), describe_space(env.action_space)]))
+    print(json.dumps([space_structure(env.observation_space),
+                      space_structure(env.action_space)]))
     return 0
 
 

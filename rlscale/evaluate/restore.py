@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
-import yaml
 
 from rlscale.errors import ConfigError, EnvSpecError, RunDirError
-from rlscale.results.rundir import CONFIG_FILE, is_run_dir
-from rlscale.results.summary import SUMMARY_FILE, Summary
+from rlscale.results.rundir import CONFIG_FILE, is_run_dir, read_config_file, read_summary
+from rlscale.results.summary import SUMMARY_FILE
 
 if TYPE_CHECKING:
     import torch
@@ -39,9 +38,9 @@ class CheckpointRef:
     module_dir: Path
 
     def run_config(self) -> dict[str, Any]:
-        """The run's ``config.yaml`` (the resolved experiment)."""
-        data = yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())
-        return data if isinstance(data, dict) else {}
+        """The run's ``config.yaml`` (the resolved experiment); a corrupt one is a one-line
+        error with the reason."""
+        return read_config_file(self.run_dir)
 
 
 def _is_checkpoint(path: Path) -> bool:
@@ -120,7 +119,7 @@ def _run_checkpoint(run_dir: Path, which: str) -> Path:
         return path.resolve()
     if not (run_dir / SUMMARY_FILE).is_file():
         raise RunDirError(f"run {run_dir} has no checkpoint yet (no {SUMMARY_FILE})")
-    summary = Summary.read(run_dir)
+    summary = read_summary(run_dir)  # a corrupt one: a one-line error with the reason
     rel = summary.best_checkpoint if which == BEST else summary.last_checkpoint
     if rel is None:
         raise RunDirError(f"run {run_dir} has no checkpoint yet")

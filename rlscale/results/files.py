@@ -24,6 +24,13 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def atomic_append_text(path: Path, text: str) -> None:
+    """Append ``text`` to ``path`` by writing the whole new file and renaming it over the
+    old one: a reader sees the old or the new file, never a half-written line."""
+    old = path.read_text() if path.is_file() else ""
+    atomic_write_text(path, old + text)
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")

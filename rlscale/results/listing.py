@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from rlscale.errors import RunDirError
-from rlscale.results.rundir import CONFIG_FILE, RunDir, is_run_dir
+from rlscale.results.rundir import (
+    CONFIG_FILE,
+    UnreadableFile,
+    is_run_dir,
+    read_config_file,
+    read_summary,
+)
 from rlscale.results.summary import SUMMARY_FILE, Summary
 
 
@@ -32,28 +38,45 @@ class RunRow:
         return asdict(self)
 
 
+def _unreadable(exc: UnreadableFile) -> str:
+    return f"unreadable ({exc.path.name}: {exc.reason})"
+
+
 def read_run(path: Path) -> RunRow:
-    """One run's row, from ``summary.json`` (and ``config.yaml`` when it has no summary)."""
-    config = RunDir(path).read_config()
-    summary: Summary | None = None
-    if (path / SUMMARY_FILE).is_file():
+    """One run's row, from ``summary.json`` (and ``config.yaml`` when it has no summary).
+
+    A run whose ``summary.json`` or ``config.yaml`` cannot be read is listed all the same,
+    with the status ``unreadable (<file>: <reason>)``.
+    """
+    config: dict[str, Any] = {}
+    problem: str | None = None
+    if (path / CONFIG_FILE).exists():
         try:
-            summary = Summary.read(path)
-        except (OSError, ValueError, TypeError):
-            summary = None
+            config = read_config_file(path)
+        except UnreadableFile as exc:
+            problem = _unreadable(exc)
+    summary: Summary | None = None
+    if (path / SUMMARY_FILE).exists():
+        try:
+            summary = read_summary(path)
+        except UnreadableFile as exc:
+            problem = _unreadable(exc)
     if summary is None:
+        env, algo = config.get("env"), config.get("algo")
         return RunRow(
-            name=path.name, path=str(path), env=config.get("env"), algo=config.get("algo"),
-            status="no summary", best_return=None, timesteps=None, wall_time_s=None,
-            target_reward=None, reached_target=None,
-            updated_at=(path / CONFIG_FILE).stat().st_mtime if config else path.stat().st_mtime,
+            name=path.name, path=str(path),
+            env=env if isinstance(env, str) else None,
+            algo=algo if isinstance(algo, str) else None,
+            status=problem or "no summary", best_return=None, timesteps=None,
+            wall_time_s=None, target_reward=None, reached_target=None,
+            updated_at=_mtime(path),
         )
     return RunRow(
         name=path.name,
         path=str(path),
         env=summary.env,
         algo=summary.algo,
-        status=summary.shown_status(),
+        status=problem or summary.shown_status(),
         best_return=summary.best_episode_return_mean,
         timesteps=summary.timesteps_total,
         wall_time_s=summary.time_total_s,
@@ -63,12 +86,19 @@ def read_run(path: Path) -> RunRow:
     )
 
 
+def _mtime(path: Path) -> float:
+    """When the run last changed: its newest manifest, else the directory itself."""
+    times = [p.stat().st_mtime for p in (path / CONFIG_FILE, path / SUMMARY_FILE) if p.exists()]
+    return max(times, default=path.stat().st_mtime)
+
+
 def list_runs(output: Path) -> list[RunRow]:
     """Every run directory directly under ``output``, the most recently updated first."""
     if not output.is_dir():
         raise RunDirError(f"no such folder: {output}")
     output = output.resolve()
     rows = [read_run(p) for p in output.iterdir() if p.is_dir() and is_run_dir(p)]
+    # updated_at of an unreadable summary is unknown: such a run sorts by its files' times.
     return sorted(rows, key=lambda r: r.updated_at, reverse=True)
 
 

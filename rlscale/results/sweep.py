@@ -27,7 +27,12 @@ import yaml
 
 from rlscale.config.model import StopConfig
 from rlscale.config.search import get_path, set_path
-from rlscale.results.files import atomic_write_json, atomic_write_text, read_json
+from rlscale.results.files import (
+    atomic_append_text,
+    atomic_write_json,
+    atomic_write_text,
+    read_json,
+)
 from rlscale.results.rundir import (
     COMMAND_FILE,
     CONFIG_FILE,
@@ -76,8 +81,7 @@ class SweepDir(OutputDir):
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True, exist_ok=True)
         if mode == RESUME:
-            with open(self.path / COMMAND_FILE, "a") as handle:
-                handle.write(command + "\n")
+            atomic_append_text(self.path / COMMAND_FILE, command + "\n")
             return
         atomic_write_text(self.path / SWEEP_FILE, yaml.safe_dump(config, sort_keys=False))
         atomic_write_text(self.path / COMMAND_FILE, command + "\n")

@@ -16,6 +16,7 @@ from rlscale.algos import (
     get_algo,
     plan_resources,
 )
+from rlscale.algos.build import validate_algo_config
 from rlscale.algos.evaluation import check_evaluation
 from rlscale.algos.normalize import observation_pipeline
 from rlscale.algos.plan import scale_batch
@@ -23,8 +24,20 @@ from rlscale.config.model import ExperimentConfig
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
 from rlscale.envs.resolve import canonical_spec
-from rlscale.errors import ConfigError
-from rlscale.results.rundir import NEW, OVERWRITE, RESUME, OutputDir, RunDir
+from rlscale.errors import ConfigError, ResourceError, RunDirError
+from rlscale.results.rundir import (
+    CONFIG_FILE,
+    NEW,
+    OVERWRITE,
+    RESUME,
+    OutputDir,
+    RunDir,
+    UnreadableFile,
+    check_output_folder,
+    read_config_file,
+    read_summary,
+)
+from rlscale.results.summary import SUMMARY_FILE
 from rlscale.runners.session import Capacity, local_capacity
 from rlscale.runners.tracking import check_tracking
 
@@ -83,11 +96,36 @@ def place_output(
             f"(rlscale {kind.COMMAND} {kind.KIND.upper()}_DIR/{file} --resume) or --name NAME"
         )
     name = exp.name or kind.default_name(exp.env, exp.algo)
-    output = str(Path(exp.output).expanduser().resolve())
+    try:
+        output = str(Path(exp.output).expanduser().resolve())
+    except (OSError, RuntimeError) as exc:  # a link loop, a home that does not exist
+        raise RunDirError(f"output folder {exp.output}: {exc}") from None
     exp = exp.model_copy(update={"name": name, "output": output})
     directory = kind(Path(output) / name)
+    check_output_folder(Path(output))
+    if directory.path.exists() and not directory.path.is_dir():
+        raise RunDirError(f"{directory.path} is a file, not a {kind.KIND} directory")
     directory.check_mode(mode)
     return exp, directory
+
+
+# A local run may ask for more cores than the machine has (oversubscribed, e.g. envs that
+# wait on I/O), but not this many times more without saying so.
+OVERSUBSCRIBE_FACTOR = 4
+
+
+def check_cpus_within_reach(asked: int | None, capacity: Capacity, oversubscribe: bool) -> None:
+    """Refuse ``--num-cpus`` above :data:`OVERSUBSCRIBE_FACTOR` times the machine's cores
+    (as many Ray processes would start) unless ``oversubscribe`` is set."""
+    if asked is None or oversubscribe or not capacity.may_oversubscribe:
+        return
+    limit = OVERSUBSCRIBE_FACTOR * capacity.cpus
+    if asked > limit:
+        raise ResourceError(
+            f"--num-cpus {asked} is more than {OVERSUBSCRIBE_FACTOR}x the {capacity.cpus} "
+            f"core(s) of this machine (at most {limit}): that many processes would start; "
+            "pass --oversubscribe (resources.oversubscribe: true) if you mean it"
+        )
 
 
 PlanHook = Callable[[ResourcePlan], None]
@@ -107,6 +145,10 @@ def build_run(
     which checks ``algo_config`` against RLlib). Returns the experiment with the planned
     cores recorded in ``resources.num_cpus``.
     """
+    res = exp.resources
+    check_cpus_within_reach(res.num_cpus, capacity, res.oversubscribe)
+    # algo_config's keys, types and ranges, before the env is built or Ray starts.
+    validate_algo_config(algo, exp.algo_config, warn=False)
     env = resolve_env(exp.env, exp.env_config, exp.env_packages, exp.env_wrappers)
     check_tracking(exp)  # MLflow / W&B installed, MLflow's store opens (runners.tracking)
     check_evaluation(exp)  # stop.on: eval needs evaluation.every (algos.evaluation)
@@ -116,7 +158,6 @@ def build_run(
     if check_env:
         report = require_env_ok(env)
         step_time_us = report.step_time_median_us or report.step_time_us
-    res = exp.resources
     plan = plan_resources(
         nodes=capacity.node_list(),
         num_cpus=res.num_cpus,
@@ -189,16 +230,29 @@ def prepare_job(
         )
     exp, run_dir = place_output(exp, mode, RunDir)
     if mode == RESUME:
-        stored = run_dir.read_config()
-        if not stored:
-            raise ConfigError(f"cannot resume {run_dir.path}: its config.yaml is missing "
-                              "or unreadable")
+        if not (run_dir.path / CONFIG_FILE).is_file():
+            raise RunDirError(f"cannot resume {run_dir.path}: its {CONFIG_FILE} is missing")
+        try:
+            stored = read_config_file(run_dir.path)
+        except UnreadableFile as exc:
+            raise RunDirError(f"cannot resume {run_dir.path}: its {CONFIG_FILE} is "
+                              f"unreadable ({exc.reason})") from None
         for key in ("env", "algo"):
             if stored.get(key) != getattr(exp, key):
                 raise ConfigError(
                     f"cannot resume {run_dir.path}: it trained {key} {stored.get(key)!r}, "
                     f"not {getattr(exp, key)!r}"
                 )
+        if not (run_dir.path / SUMMARY_FILE).is_file():
+            raise RunDirError(f"cannot resume {run_dir.path}: it has no {SUMMARY_FILE} "
+                              "(it never started training)")
+        try:
+            previous = read_summary(run_dir.path)
+        except UnreadableFile as exc:
+            raise RunDirError(f"cannot resume {run_dir.path}: its {SUMMARY_FILE} is "
+                              f"unreadable ({exc.reason})") from None
+        if previous.latest_checkpoint() is None:
+            raise RunDirError(f"cannot resume {run_dir.path}: it has no checkpoint yet")
 
     exp, env, plan, algo_config = build_run(
         exp, algo, capacity or local_capacity(), check_env=check_env, on_plan=on_plan

@@ -44,7 +44,12 @@ from rlscale.results.sweep import (
     rank_points,
     write_report,
 )
-from rlscale.runners.job import build_run, canonical_experiment, place_output
+from rlscale.runners.job import (
+    build_run,
+    canonical_experiment,
+    check_cpus_within_reach,
+    place_output,
+)
 from rlscale.runners.session import Capacity, local_capacity
 from rlscale.runners.stopping import clear_stop, request_stop, stop_criteria, stop_requested
 from rlscale.runners.tracking import logger_callbacks
@@ -233,6 +238,7 @@ def prepare_sweep(
         options = dataclasses.replace(options, **{k: stored[k] for k in keep if k in stored})
 
     capacity = capacity or local_capacity()
+    check_cpus_within_reach(options.num_cpus, capacity, exp.resources.oversubscribe)
     cores = plan_sweep(nodes=capacity.node_list(), may_oversubscribe=capacity.may_oversubscribe,
                        num_cpus=options.num_cpus, trial_cpus=exp.resources.num_cpus)
     reasons = list(cores.reasons)

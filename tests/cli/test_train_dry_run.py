@@ -43,9 +43,10 @@ def test_dry_run_takes_a_number_where_rllib_defaults_to_auto(cli) -> None:
 
 
 def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
-    # 36 cores: 35 runners x 32 envs would share a 2,048-step batch the user set.
-    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run",
-                 "--set", "resources.num_envs_per_env_runner=32",
+    # 36 cores (on a smaller machine: --oversubscribe): 35 runners x 32 envs would share a
+    # 2,048-step batch the user set.
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--oversubscribe",
+                 "--dry-run", "--set", "resources.num_envs_per_env_runner=32",
                  "--set", "algo_config.train_batch_size_per_learner=2048")
     assert result.exit_code == 0, result.output
     assert "batch grown" not in result.stdout  # the user's batch wins
@@ -55,7 +56,8 @@ def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
             ) in caplog.text
     caplog.clear()
     # The preset's 32 envs are a total, spread over the 35 runners: no warning.
-    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run")
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--oversubscribe",
+                 "--dry-run")
     assert result.exit_code == 0, result.output
     assert "32 env(s) in all (resources.num_envs): 1 per runner over 35 runners" in result.stdout
     # ... and the preset's batch grows with them, to 32 steps per env.
@@ -64,8 +66,8 @@ def test_dry_run_warns_when_the_batch_is_spread_thin(cli, caplog) -> None:
     assert "samples only" not in caplog.text
     caplog.clear()
     # One env per runner already: the hint is fewer runners, not fewer envs.
-    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--dry-run",
-                 "--set", "algo_config.train_batch_size_per_learner=256",
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "36", "--oversubscribe",
+                 "--dry-run", "--set", "algo_config.train_batch_size_per_learner=256",
                  "--set", "algo_config.minibatch_size=128")
     assert result.exit_code == 0, result.output
     assert ("each of the 35 envs samples only about 7 step(s) per iteration (a 256-step "
