@@ -124,11 +124,14 @@ def build_algo_config(
     exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan
 ) -> AlgorithmConfig:
     """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
+    from rlscale.algos.policies import apply_multi_agent
     from rlscale.algos.returns import log_episode_return, put_window_mean
     from rlscale.envs.resolve import register_for_rllib
 
     overrides = validate_algo_config(info, exp.algo_config)
     model = overrides.pop("model", None)
+    if exp.policies is not None and not env.is_multiagent:
+        raise ConfigError(f"policies: '{exp.env}' is a single-agent env")
     # Refuses, before any Ray process, an observation space RLlib cannot train on;
     # adds the connector (e.g. flattening Dict/Tuple, one-hot Discrete) when one is needed.
     connector = observation_connector(env.observation_space)
@@ -159,6 +162,8 @@ def build_algo_config(
         config.environment(normalize_actions=False, clip_actions=False)
     if connector is not None:
         config.env_runners(env_to_module_connector=connector)
+    if env.agents is not None:  # multi-agent: policies, their modules and the mapping
+        apply_multi_agent(config, exp.policies, exp.policies_to_train, env.agents)
     # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
     config.callbacks(on_episode_end=log_episode_return, on_train_result=put_window_mean)
     if model is not None:
