@@ -50,9 +50,9 @@ def log_episode_return(
     metrics_logger.log_value(_RETURNS, total, reduce="item_series", window=window)
     if hasattr(episode, "agent_episodes"):  # a MultiAgentEpisode
         by_agent, by_module = _agent_returns([*(prev_episode_chunks or ()), episode])
-        for (logged, _, _), returns in zip(_GROUPS, (by_agent, by_module), strict=True):
-            for key, value in returns.items():
-                metrics_logger.log_value((logged, key), value, reduce="item_series",
+        for group, returns in zip(_GROUPS, (by_agent, by_module), strict=True):
+            for name, value in returns.items():
+                metrics_logger.log_value((group[0], name), value, reduce="item_series",
                                          window=window)
 
 

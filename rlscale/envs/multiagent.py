@@ -83,10 +83,12 @@ def make_registered(env_id: str, kwargs: dict[str, Any]) -> Any:
     """A multi-agent env registered as a Gymnasium id (``gymnasium.register`` with a
     PettingZoo or RLlib entry point), built by its entry point; ``None`` when the id's
     entry point builds something else."""
-    creator = gym.envs.registration.load_env_creator(gym.spec(env_id).entry_point)
-    if isinstance(creator, type) and class_kind(creator) is None:
+    spec = gym.spec(env_id)
+    entry = spec.entry_point
+    creator = gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
+    if creator is None or (isinstance(creator, type) and class_kind(creator) is None):
         return None
-    env = creator(**{**gym.spec(env_id).kwargs, **kwargs})
+    env = creator(**{**spec.kwargs, **kwargs})
     return env if object_kind(env) is not None else None
 
 

@@ -26,8 +26,8 @@ class ParallelPettingZoo(MultiAgentEnv):  # type: ignore[misc]
         self.agents = list(self.possible_agents)
         self.observation_spaces = {a: env.observation_space(a) for a in self.possible_agents}
         self.action_spaces = {a: env.action_space(a) for a in self.possible_agents}
-        self.observation_space = gym.spaces.Dict(self.observation_spaces)
-        self.action_space = gym.spaces.Dict(self.action_spaces)
+        self.observation_space = gym.spaces.Dict(dict(self.observation_spaces))  # type: ignore[arg-type]
+        self.action_space = gym.spaces.Dict(dict(self.action_spaces))  # type: ignore[arg-type]
         self.render_mode = getattr(env, "render_mode", None)
 
     def reset(
@@ -37,7 +37,7 @@ class ParallelPettingZoo(MultiAgentEnv):  # type: ignore[misc]
         self.agents = list(self.par_env.agents)
         return dict(obs), dict(infos or {})
 
-    def step(self, action_dict: dict[Any, Any]) -> tuple[dict[Any, Any], ...]:
+    def step(self, action_dict: dict[Any, Any]) -> Any:
         obs, rewards, terminated, truncated, infos = self.par_env.step(action_dict)
         terminated, truncated = dict(terminated), dict(truncated)
         self.agents = list(self.par_env.agents)
