@@ -69,6 +69,7 @@ def train(
     env_packages: list[str] | None = option("env_packages"),
     no_check_env: bool = option("no_check_env"),
     algo: str | None = option("algo"),
+    policies: str | None = option("policies"),
     num_cpus: int | None = option("num_cpus"),
     num_gpus: float | None = option("num_gpus"),
     stop_reward: float | None = option("stop_reward"),
@@ -91,13 +92,14 @@ def train(
     """Train an agent: any Gymnasium env, any online RLlib algorithm, every core used."""
     start = process_start()
     setup_logging(verbose)
+    from rlscale.algos.policies import parse_policies_flag
     from rlscale.cli.check_env import parse_env_config
     from rlscale.runners import launch
     from rlscale.runners.stopping import request_stop
 
     flags = flag_overrides(
         env=env, env_config=parse_env_config(env_config), env_packages=env_packages or None,
-        algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
+        algo=algo, policies=parse_policies_flag(policies), num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
         address=address,

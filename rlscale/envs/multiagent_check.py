@@ -162,7 +162,8 @@ def rollouts(env: Any, agents: AgentSpaces, episodes: int, seed: int, max_steps:
             term = _check_flags("terminateds", terminated, ep, report)
             trunc = _check_flags("truncateds", truncated, ep, report)
             over = term.get(ALL, False) or trunc.get(ALL, False)
-            ep.done |= {a for a, v in (term | trunc).items() if v and a != ALL}
+            ep.done |= {a for flags in (term, trunc) for a, v in flags.items()
+                        if v and a != ALL}
             acting = {a: aid for a, aid in acting.items() if a not in ep.done}
             live = _pettingzoo_agents(env)
             if not over and live is not None and not live:
