@@ -99,8 +99,9 @@ def train(
 
     flags = flag_overrides(
         env=env, env_config=parse_env_config(env_config), env_packages=env_packages or None,
-        algo=algo, policies=parse_policies_flag(policies), num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
-        stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
+        algo=algo, policies=parse_policies_flag(policies), num_cpus=num_cpus,
+        num_gpus=num_gpus, stop_reward=stop_reward, stop_iters=stop_iters,
+        stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
         address=address,
     )
