@@ -196,6 +196,18 @@ def test_train_refuses_bad_policies_before_ray(cli) -> None:
     assert_error(single, "policies: 'CartPole-v1' is a single-agent env", cli.cwd)
 
 
+def test_dry_run_shows_agents_and_policies(cli) -> None:
+    result = cli("train", "--env", f"{ENVS}:Grid", "--policies",
+                 "battery_*=battery,grid_operator=operator", "--set",
+                 "policies_to_train=[battery]", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "observations battery_0: Box(2,) float32, battery_1: Box(2,) float32, " \
+           "grid_operator: Box(3,) float32; actions battery_0: Discrete(2)" in result.stdout
+    assert "policy battery: battery_0, battery_1\n" in result.stdout
+    assert "policy operator: grid_operator  (not trained)\n" in result.stdout
+    assert "policies_to_train:\n  - battery\n" in result.stdout
+
+
 def test_a_non_env_factory_is_still_refused() -> None:
     with pytest.raises(EnvSpecError, match="not a gymnasium.Env"):
         resolve_env("collections:OrderedDict")
