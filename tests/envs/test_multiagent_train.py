@@ -116,3 +116,25 @@ def test_mapped_policies_train_a_subset_and_export_every_policy(cli) -> None:
     again = cli("export", str(run), "-o", str(out))  # never overwritten silently
     assert again.exit_code == 2
     assert "already holds battery.onnx, operator.onnx, policy_mapping.json" in again.stderr
+
+
+def test_a_turn_based_pettingzoo_game_trains_one_policy_per_player(cli) -> None:
+    """Rock-paper-scissors, a PettingZoo AEC env in RLlib's PettingZooEnv wrapper, with
+    Discrete observations (one-hot encoded for each agent by RLlib's connector)."""
+    result = cli("train", "--env", "pettingzoo.classic.rps_v2:env", "--policies", "per_agent",
+                 "--stop-iters", "2", "--name", "rps", "--set",
+                 "algo_config.train_batch_size_per_learner=300", "--set",
+                 "algo_config.minibatch_size=100", "--set", "algo_config.num_epochs=1")
+    assert result.exit_code == 0, result.output
+    run = cli.cwd / "rlscale_runs" / "rps"
+    summary = read_summary(run)
+    assert summary["iterations"] == 2
+    assert set(summary["policy_return_mean"]) == {"player_0", "player_1"}
+    # Zero-sum: every episode's total is 0, and the players' means cancel out.
+    assert summary["last_episode_return_mean"] == pytest.approx(0.0, abs=1e-9)
+    assert sum(summary["policy_return_mean"].values()) == pytest.approx(0.0, abs=1e-6)
+    evaluated = cli("evaluate", str(run), "--episodes", "2", "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads(evaluated.stdout)
+    assert report["agent_policy"] == {"player_0": "player_0", "player_1": "player_1"}
+    assert report["returns"] == [0.0, 0.0] and report["lengths"] == [30, 30]
