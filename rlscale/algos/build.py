@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from rlscale.algos.plan import ResourcePlan
-from rlscale.algos.registry import AlgoInfo
+from rlscale.algos.registry import AlgoInfo, check_action_space
 from rlscale.algos.spaces import has_box, observation_connector
 from rlscale.errors import ConfigError, did_you_mean
 
@@ -163,6 +163,8 @@ def build_algo_config(
     if connector is not None:
         config.env_runners(env_to_module_connector=connector)
     if env.agents is not None:  # multi-agent: policies, their modules and the mapping
+        for space in env.agents.action_spaces.values():
+            check_action_space(info, space)
         apply_multi_agent(config, exp.policies, exp.policies_to_train, env.agents)
     # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
     config.callbacks(on_episode_end=log_episode_return, on_train_result=put_window_mean)

@@ -194,6 +194,11 @@ def test_train_refuses_bad_policies_before_ray(cli) -> None:
                  "Discrete(2)) cannot share policy 'shared': their spaces differ", cli.cwd)
     single = cli("train", "--env", "CartPole-v1", "--policies", "per_agent", "--dry-run")
     assert_error(single, "policies: 'CartPole-v1' is a single-agent env", cli.cwd)
+    dqn = cli("train", "--env", "mpe2.simple_spread_v3:parallel_env", "--env-config",
+              '{"continuous_actions": true}', "--algo", "DQN", "--dry-run")
+    assert_error(dqn, "DQN cannot handle the action space Box(0.0, 1.0, (5,), float32) (DQN "
+                 "supports Discrete actions); use SAC (continuous or discrete) or PPO (any) "
+                 "instead", cli.cwd)
 
 
 def test_dry_run_shows_agents_and_policies(cli) -> None:
