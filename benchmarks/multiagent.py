@@ -2,15 +2,16 @@
 
 How to run (from the repository root):
     .venv/bin/python benchmarks/multiagent.py --contestants rlscale,rllib --cap 300
-What to expect: for MPE's simple_spread (mpe2, 2 agents, 25-step episodes, one shared policy)
-the wall-clock seconds from process start until the mean return (summed over agents) of the
-last 100 episodes first reached the target, and the env steps it took; and for rlscale the
-same on examples/feeder_batteries.yaml. A contestant that misses the target within --cap
+What to expect: for MPE's speaker-listener (mpe2, 2 agents with different spaces, a policy
+each, 25-step episodes; examples/speaker_listener.yaml) the wall-clock seconds from process
+start until the mean return (summed over agents) of the last 100 episodes first reached the
+target, and the env steps it took; with --feeder, the same for rlscale on
+examples/feeder_batteries.yaml. A contestant that misses the target within --cap
 seconds is reported with its best mean.
 
 rlscale runs as a user would (``rlscale train ... --stop-reward T``; its summary.json says
 when the target was reached). Raw RLlib is ``PPOConfig()`` with only what a multi-agent env
-needs: the env (RLlib's own ``ParallelPettingZooEnv`` wrapper), one shared policy and its
+needs: the env (RLlib's own ``ParallelPettingZooEnv`` wrapper), a policy per agent and the
 mapping, the seed; its 100-episode mean is computed here from each iteration's episode
 count and mean return (RLlib 2.60 clears its episode window every iteration).
 """
@@ -28,9 +29,10 @@ from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SPREAD = "mpe2.simple_spread_v3:parallel_env"
-SPREAD_CONFIG = {"N": 2, "max_cycles": 25}
-SPREAD_TARGET = -30.0
+PZ = "mpe2.simple_speaker_listener_v4:parallel_env"
+PZ_CONFIG = {"max_cycles": 25}
+PZ_TARGET = -50.0
+PZ_EXPERIMENT = ROOT / "examples" / "speaker_listener.yaml"
 FEEDER = ROOT / "examples" / "feeder_batteries.yaml"
 FEEDER_TARGET = 2.5
 
@@ -55,18 +57,19 @@ def _rllib_main(target: float, cap: float, seed: int) -> None:
     """Raw RLlib in this process (run as a child: ``--rllib-child``)."""
     start = time.monotonic()
     import ray
-    from mpe2 import simple_spread_v3
+    from mpe2 import simple_speaker_listener_v4
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
     from ray.tune.registry import register_env
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    register_env("spread", lambda cfg: ParallelPettingZooEnv(
-        simple_spread_v3.parallel_env(**cfg)))
+    register_env("speaker_listener", lambda cfg: ParallelPettingZooEnv(
+        simple_speaker_listener_v4.parallel_env(**cfg)))
     config = (
         PPOConfig()
-        .environment("spread", env_config=SPREAD_CONFIG)
-        .multi_agent(policies={"shared"}, policy_mapping_fn=lambda aid, *a, **k: "shared")
+        .environment("speaker_listener", env_config=PZ_CONFIG)
+        .multi_agent(policies={"speaker_0", "listener_0"},
+                     policy_mapping_fn=lambda aid, *a, **k: aid)
         .debugging(seed=seed)
     )
     algo = config.build_algo()
@@ -118,15 +121,16 @@ def main() -> None:
     who = args.contestants.split(",")
     rows = []
     if "rlscale" in who:
-        rows.append(("simple_spread", "rlscale", run_rlscale(
-            ["--env", SPREAD, "--env-config", json.dumps(SPREAD_CONFIG), "--seed",
-             str(args.seed), "--stop-reward", str(SPREAD_TARGET)], args.cap)))
+        rows.append(("speaker_listener", "rlscale", run_rlscale(
+            [str(PZ_EXPERIMENT), "--seed", str(args.seed), "--stop-reward",
+             str(PZ_TARGET)], args.cap)))
     if "rllib" in who:
-        rows.append(("simple_spread", "raw RLlib default", run_rllib(SPREAD_TARGET, args.cap,
+        rows.append(("speaker_listener", "raw RLlib default", run_rllib(PZ_TARGET, args.cap,
                                                                      args.seed)))
     if args.feeder:
         rows.append(("feeder_batteries", "rlscale", run_rlscale(
-            [str(FEEDER), "--seed", str(args.seed), "--stop-reward", str(FEEDER_TARGET)],
+            [str(FEEDER), "--env", f"{ROOT / 'examples' / 'feeder_batteries.py'}:FeederBatteries",
+             "--seed", str(args.seed), "--stop-reward", str(FEEDER_TARGET)],
             args.cap)))
     for env, name, outcome in rows:
         print(f"{env:<17} {name:<18} {json.dumps(outcome)}")

@@ -24,7 +24,8 @@ def test_feeder_example_reaches_its_target_with_one_shared_policy(cli) -> None:
     (random -5.1, all charging at once 1.5; the example file's own target is 2.5)."""
     experiment = yaml.safe_load((EXAMPLES / "feeder_batteries.yaml").read_text())
     assert experiment["policies"] == "shared"
-    result = cli("train", str(EXAMPLES / "feeder_batteries.yaml"), "--stop-reward", "2.0",
+    result = cli("train", str(EXAMPLES / "feeder_batteries.yaml"), "--env",
+                 f"{EXAMPLES / 'feeder_batteries.py'}:FeederBatteries", "--stop-reward", "2.0",
                  "--stop-time", "120", "--name", "feeder")
     assert result.exit_code == 0, result.output
     assert " iter   env steps  return mean" in result.stdout
@@ -47,6 +48,21 @@ def test_feeder_example_reaches_its_target_with_one_shared_policy(cli) -> None:
     assert report["agent_policy"] == {f"battery_{i}": "shared" for i in range(3)}
     assert report["return_mean"] == pytest.approx(sum(report["agent_return_mean"].values()))
     assert all(len(v) == 10 for v in report["agent_returns"].values())
+
+
+def test_pettingzoo_speaker_listener_trains_per_agent_policies_past_a_threshold(cli) -> None:
+    """MPE's speaker-listener from its own package (mpe2): two agents with different spaces,
+    one policy each, pass -60 (random about -92, the first iteration about -84; the
+    example's own target is -50)."""
+    result = cli("train", str(EXAMPLES / "speaker_listener.yaml"), "--stop-reward", "-60",
+                 "--stop-time", "90", "--name", "sl")
+    assert result.exit_code == 0, result.output
+    summary = read_summary(cli.cwd / "rlscale_runs" / "sl")
+    assert summary["reached_target"] is True, summary
+    assert set(summary["policy_return_mean"]) == {"speaker_0", "listener_0"}
+    # They share the reward: each policy's return is half the episode's.
+    for value in summary["policy_return_mean"].values():
+        assert value == pytest.approx(summary["last_episode_return_mean"] / 2, abs=1e-6)
 
 
 def test_mapped_policies_train_a_subset_and_export_every_policy(cli) -> None:
