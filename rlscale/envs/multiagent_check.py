@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rlscale.envs.multiagent import AgentSpaces
+from rlscale.envs.multiagent import PARALLEL, AgentSpaces
 from rlscale.envs.resolve import describe_space
 
 if TYPE_CHECKING:
@@ -122,6 +122,20 @@ def _rewards(rewards: Any, known: Mapping[str, Any], ep: _Episode, report: EnvRe
         ep.returns[agent] = ep.returns.get(agent, 0.0) + float(value)
 
 
+def _check_live_agents(live: list[Any], obs: Any, ep: _Episode, report: EnvReport) -> None:
+    """A PettingZoo ParallelEnv's bookkeeping: its agent list holds exactly the agents
+    that go on (they have an observation, and are not done)."""
+    from rlscale.envs.check import ERROR
+
+    for agent in map(str, live):
+        if agent in ep.done:
+            report.add(ERROR, f"agent {agent} is done but still in the env's agent list "
+                              f"(first {ep.where()})", key=f"listed-done-{agent}")
+        elif isinstance(obs, Mapping) and agent not in map(str, obs):
+            report.add(ERROR, f"agent {agent} is in the env's agent list but has no "
+                              f"observation (first {ep.where()})", key=f"vanished-{agent}")
+
+
 def rollouts(env: Any, agents: AgentSpaces, episodes: int, seed: int, max_steps: int,
              report: EnvReport) -> None:
     """Random-action episodes on ``env`` (an RLlib ``MultiAgentEnv``), recorded in
@@ -166,6 +180,8 @@ def rollouts(env: Any, agents: AgentSpaces, episodes: int, seed: int, max_steps:
                         if v and a != ALL}
             acting = {a: aid for a, aid in acting.items() if a not in ep.done}
             live = _pettingzoo_agents(env)
+            if agents.kind == PARALLEL and live is not None:
+                _check_live_agents(live, obs, ep, report)
             if not over and live is not None and not live:
                 report.add(ERROR, f"the PettingZoo env has no agents left but terminateds/"
                                   f"truncateds do not set '__all__': the episode never ends "

@@ -19,9 +19,10 @@ class MixedEnding(ParallelEnv):  # type: ignore[misc]
 
     metadata = {"name": "mixed_ending_v0"}
 
-    def __init__(self, length: int = 3, scale: float = 1.0) -> None:
+    def __init__(self, length: int = 3, scale: float = 1.0, fault: str | None = None) -> None:
         self.length = length
         self.scale = scale
+        self.fault = fault  # "keeps_done": agents stay listed; "drops_obs": b's obs missing
         self.possible_agents = ["a", "b"]
         self.agents: list[str] = []
         self.t = 0
@@ -50,7 +51,9 @@ class MixedEnding(ParallelEnv):  # type: ignore[misc]
         terminated = {a: end and a == "a" for a in self.agents}
         truncated = {a: end and a == "b" for a in self.agents}
         infos = {a: {} for a in self.agents}
-        if end:
+        if self.fault == "drops_obs" and self.t == 1:
+            del obs["b"]
+        if end and self.fault != "keeps_done":
             self.agents = []
         return obs, rewards, terminated, truncated, infos
 

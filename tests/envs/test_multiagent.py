@@ -126,6 +126,17 @@ def test_check_env_finds_multiagent_problems(fault: str, message: str) -> None:
     assert message in [p.message for p in report.errors], report.problems
 
 
+@pytest.mark.parametrize(("fault", "message"), [
+    ("keeps_done", "agent a is done but still in the env's agent list (first episode 1, "
+                   "step 3)"),
+    ("drops_obs", "agent b is in the env's agent list but has no observation (first "
+                  "episode 1, step 1)"),
+])
+def test_check_env_checks_a_parallel_envs_agent_list(fault: str, message: str) -> None:
+    report = check_env(f"{ENVS}:MixedEnding", {"fault": fault}, episodes=1, recreate=False)
+    assert message in [p.message for p in report.errors], report.problems
+
+
 def test_check_env_cli_prints_agents_and_fails_on_a_broken_env(cli) -> None:
     ok = cli("check-env", f"{ENVS}:Grid", "--episodes", "1")
     assert ok.exit_code == 0, ok.output
