@@ -64,6 +64,11 @@ def test_a_registered_gymnasium_id_with_a_pettingzoo_entry_point() -> None:
         for _ in range(5):
             *_, terminated, truncated, _ = env.step({a: 0 for a in env.agents})
         assert truncated["__all__"]  # max_cycles=5 from env_config reached the factory
+        # Registered in this process only (no --env-package): env runners could not build it.
+        report = check_env("RlscaleTest/Spread-v0", {"max_cycles": 5}, episodes=1)
+        assert [p.message for p in report.errors] == [
+            "cannot be re-created in another process (as Ray's env runners do): "
+            "EnvSpecError: unknown environment 'RlscaleTest/Spread-v0'"]
     finally:
         del gym.registry["RlscaleTest/Spread-v0"]
 
