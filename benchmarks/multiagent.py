@@ -62,7 +62,7 @@ def _rllib_main(target: float, cap: float, seed: int) -> None:
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
     from ray.tune.registry import register_env
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     register_env("speaker_listener", lambda cfg: ParallelPettingZooEnv(
         simple_speaker_listener_v4.parallel_env(**cfg)))
     config = (
