@@ -8,7 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from rlscale.algos.plan import ResourcePlan
-from rlscale.algos.registry import AlgoInfo
+from rlscale.algos.registry import AlgoInfo, check_action_space
 from rlscale.algos.spaces import has_box, observation_connector
 from rlscale.algos.validate import check_model_values, check_module, check_values
 from rlscale.errors import ConfigError, did_you_mean
@@ -145,11 +145,14 @@ def build_algo_config(
     from rlscale.algos import faults
     from rlscale.algos.evaluation import apply_evaluation
     from rlscale.algos.normalize import observation_pipeline
+    from rlscale.algos.policies import apply_multi_agent
     from rlscale.algos.returns import log_episode_return, put_window_mean
     from rlscale.algos.throughput import fold_throughput, time_sampling
 
     overrides = validate_algo_config(info, exp.algo_config, warn=False)
     model = overrides.pop("model", None)
+    if exp.policies is not None and not env.is_multiagent:
+        raise ConfigError(f"policies: '{exp.env}' is a single-agent env")
     # Refuses, before any Ray process, an observation space RLlib cannot train on;
     # adds the connector (e.g. flattening Dict/Tuple, one-hot Discrete) when one is needed.
     connector = observation_connector(env.observation_space)
@@ -182,6 +185,10 @@ def build_algo_config(
         config.environment(normalize_actions=False, clip_actions=False)
     if connector is not None:
         config.env_runners(env_to_module_connector=connector)
+    if env.agents is not None:  # multi-agent: policies, their modules and the mapping
+        for space in env.agents.action_spaces.values():
+            check_action_space(info, space)
+        apply_multi_agent(config, exp.policies, exp.policies_to_train, env.agents)
     # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
     # Env faults: counted, kept out of that window, and stopping a run they outpace.
     # Where the time goes (sampling, learning, waiting; steps per node): rlscale_throughput.

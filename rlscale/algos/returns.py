@@ -10,6 +10,10 @@ progress table and ranks sweep trials by it, so each env runner logs every episo
 and the algorithm puts the mean of the last N back under that key. The window is kept in the
 algorithm's metrics logger, which RLlib saves with every checkpoint, so a resumed run goes on
 with the returns it had.
+
+A multi-agent episode's return is the sum over its agents (RLlib's ``get_return``); its
+agents' and policies' (RL modules') returns get windows of their own, put back under RLlib's
+``agent_episode_returns_mean/<agent>`` and ``module_episode_returns_mean/<policy>`` keys.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ _RETURNS = "rlscale_episode_returns"
 # it; it comes back in the next result (after a restore: as restored), where it is taken out
 # again. It is the window's only copy.
 _SAVED = "rlscale_recent_returns"
+# Per agent and per policy (multi-agent): env runners' key, the saved item, RLlib's result key.
+_GROUPS = (
+    ("rlscale_agent_returns", "rlscale_recent_agent_returns", metrics.AGENT_RETURN_MEAN_KEY),
+    ("rlscale_module_returns", "rlscale_recent_module_returns", metrics.POLICY_RETURN_MEAN_KEY),
+)
 
 
 def log_episode_return(
@@ -44,6 +53,25 @@ def log_episode_return(
     total += sum(float(chunk.get_return()) for chunk in prev_episode_chunks or ())
     window = env_runner.config.metrics_num_episodes_for_smoothing if env_runner else None
     metrics_logger.log_value(_RETURNS, total, reduce="item_series", window=window)
+    if hasattr(episode, "agent_episodes"):  # a MultiAgentEpisode
+        by_agent, by_module = _agent_returns([*(prev_episode_chunks or ()), episode])
+        for group, returns in zip(_GROUPS, (by_agent, by_module), strict=True):
+            for name, value in returns.items():
+                metrics_logger.log_value((group[0], name), value, reduce="item_series",
+                                         window=window)
+
+
+def _agent_returns(chunks: list[Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """Each agent's and each module's return over an episode's chunks."""
+    by_agent: dict[str, float] = {}
+    by_module: dict[str, float] = {}
+    for chunk in chunks:
+        for agent_id, agent_episode in chunk.agent_episodes.items():
+            value = float(agent_episode.get_return())
+            by_agent[str(agent_id)] = by_agent.get(str(agent_id), 0.0) + value
+            module = str(agent_episode.module_id)
+            by_module[module] = by_module.get(module, 0.0) + value
+    return by_agent, by_module
 
 
 def put_window_mean(*, algorithm: Any, result: dict[str, Any], **_: Any) -> None:
@@ -59,6 +87,19 @@ def put_window_mean(*, algorithm: Any, result: dict[str, Any], **_: Any) -> None
     # episode ended, so a run with long episodes had no return column (nothing to plot).
     runners[metrics.EPISODE_RETURN_MEAN_KEY] = sum(recent) / len(recent) if recent else math.nan
     algorithm.metrics.log_value(_SAVED, list(recent), reduce="item")
+    size = algorithm.config.metrics_num_episodes_for_smoothing
+    for logged, saved, key in _GROUPS:
+        previous = result.pop(saved, None) or {}
+        fresh = runners.pop(logged, None) or {}
+        if not previous and not fresh:
+            continue
+        means: dict[str, float] = {}
+        for name in sorted({*previous, *fresh}):
+            window = deque(_returns(previous.get(name)), maxlen=size)
+            window.extend(_returns(fresh.get(name)))
+            means[name] = sum(window) / len(window) if window else math.nan
+            algorithm.metrics.log_value((saved, name), list(window), reduce="item")
+        runners[key] = means
 
 
 def _returns(logged: Any) -> list[float]:

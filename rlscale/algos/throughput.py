@@ -17,6 +17,7 @@ learner updates; ``on_train_result`` folds them into ``result["rlscale_throughpu
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from typing import Any
@@ -99,8 +100,9 @@ def summarize(logged: dict[str, Any], iteration_s: float | None,
             continue
         for stats in runners.values():
             if isinstance(stats, dict):
-                per_runner.append((node, float(stats.get("steps", 0.0) or 0.0),
-                                   float(stats.get("sample_s", 0.0) or 0.0)))
+                # A runner that died mid-iteration reports NaN (RLlib's reduce of nothing).
+                per_runner.append((node, _count(stats.get("steps")),
+                                   _count(stats.get("sample_s"))))
     times = [t for _, _, t in per_runner if t > 0]
     sampling_s = max(times) if times else None
     nodes = []
@@ -130,3 +132,12 @@ def summarize(logged: dict[str, Any], iteration_s: float | None,
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def _count(value: Any) -> float:
+    """A logged count or time as a float; 0 when missing or not finite."""
+    try:
+        out = float(value or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+    return out if math.isfinite(out) else 0.0

@@ -46,6 +46,16 @@ def _numbers(values: list[Any], fmt: str, limit: int = 10) -> str:
     return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
 
 
+def _print_agents(out: Any, report: Any, resolved: Any) -> None:
+    from rlscale.envs.multiagent import KIND_NAMES
+
+    kind = KIND_NAMES.get(resolved.agents.kind, resolved.agents.kind)
+    out(f"Agents        {len(report.agents)} ({kind})", markup=False)
+    width = max(len(a) for a in report.agents)
+    for agent, (obs, act) in report.agents.items():
+        out(f"  {agent:<{width}}  observations {obs}, actions {act}", markup=False)
+
+
 def check_env(
     spec: str = typer.Argument(
         ..., help="Gymnasium id, package.module:Class or path/to/file.py:Class.",
@@ -88,8 +98,11 @@ def check_env(
     for ref in resolved.env_wrappers:
         kwargs = f" {json.dumps(ref.kwargs)}" if ref.kwargs else ""
         out(f"Wrapper       {ref.path}{kwargs}", markup=False)
-    out(f"Observations  {report.observation_space}", markup=False)
-    out(f"Actions       {report.action_space}", markup=False)
+    if report.agents:
+        _print_agents(out, report, resolved)
+    else:
+        out(f"Observations  {report.observation_space}", markup=False)
+        out(f"Actions       {report.action_space}", markup=False)
     if report.episode_lengths:
         capped = (f" ({report.capped_episodes} stopped at --max-steps {max_steps})"
                   if report.capped_episodes else "")
@@ -97,7 +110,13 @@ def check_env(
         out(f"Episodes      {len(report.episode_lengths)} with random actions, seed {seed}"
             f"{capped}")
         out(f"  lengths     {_numbers(report.episode_lengths, 'd')}")
-        out(f"  returns     {_numbers(report.episode_returns, '.2f')}  (mean {mean_return:.2f})")
+        total = " (summed over agents)" if report.agents else ""
+        out(f"  returns     {_numbers(report.episode_returns, '.2f')}  (mean {mean_return:.2f})"
+            f"{total}")
+        for agent, returns in report.agent_returns.items():
+            lengths = report.agent_lengths.get(agent, [])
+            out(f"  {agent}  returns {_numbers(returns, '.2f')}  steps "
+                f"{_numbers(lengths, 'd')}", markup=False)
     if report.step_time_us is not None:
         out(f"Step time     {report.step_time_us:,.1f} us (mean over random steps)")
     if not report.problems:

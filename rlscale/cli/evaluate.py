@@ -58,11 +58,17 @@ def evaluate(
     """Run episodes with a trained policy and report their returns."""
     start = time.monotonic()
     from rlscale.evaluate.episodes import make_eval_env
+    from rlscale.evaluate.multiagent import is_multiagent_ref
     from rlscale.evaluate.restore import locate_checkpoint
     from rlscale.evaluate.video import check_video_path
 
     overrides = parse_env_config(env_config or [])
     ref = locate_checkpoint(target, checkpoint)
+    if is_multiagent_ref(ref):
+        if video is not None:
+            raise ConfigError("--video: not supported for multi-agent runs yet")
+        _evaluate_multiagent(ref, overrides, episodes, seed, explore, as_json, start)
+        return
     if video is not None:
         check_video_path(video, overwrite)
     config = ref.run_config()
@@ -150,3 +156,52 @@ def _run(ref: Any, env: Any, episodes: int, seed: int, explore: bool, video: Pat
             result = run_episodes(policy, env, episodes, seed, explore, on_frame=rec.add,
                          on_episode=on_episode)
         return result, rec.frames, restore_s
+
+
+def _evaluate_multiagent(ref: Any, overrides: dict[str, Any], episodes: int, seed: int,
+                         explore: bool, as_json: bool, start: float) -> None:
+    """``evaluate`` of a multi-agent run: the total return and each agent's."""
+    from rlscale.envs.resolve import resolve_env
+    from rlscale.evaluate.multiagent import load_agent_policies, run_multiagent_episodes
+
+    config = ref.run_config()
+    spec = str(config.get("env"))
+    resolved = resolve_env(spec, {**(config.get("env_config") or {}), **overrides},
+                           config.get("env_packages") or [])
+    assert resolved.agents is not None
+    policies = load_agent_policies(ref, resolved.agents)
+    restore_s = time.monotonic() - start
+    env = resolved.make()
+    try:
+        result = run_multiagent_episodes(policies, env, episodes, seed, explore)
+    finally:
+        env.close()
+    total_s = time.monotonic() - start
+    stats = result.stats()
+    report: dict[str, Any] = {
+        "run_dir": str(ref.run_dir), "checkpoint": _rel(ref.checkpoint, ref.run_dir),
+        "env": spec, "algo": config.get("algo"), "episodes": episodes, "explore": explore,
+        "seed": seed, **stats, "agent_policy": dict(policies.plan.mapping),
+        "returns": result.returns, "lengths": result.lengths,
+        "agent_returns": result.agent_returns, "restore_s": round(restore_s, 3),
+        "episodes_s": round(result.seconds, 3), "total_s": round(total_s, 3),
+    }
+    if as_json:
+        typer.echo(json.dumps(report))
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    lines = {
+        "return_mean": f"{stats['return_mean']:.2f} (summed over agents)",
+        "return_std": f"{stats['return_std']:.2f}",
+        "return_min": f"{stats['return_min']:.2f}",
+        "return_max": f"{stats['return_max']:.2f}",
+        "length_mean": f"{stats['length_mean']:.1f}",
+        **{f"  {agent}": f"{mean:.2f}  (policy {policies.plan.mapping[agent]})"
+           for agent, mean in stats["agent_return_mean"].items()},
+        "episodes": f"{episodes} ({'sampled' if explore else 'greedy'} actions, seed {seed})",
+        "checkpoint": report["checkpoint"],
+        "seconds": f"{total_s:.1f} (restore {restore_s:.1f}, episodes {result.seconds:.1f})",
+    }
+    width = max(len(k) for k in lines)
+    for key, value in lines.items():
+        console.print(f"{key:<{width}}  {value}", markup=False)

@@ -21,19 +21,45 @@ from rlscale.cli.progress import ProgressPrinter, process_start
 from rlscale.envs.resolve import describe_space
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Shows objects in RLlib's config (a multi-agent run's spaces, module specs) as text."""
+
+
+_PlainDumper.add_multi_representer(object, lambda d, o: d.represent_str(str(o)))
+
+
+def _print_policies(console: Console, job: Any) -> None:
+    from rlscale.algos.policies import plan_policies
+
+    plan = plan_policies(job.exp.policies, job.exp.policies_to_train, job.env.agents)
+    for policy in plan.policies:
+        trains = "" if policy in plan.to_train else "  (not trained)"
+        console.print(f"         policy {policy}: {', '.join(plan.agents_of(policy))}{trains}",
+                      markup=False)
+
+
 def _print_plan(console: Console, job: Any) -> None:
     from rlscale.algos import config_diff
     from rlscale.algos.spaces import observation_connector
 
     console.print(f"[bold]Run[/bold]      {job.run_dir.path}")
     console.print("[bold]Env[/bold]      ", end="")
-    console.print(f"{job.env.spec}  observations {describe_space(job.env.observation_space)}, "
-                  f"actions {describe_space(job.env.action_space)}", markup=False)
+    if job.env.agents is not None:
+        from rlscale.envs.multiagent_check import describe_agents
+
+        obs, act = describe_agents(job.env.agents)
+        console.print(f"{job.env.spec}  observations {obs}; actions {act}", markup=False)
+    else:
+        console.print(f"{job.env.spec}  observations "
+                      f"{describe_space(job.env.observation_space)}, "
+                      f"actions {describe_space(job.env.action_space)}", markup=False)
     if job.env.env_config:
         console.print(f"         env_config {job.env.env_config}", markup=False)
     if observation_connector(job.env.observation_space) is not None:
         console.print("         observations flattened (discrete parts one-hot) by RLlib's "
                       "FlattenObservations connector")
+    if job.env.agents is not None:
+        _print_policies(console, job)
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
     console.print("[bold]Plan[/bold]")
     print_plan_table(console, job.plan)
@@ -42,7 +68,8 @@ def _print_plan(console: Console, job: Any) -> None:
     console.print(f"[bold]Stop[/bold]     {stop or 'none: trains until Ctrl-C'}")
     console.print("[bold]RLlib config[/bold] (settings that differ from RLlib's defaults)")
     diff = config_diff(job.algo, job.algo_config)
-    text = yaml.safe_dump(diff, sort_keys=True, default_flow_style=False, width=88)
+    text = yaml.dump(diff, Dumper=_PlainDumper, sort_keys=True, default_flow_style=False,
+                     width=88)
     for line in text.splitlines():
         console.print(f"  {line}", markup=False)
 
@@ -78,6 +105,7 @@ def train(
     env_packages: list[str] | None = option("env_packages"),
     no_check_env: bool = option("no_check_env"),
     algo: str | None = option("algo"),
+    policies: str | None = option("policies"),
     num_cpus: int | None = option("num_cpus"),
     num_gpus: float | None = option("num_gpus"),
     oversubscribe: bool = option("oversubscribe"),
@@ -105,14 +133,16 @@ def train(
     """Train an agent: any Gymnasium env, any online RLlib algorithm, every core used."""
     start = process_start()
     setup_logging(verbose)
+    from rlscale.algos.policies import parse_policies_flag
     from rlscale.cli.check_env import parse_env_config
     from rlscale.runners import launch
     from rlscale.runners.stopping import request_stop
 
     flags = flag_overrides(
         env=env, env_config=parse_env_config(env_config), env_packages=env_packages or None,
-        algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
-        stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
+        algo=algo, policies=parse_policies_flag(policies), num_cpus=num_cpus,
+        num_gpus=num_gpus, stop_reward=stop_reward, stop_iters=stop_iters,
+        stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
         address=address, eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow,
         wandb=wandb, oversubscribe=oversubscribe,

@@ -142,6 +142,14 @@ class ExperimentConfig(_Strict):
     algo_config: dict[str, Any] = Field(
         default_factory=dict, description="Settings passed to RLlib's AlgorithmConfig."
     )
+    policies: str | dict[str, str] | None = Field(
+        None, description="Multi-agent envs: 'shared' (one policy for all agents; the default "
+        "when all have the same spaces), 'per_agent' (one per agent id; the default otherwise), "
+        "or agent-id glob pattern -> policy name ({'battery_*': battery}).",
+    )
+    policies_to_train: list[str] | None = Field(
+        None, description="Multi-agent envs: the policies that learn (default: all)."
+    )
     preset: str = Field(
         "auto", description="Tuned preset: 'auto' (match env and algo), 'none' or a name."
     )

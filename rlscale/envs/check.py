@@ -2,7 +2,8 @@
 
 Gymnasium's own checker, then random-action episodes that watch every observation and
 reward, a reset-determinism check, and (the slow part) re-creating the env in a fresh
-process, as Ray's env runners will. ``rlscale train`` runs the fast part.
+process, as Ray's env runners will. ``rlscale train`` runs the fast part. A multi-agent
+env's episodes are checked by ``rlscale.envs.multiagent_check``.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ class EnvReport:
     # the mean of a short random episode).
     step_time_median_us: float | None = None
     problems: list[Problem] = field(default_factory=list)
+    # Multi-agent envs: agent -> (observation space, action space), and per-agent figures.
+    agents: dict[str, tuple[str, str]] = field(default_factory=dict)
+    agent_returns: dict[str, list[float]] = field(default_factory=dict)
+    agent_lengths: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -321,6 +326,12 @@ def check_recreate(resolved: ResolvedEnv, timeout: float = 120.0) -> str | None:
         theirs = json.loads(lines[-1])
     except json.JSONDecodeError:
         return f"the new process printed {lines[-1][:80]!r}, not its spaces"
+    if resolved.agents is not None:  # every agent's spaces, as the probe describes them
+        mine = space_signature(resolved)
+        if theirs != mine:
+            return (f"in a new process its spaces are {theirs[0]} / {theirs[1]}, "
+                    f"here {mine[0]} / {mine[1]}")
+        return None
     # Compared by structure (type, shape, dtype, bounds, children), never by their text.
     for label, space, there in zip(("observation", "action"),
                                    (resolved.observation_space, resolved.action_space),
@@ -331,6 +342,44 @@ def check_recreate(resolved: ResolvedEnv, timeout: float = 120.0) -> str | None:
             return (f"in a new process its {label} space differs ({why}; here "
                     f"{describe_space(space)})")
     return None
+
+
+def space_signature(resolved: ResolvedEnv) -> list[str]:
+    """The env's spaces described, as the probe prints them: [observations, actions]."""
+    if resolved.agents is not None:
+        from rlscale.envs.multiagent_check import describe_agents
+
+        return list(describe_agents(resolved.agents))
+    return [describe_space(resolved.observation_space), describe_space(resolved.action_space)]
+
+
+def _check_multiagent(resolved: ResolvedEnv, report: EnvReport, episodes: int, seed: int,
+                      max_steps: int) -> None:
+    from rlscale.envs import multiagent_check
+
+    agents = resolved.agents
+    assert agents is not None
+    for agent in agents.agents:
+        obs, act = agents.spaces_of(agent)
+        report.agents[agent] = (describe_space(obs), describe_space(act))
+        bad = unsupported_observation_part(obs)
+        if bad is not None:
+            report.add(ERROR, f"RLlib cannot train on agent {agent}'s observation space "
+                              f"{bad}: {SUPPORTED_OBSERVATIONS}")
+    env = resolved.make()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                multiagent_check.rollouts(env, agents, episodes, seed, max_steps, report)
+                multiagent_check.check_determinism(env, seed, report)
+            except Exception as exc:  # the env's own code raised
+                report.add(ERROR, f"the environment raised {type(exc).__name__}: {exc}")
+    finally:
+        try:
+            env.close()
+        except Exception as exc:  # noqa: BLE001
+            report.add(WARNING, f"close() raised {type(exc).__name__}: {exc}")
 
 
 def check_env(
@@ -354,6 +403,9 @@ def check_env(
         observation_space=describe_space(resolved.observation_space),
         action_space=describe_space(resolved.action_space),
     )
+    if resolved.agents is not None:
+        _check_multiagent(resolved, report, episodes, seed, max_steps)
+        return _check_recreate(resolved, report) if recreate else report
     if resolved.observation_space is not None:
         bad = unsupported_observation_part(resolved.observation_space)
         if bad is not None:
@@ -379,10 +431,15 @@ def check_env(
         except Exception as exc:  # noqa: BLE001
             report.add(WARNING, f"close() raised {type(exc).__name__}: {exc}")
     if recreate:
-        why = check_recreate(resolved)
-        if why is not None:
-            report.add(ERROR, f"cannot be re-created in another process (as Ray's env runners "
-                              f"do): {why}")
+        _check_recreate(resolved, report)
+    return report
+
+
+def _check_recreate(resolved: ResolvedEnv, report: EnvReport) -> EnvReport:
+    why = check_recreate(resolved)
+    if why is not None:
+        report.add(ERROR, f"cannot be re-created in another process (as Ray's env runners "
+                          f"do): {why}")
     return report
 
 

@@ -26,6 +26,13 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001  (reported to the parent as one line)
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    from rlscale.envs import multiagent
+
+    if multiagent.object_kind(env) is not None:  # [observations, actions] of every agent
+        from rlscale.envs.multiagent_check import describe_agents
+
+        print(json.dumps(list(describe_agents(multiagent.read_spaces(env)))))
+        return 0
     print(json.dumps([space_structure(env.observation_space),
                       space_structure(env.action_space)]))
     return 0

@@ -6,6 +6,10 @@ A spec is one of:
 - ``package.module:ClassOrFactory`` (an importable module);
 - ``path/to/file.py:ClassOrFactory`` (a file anywhere, relative to the working directory).
 
+Each may name a multi-agent env (a PettingZoo ``ParallelEnv`` or AEC env, or an RLlib
+``MultiAgentEnv``): it is built wrapped as an RLlib ``MultiAgentEnv`` (rlscale.envs.multiagent)
+and its resolved form lists the agents and their spaces.
+
 Env runners are other processes (often on other nodes), so RLlib never receives the env
 object: it receives a creator that holds only strings (the canonical spec, with file paths
 made absolute, and the packages to import) and builds the env from them in the process it
@@ -29,6 +33,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from rlscale.envs import multiagent
 from rlscale.envs.wrappers import (
     WrapperEntry,
     WrapperRef,
@@ -82,6 +87,14 @@ class ResolvedEnv:
     native_vector: bool = False
     # Gymnasium wrappers from the experiment's env_wrappers, applied in order.
     env_wrappers: tuple[WrapperRef, ...] = ()
+    # A multi-agent env: its agents and their spaces (observation_space and action_space
+    # are then None).
+    agents: multiagent.AgentSpaces | None = None
+
+    @property
+    def is_multiagent(self) -> bool:
+        """True for a PettingZoo or RLlib multi-agent env."""
+        return self.agents is not None
 
     def make(self) -> gym.Env:
         """Build one instance in this process."""
@@ -283,7 +296,8 @@ def _build(target: EnvTarget, config: Mapping[str, Any], spec: str) -> gym.Env:
             f"environment '{spec}': '{target.name}' is a {type(factory).__name__}, "
             "not a gymnasium.Env class or a function returning one"
         )
-    if isinstance(factory, type) and not issubclass(factory, gym.Env):
+    if (isinstance(factory, type) and not issubclass(factory, gym.Env)
+            and multiagent.class_kind(factory) is None):
         raise EnvSpecError(
             f"environment '{spec}': {target.name} is not a gymnasium.Env subclass"
             f"{_old_gym_hint(factory)}"
@@ -296,6 +310,8 @@ def _build(target: EnvTarget, config: Mapping[str, Any], spec: str) -> gym.Env:
         raise EnvSpecError(
             f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"
         ) from None
+    if multiagent.object_kind(env) is not None:
+        return _wrap_multiagent(env, spec)
     if not isinstance(env, gym.Env):
         kind = type(env)
         raise EnvSpecError(
@@ -311,11 +327,27 @@ def _old_gym_hint(cls: type) -> str:
     return ""
 
 
+def _wrap_multiagent(env: Any, spec: str) -> Any:
+    try:
+        return multiagent.wrap(env)
+    except Exception as exc:  # the env's reset, or its spaces, failed inside the wrapper
+        raise EnvSpecError(
+            f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"
+        ) from None
+
+
 def _make_gym(env_id: str, kwargs: dict[str, Any], spec: str) -> gym.Env:
     if env_id not in gym.registry:
         raise EnvSpecError(f"unknown environment '{env_id}'{did_you_mean(env_id, gym.registry)}")
     try:
         return gym.make(env_id, **kwargs)
+    except TypeError as exc:  # gym.make refuses what is not a gymnasium.Env: multi-agent?
+        env = multiagent.make_registered(env_id, kwargs)
+        if env is None:
+            raise EnvSpecError(
+                f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"
+            ) from None
+        return _wrap_multiagent(env, spec)
     except Exception as exc:  # the env's own constructor failed
         raise EnvSpecError(
             f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"
@@ -370,7 +402,17 @@ def resolve_env(
     validate_wrappers(refs)
     target = parse_spec(spec)
     env = apply_wrappers(_build(target, env_config or {}, spec), refs)
+    kind = multiagent.object_kind(env)
     try:
+        if kind is not None:
+            return ResolvedEnv(
+                spec=spec,
+                rllib_env=target.short_name,
+                env_config=dict(env_config or {}),
+                canonical_spec=target.canonical,
+                env_packages=tuple(env_packages),
+                agents=multiagent.read_spaces(env),
+            )
         return ResolvedEnv(
             spec=spec,
             rllib_env=target.short_name,

@@ -58,12 +58,8 @@ def _module_dir(checkpoint: Path) -> Path:
         if _is_module_dir(checkpoint / rel):
             return checkpoint / rel
     multi = checkpoint / "learner_group/learner/rl_module"
-    if multi.is_dir():
-        ids = sorted(p.name for p in multi.iterdir() if p.is_dir())
-        raise RunDirError(
-            f"{checkpoint} holds modules {ids}; only single-agent checkpoints "
-            f"('{MODULE_ID}') can be evaluated"
-        )
+    if multi.is_dir() and any(p.is_dir() for p in multi.iterdir()):
+        return multi  # a multi-agent checkpoint: its policies' modules (evaluate.multiagent)
     raise RunDirError(f"{checkpoint} is not an RLlib checkpoint (no RL module in it)")
 
 
@@ -305,6 +301,8 @@ class Policy:
 
 def load_policy(ref: CheckpointRef, env: gym.Env) -> Policy:
     """Restore the policy of ``ref`` for acting in ``env``."""
+    if not _is_module_dir(ref.module_dir):
+        raise RunDirError(f"{ref.checkpoint} holds several policies (a multi-agent run)")
     config = ref.run_config()
     algo_config = config.get("algo_config") or {}
     if not isinstance(algo_config, dict):

@@ -13,6 +13,9 @@ ENV_STEPS_LIFETIME = "num_env_steps_sampled_lifetime"
 ENV_RUNNER_RESULTS = "env_runners"  # the result's section of env-runner metrics
 EPISODE_RETURN_MEAN_KEY = "episode_return_mean"  # in it: the mean return of the last 100
 EPISODE_RETURN_MEAN = f"{ENV_RUNNER_RESULTS}/{EPISODE_RETURN_MEAN_KEY}"  # (algos/returns.py)
+# Multi-agent: mappings agent -> and policy (RL module) -> mean return, in the same section.
+AGENT_RETURN_MEAN_KEY = "agent_episode_returns_mean"
+POLICY_RETURN_MEAN_KEY = "module_episode_returns_mean"
 EPISODE_LEN_MEAN = "env_runners/episode_len_mean"
 ENV_STEPS_THIS_ITER = "env_runners/num_env_steps_sampled"
 # In results of iterations that evaluated (evaluation.every): the evaluation's mean return

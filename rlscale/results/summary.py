@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlscale.results import metrics
 from rlscale.results.files import atomic_write_json, read_json
-from rlscale.results.metrics import get_metric, progress_row
+from rlscale.results.metrics import finite, get_metric, progress_row
 from rlscale.results.throughput import fold_throughput
 
 SUMMARY_FILE = "summary.json"
@@ -78,6 +79,9 @@ class Summary:
     first_env_fault: str | None = None
     # Where the time went (rlscale.results.throughput): the latest iteration and the sums.
     throughput: dict[str, Any] | None = None
+    # Multi-agent runs: the last mean return (last 100 episodes) of each policy and agent.
+    policy_return_mean: dict[str, float | None] | None = None
+    agent_return_mean: dict[str, float | None] | None = None
     pid: int | None = None  # the process that trains the run (Tune's driver), while it does
     host: str | None = None  # and its machine
     updated_at: float = field(default_factory=time.time)
@@ -113,6 +117,11 @@ class Summary:
         self.iterations = row["iteration"]
         self.timesteps_total = row["env_steps"]
         self.time_total_s = row["time_total_s"]
+        for attr, key in (("policy_return_mean", metrics.POLICY_RETURN_MEAN_KEY),
+                          ("agent_return_mean", metrics.AGENT_RETURN_MEAN_KEY)):
+            means = get_metric(result, f"{metrics.ENV_RUNNER_RESULTS}/{key}")
+            if isinstance(means, Mapping) and means:
+                setattr(self, attr, {str(k): finite(v) for k, v in means.items()})
         ret = row["episode_return_mean"]
         if ret is not None:
             self.last_episode_return_mean = ret

@@ -58,16 +58,29 @@ def quiet_driver_errors(verbose: bool = False) -> None:
     (:mod:`rlscale.algos.faults`); ``-v`` keeps Ray's messages. The relay is a thread that
     ends when the driver's ``threads_stopped`` event is set (Ray clears it at shutdown).
     """
-    if verbose:
-        return
-    import ray
+    import ray._private.worker as ray_worker
 
-    worker = ray._private.worker.global_worker
+    original = _ORIGINAL_PRINT.setdefault("print", ray_worker.print_to_stdstream)
+    if verbose:
+        ray_worker.print_to_stdstream = original
+        return
+    worker = ray_worker.global_worker
     listener = getattr(worker, "listener_thread", None)
     stopped = getattr(worker, "threads_stopped", None)
     if listener is not None and stopped is not None and getattr(worker, "logger_thread",
                                                                 None) is None:
         stopped.set()
+        # The relay may already wait inside its poll: the message that wakes it would
+        # still be printed, through this module function (log_to_driver is off, so the
+        # relay is its only caller).
+        ray_worker.print_to_stdstream = _drop_relayed_message
+
+
+_ORIGINAL_PRINT: dict[str, Any] = {}
+
+
+def _drop_relayed_message(*args: Any, **kwargs: Any) -> None:
+    """Ray's driver relay, silenced (see :func:`quiet_driver_errors`)."""
 
 
 @dataclass(frozen=True)
