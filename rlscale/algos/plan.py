@@ -522,20 +522,30 @@ def sweep_concurrency(
     return SweepConcurrency(fit=fit, concurrent=concurrent, reasons=tuple(reasons))
 
 
+def place_bundles(free: list[dict[str, float]],
+                  bundles: Sequence[Mapping[str, float]]) -> Mapping[str, float] | None:
+    """Place ``bundles``, largest first, each on the first node of ``free`` with room (as
+    Ray's PACK strategy would), taking what they use from ``free``. Returns the first bundle
+    that fits on no node, or None when all were placed."""
+    ordered = sorted(bundles, key=lambda b: (b.get("GPU", 0.0), b.get("CPU", 0.0)),
+                     reverse=True)
+    for bundle in ordered:
+        for node in free:
+            if all(node.get(k, 0.0) + 1e-9 >= v for k, v in bundle.items()):
+                for k, v in bundle.items():
+                    node[k] = node.get(k, 0.0) - v
+                break
+        else:
+            return bundle
+    return None
+
+
 def _trials_that_pack(nodes: Sequence[Node], bundles: Sequence[Mapping[str, float]],
                       limit: int) -> int:
     free = [{"CPU": float(n.cpus), "GPU": float(n.gpus)} for n in nodes]
-    ordered = sorted(bundles, key=lambda b: (b.get("GPU", 0.0), b.get("CPU", 0.0)),
-                     reverse=True)
     for count in range(limit):
-        for bundle in ordered:
-            for node in free:
-                if all(node.get(k, 0.0) + 1e-9 >= v for k, v in bundle.items()):
-                    for k, v in bundle.items():
-                        node[k] = node.get(k, 0.0) - v
-                    break
-            else:
-                return count
+        if place_bundles(free, bundles) is not None:
+            return count
     return limit
 
 

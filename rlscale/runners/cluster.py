@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rlscale.algos.plan import Node, ResourcePlan
+from rlscale.algos.plan import Node, ResourcePlan, place_bundles
 from rlscale.errors import ResourceError
 from rlscale.runners.session import Capacity, quiet_driver_errors, quiet_ray_environment
 
@@ -182,23 +182,17 @@ def check_plan_fits(plan: ResourcePlan, nodes: list[dict[str, Any]]) -> None:
     be placed on the cluster's nodes (each bundle must fit on one node)."""
     # Every Ray node has its own node:<ip> resource (which pins the main process).
     free = [{f"node:{n['ip']}": 1.0, **n["resources"]} for n in nodes]
-    ordered = sorted(plan_bundles(plan), key=lambda b: (b.get("GPU", 0), b["CPU"]), reverse=True)
-    for bundle in ordered:
-        for node in free:
-            if all(node.get(k, 0.0) + 1e-9 >= v for k, v in bundle.items()):
-                for k, v in bundle.items():
-                    node[k] = node.get(k, 0.0) - v
-                break
-        else:
-            largest = max((n["resources"].get("CPU", 0.0) for n in nodes), default=0.0)
-            gpus = max((n["resources"].get("GPU", 0.0) for n in nodes), default=0.0)
-            need = ", ".join(f"{v:g} {k}" for k, v in bundle.items()
-                             if v and not k.startswith("node:"))
-            raise ResourceError(
-                f"the plan does not fit the cluster: a process needing {need} finds no node "
-                f"with room left ({len(nodes)} node(s), largest {largest:g} CPU / {gpus:g} GPU); "
-                "lower --num-cpus or --num-gpus, or add nodes"
-            )
+    bundle = place_bundles(free, plan_bundles(plan))
+    if bundle is not None:
+        largest = max((n["resources"].get("CPU", 0.0) for n in nodes), default=0.0)
+        gpus = max((n["resources"].get("GPU", 0.0) for n in nodes), default=0.0)
+        need = ", ".join(f"{v:g} {k}" for k, v in bundle.items()
+                         if v and not k.startswith("node:"))
+        raise ResourceError(
+            f"the plan does not fit the cluster: a process needing {need} finds no node "
+            f"with room left ({len(nodes)} node(s), largest {largest:g} CPU / {gpus:g} GPU); "
+            "lower --num-cpus or --num-gpus, or add nodes"
+        )
 
 
 def wait_for_nodes(count: int, timeout_s: float) -> list[dict[str, Any]]:
