@@ -52,7 +52,7 @@ def test_a_raising_step_ends_the_episode_truncated_and_rebuilds_the_env() -> Non
 
 
 def test_a_hanging_step_is_cut_at_the_timeout() -> None:
-    env = _wrapped({"hang_at_step": 1, "hang_s": 60}, timeout=0.5)
+    env = _wrapped({"hang_at_step": 1, "hang_s": 60, "hang_key": "unit"}, timeout=0.5)
     env.reset(seed=0)
     start = time.monotonic()
     *_, truncated, info = env.step(0)
