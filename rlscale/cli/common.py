@@ -43,19 +43,30 @@ def setup_logging(verbose: bool) -> None:
 @contextmanager
 def stop_cleanly_on_signals(
     console: Any, message: str, request_stop: Callable[[], None]
-) -> Iterator[None]:
+) -> Iterator[Callable[[], None]]:
     """While inside: the first Ctrl-C (or SIGTERM) prints ``message`` and calls
     ``request_stop``, which ends the work cleanly; a second one aborts as usual. The
-    previous handlers are back on exit."""
+    previous handlers are back on exit.
+
+    Yields a function that takes the signals again: Ray's core worker installs a SIGTERM
+    handler of its own when this process starts or joins Ray, so call it once Ray is up
+    (a Slurm job's time limit arrives as SIGTERM)."""
 
     def on_signal(signum: int, frame: Any) -> None:
         signal.signal(signum, signal.SIG_DFL)
         console.print(f"\n[yellow]{message} (press Ctrl-C again to abort)...[/yellow]")
         request_stop()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.getsignal(s) for s in signals}
+
+    def take() -> None:
+        for sig in signals:
+            signal.signal(sig, on_signal)
+
+    take()
     try:
-        yield
+        yield take
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -220,9 +220,14 @@ def sweep(
     with stop_cleanly_on_signals(
         console, "Stopping the sweep: running trials stay resumable from their latest "
         "checkpoint", interrupt_sweep
-    ):
+    ) as take_signals:
+
+        def on_start(job: Any) -> None:  # Ray is up: its SIGTERM handler is replaced
+            take_signals()
+            printer.begin(job)
+
         report = launch.sweep(
-            experiment, **common, verbose=verbose, on_start=printer.begin, on_event=printer,
+            experiment, **common, verbose=verbose, on_start=on_start, on_event=printer,
             command=command_line(),
         )
     _print_report(console, printer.job, report, start)

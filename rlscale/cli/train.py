@@ -157,11 +157,15 @@ def train(
     printer = ProgressPrinter(console, start)
     with stop_cleanly_on_signals(
         console, "Stopping after this iteration and saving a checkpoint", request_stop
-    ):
+    ) as take_signals:
+
+        def on_start(job: Any) -> None:  # Ray is up: its SIGTERM handler is replaced
+            take_signals()
+            _print_start(console, job)
+
         summary = launch.train(
-            experiment, **common, engine=engine or launch.Engine.AUTO,
-            on_start=lambda job: _print_start(console, job), on_result=printer.row,
-            command=command_line(),
+            experiment, **common, engine=engine or launch.Engine.AUTO, on_start=on_start,
+            on_result=printer.row, command=command_line(),
         )
     run_dir = Path(summary.run_dir) if summary.run_dir else None
     printer.summary(summary, str(run_dir))

@@ -255,10 +255,10 @@ def sweep(
     quiet_ray_environment(verbose)
     job = plan_sweep_job(experiment, search=search, options=options, overrides=overrides,
                          sets=sets, resume=resume, overwrite=overwrite, check_env=check_env)
-    if on_start is not None:
-        on_start(job)
     start_local_ray(job.total_cpus, job.total_gpus, verbose)
     try:
+        if on_start is not None:
+            on_start(job)
         finished = run_sweep(job, command or _api_command("sweep", experiment, overrides),
                              hook=on_event)
     finally:

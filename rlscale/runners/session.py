@@ -33,10 +33,6 @@ def quiet_ray_environment(verbose: bool = False) -> None:
     """Set Ray's environment defaults and keep its log spam out of the way."""
     for key, value in _RAY_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    if not verbose:
-        # Ray's C++ core in this driver writes errors to stderr (e.g. a line per env runner
-        # it creates with restarts allowed); -v keeps them, and Ray's log files' detail.
-        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     import ray  # noqa: F401  (Ray configures its loggers on import; adjust them after)
 
     # Not even errors: what goes wrong reaches the user as an exception, in one line
