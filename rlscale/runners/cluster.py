@@ -16,7 +16,12 @@ from typing import Any
 
 from rlscale.algos.plan import Node, ResourcePlan, place_bundles
 from rlscale.errors import ResourceError
-from rlscale.runners.session import Capacity, quiet_driver_errors, quiet_ray_environment
+from rlscale.runners.session import (
+    Capacity,
+    quiet_core_start,
+    quiet_driver_errors,
+    quiet_ray_environment,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +111,13 @@ def connect_cluster(address: str, verbose: bool = False) -> Capacity:
         raise ResourceError(f"--address must be HOST:PORT, got {address!r}")
     quiet_ray_environment(verbose)
     try:
-        ray.init(
-            address=address,
-            log_to_driver=verbose,
-            logging_level=logging.INFO if verbose else logging.ERROR,
-            configure_logging=True,
-        )
+        with quiet_core_start(verbose):
+            ray.init(
+                address=address,
+                log_to_driver=verbose,
+                logging_level=logging.INFO if verbose else logging.ERROR,
+                configure_logging=True,
+            )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ResourceError(f"cannot connect to the Ray cluster at {address}: {first}") from None

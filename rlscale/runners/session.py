@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib
 import logging
@@ -9,7 +10,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,10 @@ def quiet_ray_environment(verbose: bool = False) -> None:
     """Set Ray's environment defaults and keep its log spam out of the way."""
     for key, value in _RAY_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    if not verbose:
+        # Ray's C++ core in this driver writes errors to stderr (e.g. a line per env runner
+        # it creates with restarts allowed); -v keeps them, and Ray's log files' detail.
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     import ray  # noqa: F401  (Ray configures its loggers on import; adjust them after)
 
     # Not even errors: what goes wrong reaches the user as an exception, in one line
@@ -43,6 +48,26 @@ def quiet_ray_environment(verbose: bool = False) -> None:
     if not verbose:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=UserWarning, module="ray")
+
+
+@contextlib.contextmanager
+def quiet_core_start(verbose: bool = False) -> Iterator[None]:
+    """Around ``ray.init``: without ``verbose``, the C++ core's start-up lines (it announces
+    the ``RAY_BACKEND_LOG_LEVEL`` it read, on file descriptor 2, in every process) go
+    nowhere; Python's exceptions are raised as usual once stderr is back."""
+    if verbose:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def quiet_driver_errors(verbose: bool = False) -> None:
@@ -183,6 +208,13 @@ _PRIVATE: list[Any] = []
 
 
 def _init_local(ray: Any, temp_dir: str, num_cpus: int, num_gpus: int, verbose: bool) -> None:
+    with quiet_core_start(verbose):
+        _ray_init_local(ray, temp_dir, num_cpus, num_gpus, verbose)
+    quiet_driver_errors(verbose)
+
+
+def _ray_init_local(ray: Any, temp_dir: str, num_cpus: int, num_gpus: int,
+                    verbose: bool) -> None:
     ray.init(
         # "local": always a new instance of our own, never a cluster that happens to run
         # on this machine (ray.init() would join one started by `ray start`).
@@ -196,7 +228,6 @@ def _init_local(ray: Any, temp_dir: str, num_cpus: int, num_gpus: int, verbose: 
         _node_ip_address="127.0.0.1",
         _temp_dir=temp_dir,
     )
-    quiet_driver_errors(verbose)
 
 
 def stop_ray() -> None:
