@@ -21,8 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rlscale.errors import TrainingFailed
-from rlscale.results.failure import failure_error, record_failure
 from rlscale.results.summary import Summary
 from rlscale.runners.job import TrainingJob
 from rlscale.runners.segment import ResultHook, Segment, begin_segment
@@ -105,7 +103,7 @@ def run_in_driver(job: TrainingJob, command: str, on_result: ResultHook | None =
     try:
         algo = config.build_algo()
     except Exception as exc:
-        raise _failed(segment, exc) from exc
+        raise segment.failed(exc) from exc
     trial = DriverTrial(segment.run_dir, config.env, job.algo.name, config.to_dict())
     try:
         _loop(algo, trial, segment, on_result)
@@ -136,7 +134,7 @@ def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook
                 segment.aborted()
                 raise
             except Exception as exc:
-                raise _failed(segment, exc) from exc
+                raise segment.failed(exc) from exc
             result["trial_id"] = trial.trial_id
             iteration = int(result.get("training_iteration", 0))
             done = stop_requested() or criteria_met(criteria, result)
@@ -157,11 +155,3 @@ def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook
             logger.log_trial_end(trial, failed=failed)
         for tracker in trackers:  # W&B's logging actor finishes writing
             tracker.on_experiment_end(trials=[trial])
-
-
-def _failed(segment: Segment, exc: BaseException) -> TrainingFailed:
-    """End the segment with the root error (the env's own, for simulator faults), where it
-    was raised, and the full traceback in the run's error.txt."""
-    failure, error_file = record_failure(segment.run_dir, exc)
-    segment.failed(failure.line())
-    return failure_error(failure, error_file)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rlscale.errors import TrainingFailed
+from rlscale.results.failure import failure_error, record_failure
 from rlscale.results.rundir import RESUME
 from rlscale.results.summary import COMPLETED, FAILED, INTERRUPTED, Summary
 from rlscale.runners.cluster import record_placement
@@ -89,12 +90,15 @@ class Segment:
         self.summary.write(self.run_dir)
         return self.summary
 
-    def failed(self, error: str) -> TrainingFailed:
-        """End the segment with ``error``; returns the exception for the caller to raise."""
+    def failed(self, exc: BaseException) -> TrainingFailed:
+        """End the segment with ``exc``: the root error (the env's own, for simulator
+        faults) and where it was raised in the summary, the full traceback in the run's
+        ``error.txt``. Returns the one-line error for the caller to raise."""
+        failure, error_file = record_failure(self.run_dir, exc)
         self.summary.status = FAILED
-        self.summary.error = self.summary.error or error
+        self.summary.error = self.summary.error or failure.line()
         self.summary.write(self.run_dir)
-        return TrainingFailed(f"training failed: {self.summary.error}")
+        return failure_error(failure, error_file)
 
     def aborted(self) -> None:
         """The process is being interrupted mid-iteration (KeyboardInterrupt): the run stays

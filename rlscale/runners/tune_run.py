@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rlscale.results.failure import failure_error, record_failure
 from rlscale.results.summary import COMPLETED, FAILED, Summary
 from rlscale.runners.job import TrainingJob
 from rlscale.runners.segment import ResultHook, SummaryRecorder, begin_segment
@@ -185,8 +184,5 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
         track(None)
     result = grid[0]
     if result.error is not None:
-        # The env's (or the root) error, where it was raised, and error.txt.
-        failure, error_file = record_failure(segment.run_dir, result.error)
-        segment.failed(failure.line())
-        raise failure_error(failure, error_file)
+        raise segment.failed(result.error)
     return segment.succeeded()
