@@ -128,7 +128,9 @@ def check_cpus_within_reach(asked: int | None, capacity: Capacity, oversubscribe
         )
 
 
-PlanHook = Callable[[ResourcePlan], None]
+# Called with the plan; may return a callable to call before the RLlib config is built
+# (e.g. starting Ray in the background, then waiting for it).
+PlanHook = Callable[[ResourcePlan], Callable[[], None] | None]
 
 
 def build_run(
@@ -141,14 +143,13 @@ def build_run(
     """Resolve the env, plan the resources and build the RLlib config of one run.
 
     ``check_env`` runs the fast part of ``rlscale check-env`` on the environment;
-    ``on_plan`` is called with the plan before the RLlib config is built (the last step,
-    which checks ``algo_config`` against RLlib). Returns the experiment with the planned
+    ``on_plan`` is called with the plan before anything imports RLlib: checking
+    ``algo_config`` against RLlib's config and building it come last, so that Ray can start
+    while RLlib is imported (see :data:`PlanHook`). Returns the experiment with the planned
     cores recorded in ``resources.num_cpus``.
     """
     res = exp.resources
     check_cpus_within_reach(res.num_cpus, capacity, res.oversubscribe)
-    # algo_config's keys, types and ranges, before the env is built or Ray starts.
-    validate_algo_config(algo, exp.algo_config, warn=False)
     env = resolve_env(exp.env, exp.env_config, exp.env_packages, exp.env_wrappers)
     check_tracking(exp)  # MLflow / W&B installed, MLflow's store opens (runners.tracking)
     check_evaluation(exp)  # stop.on: eval needs evaluation.every (algos.evaluation)
@@ -174,10 +175,13 @@ def build_run(
     exp = exp.model_copy(
         update={"resources": res.model_copy(update={"num_cpus": plan.total_cpus})}
     )
+    ready = on_plan(plan) if on_plan is not None else None
+    # algo_config's keys, types and ranges (RLlib is imported here), then the batch.
+    validate_algo_config(algo, exp.algo_config, warn=False)
     if algo.on_policy:
         exp, plan = _scale_batch(exp, algo, plan)
-    if on_plan is not None:
-        on_plan(plan)
+    if ready is not None:
+        ready()
     return exp, env, plan, build_algo_config(exp, algo, env, plan)
 
 

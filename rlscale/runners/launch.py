@@ -24,6 +24,7 @@ from rlscale.runners.job import TrainingJob, prepare_job, run_mode
 from rlscale.runners.segment import ResultHook
 
 if TYPE_CHECKING:
+    from rlscale.algos import ResourcePlan
     from rlscale.runners.sweep import SweepJob, SweepOptions, SweepReport, TrialHook
 
 Experiment = str | Path | Mapping[str, Any] | None
@@ -138,7 +139,14 @@ def train(
         connect_cluster,
         slurm_allocation,
     )
-    from rlscale.runners.session import preload, quiet_ray_environment, start_local_ray, stop_ray
+    from rlscale.runners.session import (
+        finish_preload,
+        preload,
+        quiet_ray_environment,
+        start_local_ray,
+        stop_ray,
+        wait_for_ray,
+    )
 
     engine = _engine(engine)
     exp, preset = load(experiment, overrides, sets)
@@ -151,17 +159,19 @@ def train(
                           "(--address) trains through Tune")
     try:
         if address is None:
-            # Ray starts as soon as the plan is known, while PyTorch and pandas are
-            # imported in the background; RLlib's config, built next, is checked once
-            # Ray is up.
+            # PyTorch and pandas are imported in the background while the env is checked;
+            # Ray starts in the background as soon as the plan is known, while RLlib (and
+            # what its learner will import) is imported here (docs/benchmarks.md, start-up).
             preload()
-            job = prepare_job(
-                exp, preset, mode, slurm_allocation(), check_env=check_env,
-                on_plan=lambda p: start_local_ray(
-                    p.cpus_to_reserve, p.gpus_to_reserve, verbose,
-                    torch_threads=p.torch_threads
-                ),
-            )
+
+            def start_ray(p: ResourcePlan) -> Callable[[], None]:
+                start_local_ray(p.cpus_to_reserve, p.gpus_to_reserve, verbose,
+                                torch_threads=p.torch_threads, background=True)
+                finish_preload()
+                return wait_for_ray
+
+            job = prepare_job(exp, preset, mode, slurm_allocation(), check_env=check_env,
+                              on_plan=start_ray)
         else:
             # An existing cluster: its resources decide the plan, and a plan that cannot
             # be placed is refused here rather than left PENDING.

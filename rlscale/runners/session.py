@@ -154,30 +154,47 @@ def torch_thread_environment(torch_threads: int) -> dict[str, str]:
 
 
 # Third-party modules RLlib imports that take most of its import time (PyTorch about 1 s,
-# pandas, through Tune, 0.5 s) and never import Ray: a thread can import them while the
-# main thread starts Ray, and no import lock is ever wanted by both in opposite orders.
+# pandas, through Tune, 0.5 s) and never import Ray: a thread imports them while this one
+# resolves and checks the env; :func:`finish_preload` joins it before RLlib is imported, so
+# that no two threads ever import inside the same package.
 HEAVY_IMPORTS = ("torch", "pandas")
+# Imported in this thread while Ray starts: PyTorch's optimizers import torch._dynamo (and
+# sympy) on their first use, which the learner RLlib builds in this process makes; it is
+# the largest part of building the algorithm (docs/benchmarks.md, start-up).
+LATE_IMPORTS = ("torch._dynamo",)
+
+_PRELOADING: list[threading.Thread] = []
 
 
 def preload(modules: Sequence[str] = HEAVY_IMPORTS) -> None:
-    """Import ``modules`` in a background thread, to overlap with ``ray.init``.
+    """Import ``modules`` in a background thread (see :func:`finish_preload`)."""
+    thread = threading.Thread(target=_import_all, args=(modules,), name="preload", daemon=True)
+    _PRELOADING.append(thread)
+    thread.start()
 
-    ``ray.init`` spends about 2 s waiting for Ray's processes to come up. A module that
-    fails to import is left for the real import to report.
-    """
 
-    def run() -> None:
-        for module in modules:
-            try:
-                importlib.import_module(module)
-            except Exception:  # noqa: BLE001,S112  (reported where the module is used)
-                continue
+def finish_preload(modules: Sequence[str] = LATE_IMPORTS) -> None:
+    """Wait for :func:`preload`'s thread, then import ``modules`` here."""
+    while _PRELOADING:
+        _PRELOADING.pop().join()
+    _import_all(modules)
 
-    threading.Thread(target=run, name="preload", daemon=True).start()
+
+def _import_all(modules: Sequence[str]) -> None:
+    """Import each module; one that fails is left for its real import to report."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001,S112  (reported where the module is used)
+            continue
 
 
 def start_local_ray(
-    num_cpus: int, num_gpus: int, verbose: bool = False, torch_threads: int | None = 1
+    num_cpus: int,
+    num_gpus: int,
+    verbose: bool = False,
+    torch_threads: int | None = 1,
+    background: bool = False,
 ) -> None:
     """Start the embedded Ray with exactly the cores and GPUs of the plan.
 
@@ -186,6 +203,11 @@ def start_local_ray(
     They listen on 127.0.0.1 only, accept only clients holding this run's token (a 0600
     file in a 0700 directory of the run's own) and keep their files in the user's own
     temp directory (:mod:`rlscale.runners.private_ray`); :func:`stop_ray` removes the token.
+
+    ``background``: start it in a thread and return at once, so that this thread imports
+    RLlib meanwhile (``ray.init`` mostly waits for Ray's processes to come up); call
+    :func:`wait_for_ray` before anything uses Ray. Until then this process's file descriptor
+    2 is silenced (see :func:`quiet_core_start`): the caller must not write to stderr.
     """
     import ray
 
@@ -195,12 +217,61 @@ def start_local_ray(
     if torch_threads is not None:
         os.environ.update(torch_thread_environment(torch_threads))
     private = private_local_ray()
-    try:
-        _init_local(ray, private.temp_dir, num_cpus, num_gpus, verbose)
-    except BaseException:
-        private.close()
-        raise
     _PRIVATE.append(private)
+    if not background:
+        _start_or_undo(ray, private.temp_dir, num_cpus, num_gpus, verbose)
+        return
+    start = _BackgroundStart(
+        target=_start_or_undo, args=(ray, private.temp_dir, num_cpus, num_gpus, verbose)
+    )
+    _STARTING.append(start)
+    start.start()
+
+
+class _BackgroundStart(threading.Thread):
+    """``ray.init`` in a thread; the exception it raised, if any, for :func:`wait_for_ray`.
+
+    The thread lives until :func:`stop_ray`: Ray's processes are started with the kernel's
+    parent-death signal, which follows the thread that started them, not the process.
+    """
+
+    def __init__(self, target: Any, args: tuple[Any, ...]) -> None:
+        super().__init__(name="ray-start", daemon=True)
+        self._call = (target, args)
+        self.error: BaseException | None = None
+        self.started_ray = threading.Event()
+        self.release = threading.Event()
+
+    def run(self) -> None:
+        target, args = self._call
+        try:
+            target(*args)
+        except BaseException as exc:  # noqa: BLE001  (re-raised by wait_for_ray)
+            self.error = exc
+        self.started_ray.set()
+        self.release.wait()
+
+
+# The background Ray start of this process (start_local_ray(background=True)), if any.
+_STARTING: list[_BackgroundStart] = []
+
+
+def wait_for_ray() -> None:
+    """Wait for a background Ray start to finish; raise what it raised."""
+    for start in _STARTING:
+        start.started_ray.wait()
+        if start.error is not None:
+            raise start.error
+
+
+def _start_or_undo(ray: Any, temp_dir: str, num_cpus: int, num_gpus: int,
+                   verbose: bool) -> None:
+    try:
+        _init_local(ray, temp_dir, num_cpus, num_gpus, verbose)
+    except BaseException:
+        while _PRIVATE:
+            _PRIVATE.pop().close()
+        raise
 
 
 # The private set-up of the embedded Ray this process started, undone by stop_ray().
@@ -234,7 +305,11 @@ def stop_ray() -> None:
     """Disconnect from (and, when embedded, stop) Ray."""
     import ray
 
+    with contextlib.suppress(BaseException):  # a failed start leaves nothing to stop
+        wait_for_ray()
     if ray.is_initialized():
         ray.shutdown()
+    while _STARTING:
+        _STARTING.pop().release.set()
     while _PRIVATE:
         _PRIVATE.pop().close()
