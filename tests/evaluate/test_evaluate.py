@@ -34,9 +34,12 @@ def test_json_reports_statistics_of_greedy_episodes(cli, trained_run: Path) -> N
     summary = json.loads((trained_run / "summary.json").read_text())
     assert out["checkpoint"] == summary["best_checkpoint"]
     assert out["env"] == "CartPole-v1" and out["algo"] == "PPO" and out["explore"] is False
-    # Same seed, same greedy policy: the same episodes.
-    again = _json(cli("evaluate", str(trained_run), "--episodes", "5", "--json"))
-    assert again["returns"] == out["returns"]
+    # Same seed, same greedy policy: the same episodes, from the Python API too.
+    import rlscale
+
+    report = rlscale.evaluate(trained_run, episodes=5)
+    assert report.returns == out["returns"] and report.checkpoint == out["checkpoint"]
+    assert set(report.as_dict()) == set(out)
 
 
 def test_text_output_checkpoint_choice_and_explore(cli, trained_run: Path) -> None:
