@@ -519,7 +519,8 @@ def run_sweep(job: SweepJob, command: str, hook: TrialHook | None = None) -> boo
                 ),
                 failure_config=tune.FailureConfig(max_failures=0),
                 # MLflow / W&B (tracking:): one experiment / group for the sweep's trials.
-                callbacks=[make_tracker(), *logger_callbacks(job.exp, job.sweep_dir.path)],
+                callbacks=[make_tracker(),
+                           *logger_callbacks(job.exp, job.sweep_dir.path, f"{TRIALS_DIR}/*")],
                 verbose=0,
             ),
         )

@@ -125,11 +125,12 @@ def check_tracking(exp: ExperimentConfig) -> None:
             raise MissingExtraError("tracking.wandb (--wandb)", "wandb") from None
 
 
-def logger_callbacks(exp: ExperimentConfig, run_dir: Path) -> list[Any]:
+def logger_callbacks(exp: ExperimentConfig, run_dir: Path, trials: str = "*") -> list[Any]:
     """Tune logger callbacks for ``exp.tracking`` (empty when it tracks nothing).
 
     ``run_dir`` is the run's (train) or the sweep's directory: it names the MLflow
-    experiment and the W&B group by default, and gets ``tracking.json``.
+    experiment and the W&B group by default, and gets ``tracking.json``. ``trials`` is the
+    glob of Tune's trial folders under it (where W&B writes its offline runs).
     Raises :class:`MissingExtraError` when the tracker's package is not installed.
     """
     tracking = exp.tracking
@@ -150,7 +151,7 @@ def logger_callbacks(exp: ExperimentConfig, run_dir: Path) -> list[Any]:
         if settings.entity is not None:
             record["entity"] = settings.entity
         if settings.mode == OFFLINE:
-            record["sync"] = f"wandb sync {run_dir}/*/wandb/offline-run-*"
+            record["sync"] = f"wandb sync {run_dir}/{trials}/wandb/offline-run-*"
         _record(run_dir, "wandb", record)
         log.info("tracking in W&B: project %s (%s), group %s", settings.project,
                  settings.mode, group)
