@@ -3,8 +3,8 @@ Zoo's hyperparameters, same env, same seed, same step budget.
 
 How to run (from the repository root; needs the mujoco extra and SB3):
     .venv/bin/pip install -e '.[mujoco]' -r benchmarks/requirements.txt
-    .venv/bin/python benchmarks/mujoco.py --env HalfCheetah-v5 --steps 1000000
-    .venv/bin/python benchmarks/mujoco.py --env Hopper-v5 --steps 20000   # a smoke run
+    .venv/bin/python benchmarks/continuous_control.py --env HalfCheetah-v5 --steps 1000000
+    .venv/bin/python benchmarks/continuous_control.py --env Hopper-v5 --steps 20000   # a smoke run
 What to expect: one line per contestant with its wall-clock seconds (process start to the
 end of training), the mean return of its last 100 training episodes, the mean return of
 --eval-episodes greedy episodes with the trained policy (its saved observation statistics
@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,15 +108,18 @@ def run_rlscale(env_id: str, steps: int, seed: int, episodes: int) -> dict:
         raise SystemExit(f"rlscale train failed:\n{proc.stdout}\n{proc.stderr}")
     run = out / "run"
     summary = json.loads((run / "summary.json").read_text())
-    ev = subprocess.run([sys.executable, "-m", "rlscale", "evaluate", str(run), "--episodes",
-                         str(episodes), "--seed", "10000", "--json"], cwd=ROOT,
+    # The policy at the end of the budget, as SB3's (not the best checkpoint).
+    ev = subprocess.run([sys.executable, "-m", "rlscale", "evaluate", str(run), "--checkpoint",
+                         "last", "--episodes", str(episodes), "--seed", "10000", "--json"],
+                        cwd=ROOT,
                         capture_output=True, text=True)
     if ev.returncode != 0:
         raise SystemExit(f"rlscale evaluate failed:\n{ev.stdout}\n{ev.stderr}")
     return {"wall_s": wall, "train_s": summary["time_total_s"],
             "train_return": summary["last_episode_return_mean"],
             "eval_return": json.loads(ev.stdout)["return_mean"],
-            "steps": summary["timesteps_total"], "preset": summary.get("preset"),
+            "steps": summary["timesteps_total"],
+            "preset": yaml.safe_load((run / "config.yaml").read_text()).get("preset"),
             "run_dir": str(run)}
 
 
