@@ -34,6 +34,10 @@ def slurm(
     name: str | None = option("name", "Run name."),
     checkpoint_every: int | None = option("checkpoint_every", "Checkpoint every N iterations."),
     preset: str | None = option("preset", "Tuned preset: auto, none, NAME."),
+    eval_every: int | None = option("eval_every"),
+    eval_episodes: int | None = option("eval_episodes"),
+    mlflow: str | None = option("mlflow"),
+    wandb: str | None = option("wandb"),
     nodes: int = typer.Option(..., "--nodes", help="Nodes in all (the GPU node included)."),
     cpus_per_node: int | None = typer.Option(
         None, "--cpus-per-node", help="Cores per node [default: whole nodes, --exclusive]."
@@ -91,6 +95,7 @@ def slurm(
         env=env, algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
+        eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow, wandb=wandb,
     )
     exp, preset_name = resolve_experiment(experiment, sets or [], flags)
     experiment_data = slurm_runner.job_experiment(exp, req)

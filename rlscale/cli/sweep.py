@@ -113,15 +113,19 @@ def print_table(console: Console, report: Any, keys: list[str]) -> None:
     heads = [_short(k) for k in keys]
     widths = [max(len(h), 9) for h in heads]
     header = "rank  " + " ".join(f"{h:<{w}}" for h, w in zip(heads, widths, strict=True))
-    header += f" {'seeds':>5} {'best return':>16} {'iters':>7} {'timesteps':>10} {'time s':>7}"
+    from rlscale.results.sweep import RANK_BY_EVAL
+
+    ranked = "best eval return" if any(p.ranked_by == RANK_BY_EVAL for p in report.points) \
+        else "best return"
+    header += f" {'seeds':>5} {ranked:>16} {'iters':>7} {'timesteps':>10} {'time s':>7}"
     console.print(header, style="bold", markup=False)
     for point in report.points:
         cells = " ".join(f"{_value(point.values.get(k)):<{w}}"
                          for k, w in zip(keys, widths, strict=True))
-        if point.best_return_mean is None:
+        if point.score is None:
             ret = "-"
         else:
-            ret = f"{point.best_return_mean:.1f} ± {point.best_return_std or 0.0:.1f}"
+            ret = f"{point.score:.1f} ± {point.score_std or 0.0:.1f}"
         lo, hi = min(point.iterations), max(point.iterations)
         iters = str(lo) if lo == hi else f"{lo}-{hi}"
         console.print(

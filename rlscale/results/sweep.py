@@ -113,6 +113,14 @@ class TrialRecord:
     iterations: int
     time_total_s: float
     stopped_early: bool
+    # With evaluation (evaluation.every): the best evaluation's mean return.
+    best_eval_return_mean: float | None = None
+
+
+# What the points are ranked by: the training return, or (with evaluation on) the
+# evaluation return of the greedy policy.
+RANK_BY_RETURN = "episode_return_mean"
+RANK_BY_EVAL = "eval_return_mean"
 
 
 @dataclass
@@ -129,6 +137,21 @@ class PointRecord:
     iterations: list[int]
     statuses: list[str]
     trials: list[str] = field(default_factory=list)
+    best_eval_return_mean: float | None = None  # mean over seeds (evaluation.every)
+    best_eval_return_std: float | None = None
+    ranked_by: str = RANK_BY_RETURN
+
+    @property
+    def score(self) -> float | None:
+        """The mean over seeds the point is ranked by."""
+        return (self.best_eval_return_mean if self.ranked_by == RANK_BY_EVAL
+                else self.best_return_mean)
+
+    @property
+    def score_std(self) -> float | None:
+        """The standard deviation over seeds of :attr:`score`."""
+        return (self.best_eval_return_std if self.ranked_by == RANK_BY_EVAL
+                else self.best_return_std)
 
 
 def _budget_reached(summary: Mapping[str, Any], stop: StopConfig) -> bool:
@@ -164,36 +187,47 @@ def collect_trials(sweep: SweepDir, keys: Sequence[str], stop: StopConfig) -> li
             iterations=int(summary.get("iterations", 0)),
             time_total_s=float(summary.get("time_total_s", 0.0)),
             stopped_early=status == COMPLETED and not _budget_reached(summary, stop),
+            best_eval_return_mean=summary.get("best_eval_return_mean"),
         ))
     return records
 
 
-def rank_points(trials: Sequence[TrialRecord], mode: str = "max") -> list[PointRecord]:
-    """Group trials by their searched values (seeds pooled) and rank by the mean of the
-    best episode return over seeds; points without a return come last."""
+def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    known = [v for v in values if v is not None]
+    if not known:
+        return None, None
+    return statistics.fmean(known), statistics.pstdev(known) if len(known) > 1 else 0.0
+
+
+def rank_points(trials: Sequence[TrialRecord], mode: str = "max",
+                by: str = RANK_BY_RETURN) -> list[PointRecord]:
+    """Group trials by their searched values (seeds pooled) and rank by the mean over seeds
+    of the best episode return (``by=RANK_BY_RETURN``) or of the best evaluation return
+    (``RANK_BY_EVAL``); points without that return come last."""
     groups: dict[str, list[TrialRecord]] = {}
     for trial in trials:
         groups.setdefault(repr(sorted(trial.values.items())), []).append(trial)
     points = []
     for members in groups.values():
-        returns = [t.best_episode_return_mean for t in members
-                   if t.best_episode_return_mean is not None]
+        best, best_std = _mean_std([t.best_episode_return_mean for t in members])
+        best_eval, eval_std = _mean_std([t.best_eval_return_mean for t in members])
         points.append(PointRecord(
             rank=0,
             values=dict(members[0].values),
             seeds=[t.seed for t in members],
-            best_return_mean=statistics.fmean(returns) if returns else None,
-            best_return_std=statistics.pstdev(returns) if len(returns) > 1 else (
-                0.0 if returns else None),
+            best_return_mean=best,
+            best_return_std=best_std,
             timesteps_mean=statistics.fmean(t.timesteps_total for t in members),
             time_s_mean=statistics.fmean(t.time_total_s for t in members),
             iterations=[t.iterations for t in members],
             statuses=[t.status for t in members],
             trials=[t.name for t in members],
+            best_eval_return_mean=best_eval,
+            best_eval_return_std=eval_std,
+            ranked_by=by,
         ))
     sign = -1.0 if mode == "max" else 1.0
-    points.sort(key=lambda p: (p.best_return_mean is None,
-                               sign * (p.best_return_mean or 0.0)))
+    points.sort(key=lambda p: (p.score is None, sign * (p.score or 0.0)))
     for i, point in enumerate(points, start=1):
         point.rank = i
     return points
@@ -219,8 +253,7 @@ def write_report(
     options: Mapping[str, Any],
 ) -> Path | None:
     """Write sweep.json and, when a point has a return, best.yaml. Returns best.yaml."""
-    finite = [p for p in points if p.best_return_mean is not None
-              and math.isfinite(p.best_return_mean)]
+    finite = [p for p in points if p.score is not None and math.isfinite(p.score)]
     best = finite[0] if finite else None
     report = {
         "name": sweep.path.name,

@@ -180,6 +180,10 @@ def render_script(req: SlurmRequest, run_dir: Path, job_name: str) -> str:
 def job_experiment(exp: ExperimentConfig, req: SlurmRequest) -> dict[str, Any]:
     """The experiment the job trains: the resolved one, GPUs of the allocation added."""
     data = exp.model_dump(mode="json", exclude={"resources": {"address"}})
+    if exp.tracking.mlflow is not None:  # a folder store: absolute, wherever sbatch runs
+        from rlscale.runners.tracking import mlflow_uri
+
+        data["tracking"]["mlflow"]["uri"] = mlflow_uri(exp.tracking.mlflow.uri)
     if req.learner_gpus and not exp.resources.num_gpus:
         data["resources"]["num_gpus"] = float(req.learner_gpus)
     return data

@@ -37,6 +37,8 @@ from rlscale.results import metrics
 from rlscale.results.rundir import NEW, RESUME, RunDir
 from rlscale.results.summary import INTERRUPTED, RUNNING, SUMMARY_FILE, Summary
 from rlscale.results.sweep import (
+    RANK_BY_EVAL,
+    RANK_BY_RETURN,
     PointRecord,
     SweepDir,
     TrialRecord,
@@ -517,7 +519,8 @@ def run_sweep(job: SweepJob, command: str, hook: TrialHook | None = None) -> boo
                 ),
                 failure_config=tune.FailureConfig(max_failures=0),
                 # MLflow / W&B (tracking:): one experiment / group for the sweep's trials.
-                callbacks=[make_tracker(), *logger_callbacks(job.exp, job.sweep_dir.path)],
+                callbacks=[make_tracker(),
+                           *logger_callbacks(job.exp, job.sweep_dir.path, f"{TRIALS_DIR}/*")],
                 verbose=0,
             ),
         )
@@ -549,9 +552,11 @@ def report_sweep(job: SweepJob) -> SweepReport:
     """Rank the trials on disk; write sweep.json and best.yaml."""
     keys = [d.key for d in job.space.dimensions]
     trials = collect_trials(job.sweep_dir, keys, job.exp.stop)
-    # The table ranks by the episode return; --mode applies when that is the metric.
+    # The table ranks by the episode return, or with evaluation on by the evaluation
+    # return; --mode applies when the searchers' metric is the episode return.
     is_return = job.options.metric == metrics.EPISODE_RETURN_MEAN
-    points = rank_points(trials, job.options.mode if is_return else "max")
+    by = RANK_BY_EVAL if job.exp.evaluation.every else RANK_BY_RETURN
+    points = rank_points(trials, job.options.mode if is_return else "max", by)
     best = write_report(job.sweep_dir, job.exp.model_dump(mode="json"), trials, points,
                         sweep_options_record(job))
     return SweepReport(trials, points, best)

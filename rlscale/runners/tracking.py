@@ -100,7 +100,23 @@ def _wandb_callback(project: str, mode: str, group: str, entity: str | None) -> 
     if mode == OFFLINE:
         # The logging actor inherits the driver's environment: no network call, ever.
         os.environ["WANDB_MODE"] = OFFLINE
-    return WandbLoggerCallback(project=project, group=group, **extra)
+
+    class WandbRuns(WandbLoggerCallback):  # type: ignore[misc]
+        """Tune's W&B callback, writing each W&B run straight into the trial's folder.
+
+        Tune's callback writes into the trial's local staging folder, which Tune copies to
+        the trial folder when the trial ends, while the W&B actor may still be writing: a
+        sweep's trial folder then held an offline run of a few bytes.
+        """
+
+        def _start_logging_actor(self, trial: Any, exclude_results: list[str],
+                                 **wandb_init_kwargs: Any) -> None:
+            folder = Path(getattr(trial, "path", None) or trial.local_path)
+            folder.mkdir(parents=True, exist_ok=True)
+            wandb_init_kwargs.setdefault("dir", str(folder))
+            super()._start_logging_actor(trial, exclude_results, **wandb_init_kwargs)
+
+    return WandbRuns(project=project, group=group, **extra)
 
 
 def check_tracking(exp: ExperimentConfig) -> None:
@@ -125,11 +141,12 @@ def check_tracking(exp: ExperimentConfig) -> None:
             raise MissingExtraError("tracking.wandb (--wandb)", "wandb") from None
 
 
-def logger_callbacks(exp: ExperimentConfig, run_dir: Path) -> list[Any]:
+def logger_callbacks(exp: ExperimentConfig, run_dir: Path, trials: str = "*") -> list[Any]:
     """Tune logger callbacks for ``exp.tracking`` (empty when it tracks nothing).
 
     ``run_dir`` is the run's (train) or the sweep's directory: it names the MLflow
-    experiment and the W&B group by default, and gets ``tracking.json``.
+    experiment and the W&B group by default, and gets ``tracking.json``. ``trials`` is the
+    glob of Tune's trial folders under it (where W&B writes its offline runs).
     Raises :class:`MissingExtraError` when the tracker's package is not installed.
     """
     tracking = exp.tracking
@@ -150,7 +167,7 @@ def logger_callbacks(exp: ExperimentConfig, run_dir: Path) -> list[Any]:
         if settings.entity is not None:
             record["entity"] = settings.entity
         if settings.mode == OFFLINE:
-            record["sync"] = f"wandb sync {run_dir}/*/wandb/offline-run-*"
+            record["sync"] = f"wandb sync {run_dir}/{trials}/wandb/offline-run-*"
         _record(run_dir, "wandb", record)
         log.info("tracking in W&B: project %s (%s), group %s", settings.project,
                  settings.mode, group)

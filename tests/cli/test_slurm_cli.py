@@ -84,3 +84,34 @@ def test_status_of_a_plain_run_and_of_nothing(cli, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr == f"Error: {tmp_path / 'nope'} is not an rlscale run " \
         "(no summary.json or slurm.json)\n"
+
+
+EVAL_AND_TRACKING = ("eval_every", "eval_episodes", "mlflow", "wandb")
+
+
+def test_evaluation_and_tracking_flags_are_the_same_on_train_sweep_and_slurm() -> None:
+    import typer.main
+
+    from rlscale.cli.app import app
+
+    group = typer.main.get_command(app)
+    params = {name: {p.name: p for p in group.commands[name].params}  # type: ignore[attr-defined]
+              for name in ("train", "sweep", "slurm")}
+    for key in EVAL_AND_TRACKING:
+        train = params["train"][key]
+        for other in ("sweep", "slurm"):
+            assert (params[other][key].opts, params[other][key].help) == (train.opts, train.help)
+
+
+def test_slurm_evaluation_and_tracking_flags_reach_the_jobs_experiment(cli) -> None:
+    result = cli("slurm", "--env", "CartPole-v1", "--nodes", "2", "--time", "00:10:00",
+                 "--name", "ev", "--eval-every", "3", "--eval-episodes", "4",
+                 "--mlflow", "mlruns", "--wandb", "proj", "--set", "tracking.wandb.mode=offline")
+    assert result.exit_code == 0, result.output
+    experiment = yaml.safe_load(
+        (cli.cwd / "rlscale_runs" / "ev" / "slurm-experiment.yaml").read_text())
+    assert experiment["evaluation"] == {"every": 3, "episodes": 4, "explore": False}
+    # A folder store is made absolute: the job finds it whatever folder sbatch runs in.
+    assert experiment["tracking"]["mlflow"]["uri"] == (cli.cwd / "mlruns").resolve().as_uri()
+    assert experiment["tracking"]["wandb"]["project"] == "proj"
+    assert experiment["tracking"]["wandb"]["mode"] == "offline"

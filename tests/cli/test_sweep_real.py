@@ -102,3 +102,63 @@ def test_interrupted_sweep_resumes_without_rerunning_finished_trials(tmp_path: P
     report = json.loads((sweep / "sweep.json").read_text())
     # The trial that had not started when the sweep was stopped ran after the resume.
     assert [t["status"] for t in report["trials"]] == ["completed"] * 3
+
+
+EVAL_SWEEP = """\
+env: CartPole-v1
+seed: 0
+stop: {iters: 2}
+algo_config: {train_batch_size_per_learner: 1000, minibatch_size: 250, num_epochs: 4}
+evaluation: {every: 1, episodes: 3}
+tracking:
+  mlflow: {uri: mlruns}
+  wandb: {project: sweeps, mode: offline}
+search:
+  algo_config.lr: {grid: [1e-3, 1e-5]}
+"""
+
+
+def test_sweep_with_evaluation_ranks_by_it_and_groups_its_trials_in_tracking(
+        cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlflow
+
+    (cli.cwd / "ev.yaml").write_text(EVAL_SWEEP)
+    result = cli("sweep", "ev.yaml", "--name", "evsweep-group", "--num-cpus", "2")
+    assert result.exit_code == 0, result.output
+    print(result.stdout)  # (-s: the README's example)
+    sweep = cli.cwd / "rlscale_runs" / "evsweep-group"
+    report = json.loads((sweep / "sweep.json").read_text())
+    for trial in report["trials"]:
+        summary = read_summary(Path(trial["path"]))
+        assert summary["eval_episodes"] == 3 and summary["eval_iteration"] == 2
+        assert trial["best_eval_return_mean"] == summary["best_eval_return_mean"]
+    # Ranked by the evaluation return, best first, and the table says so.
+    ranking = report["ranking"]
+    assert [p["ranked_by"] for p in ranking] == ["eval_return_mean"] * 2
+    evals = [p["best_eval_return_mean"] for p in ranking]
+    assert evals == sorted(evals, reverse=True) and None not in evals
+    assert "best eval return" in result.stdout
+    assert report["best"]["values"] == ranking[0]["values"]
+
+    # The trials are grouped: one MLflow experiment, one W&B group, named for the sweep.
+    tracking = json.loads((sweep / "tracking.json").read_text())
+    assert tracking["mlflow"]["experiment"] == "evsweep-group"
+    assert tracking["wandb"]["group"] == "evsweep-group"
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3: folder stores opt in
+    client = mlflow.MlflowClient(tracking_uri=tracking["mlflow"]["uri"])
+    runs = client.search_runs([client.get_experiment_by_name("evsweep-group").experiment_id])
+    assert len(runs) == 2 and {r.info.status for r in runs} == {"FINISHED"}
+    assert sorted(tracking["mlflow"]["runs"].values()) == sorted(r.info.run_id for r in runs)
+    for run in runs:
+        history = client.get_metric_history(run.info.run_id,
+                                            "evaluation/env_runners/episode_return_mean")
+        assert len(history) == 2
+    offline = sorted(sweep.glob("trials/*/wandb/offline-run-*"))
+    assert len(offline) == 2
+    for path in offline:
+        (events,) = path.glob("run-*.wandb")
+        assert b"evsweep-group" in events.read_bytes()
+    # The sync command recorded for the sweep names both offline runs.
+    pattern = "trials/*/wandb/offline-run-*"
+    assert tracking["wandb"]["sync"] == f"wandb sync {sweep}/{pattern}"
+    assert sorted(sweep.glob(pattern)) == offline

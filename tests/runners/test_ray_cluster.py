@@ -72,3 +72,43 @@ def test_a_plan_that_does_not_fit_the_cluster_is_an_error(ray_cluster: RayCluste
     assert result.returncode == 2
     assert result.stderr.strip() == "Error: --num-cpus 9 is more than the 4 CPUs available"
     assert not (tmp_path / "rlscale_runs").exists()
+
+
+@pytest.mark.training
+def test_cluster_run_evaluates_wraps_its_envs_and_tracks_in_mlflow(
+        ray_cluster: RayCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mlflow
+
+    # CartPole's episodes cut at 10 steps by a wrapper from the experiment file: every
+    # return (1 per step) is at most 10 where the wrapper runs; unwrapped, even a random
+    # policy averages about 22.
+    (tmp_path / "exp.yaml").write_text(
+        "env: CartPole-v1\nseed: 0\nname: ewt\nstop: {iters: 2}\n"
+        "env_wrappers:\n  - {gymnasium.wrappers:TimeLimit: {max_episode_steps: 10}}\n"
+        "tracking: {mlflow: {uri: mlruns, experiment: cluster}}\n"
+    )
+    result = _rlscale(ray_cluster, tmp_path, "train", "exp.yaml", "--address",
+                      ray_cluster.address, "--eval-every", "1", "--eval-episodes", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(result.stdout)  # (-s: the README's example)
+    run = tmp_path / "rlscale_runs" / "ewt"
+    summary = read_summary(run)
+    assert summary["status"] == "completed" and summary["iterations"] == 2
+    # Evaluation on the cluster: every iteration, exactly 3 episodes, the best one kept.
+    assert summary["eval_iteration"] == 2 and summary["eval_episodes"] == 3
+    assert summary["best_eval_iteration"] in (1, 2)
+    assert 0 < summary["eval_return_mean"] <= summary["best_eval_return_mean"] <= 10
+    # The wrapper ran in the env runners of both nodes (training episodes) too.
+    assert set(json.loads((run / "placement.json").read_text())["env_runners"]) == {
+        "127.0.0.2", "127.0.0.3"}
+    assert 0 < summary["best_episode_return_mean"] <= 10
+    # One MLflow run, finished, with the evaluation returns of both iterations.
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3: folder stores opt in
+    tracking = json.loads((run / "tracking.json").read_text())
+    client = mlflow.MlflowClient(tracking_uri=tracking["mlflow"]["uri"])
+    (found,) = client.search_runs([client.get_experiment_by_name("cluster").experiment_id])
+    assert found.info.status == "FINISHED"
+    assert found.info.run_id in tracking["mlflow"]["runs"].values()
+    evals = client.get_metric_history(found.info.run_id,
+                                      "evaluation/env_runners/episode_return_mean")
+    assert len(evals) == 2 and all(0 < m.value <= 10 for m in evals)

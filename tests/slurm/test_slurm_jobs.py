@@ -121,3 +121,31 @@ def time_s(text: str) -> int:
     days, _, hms = text.rpartition("-")
     h, m, s = (int(x) for x in hms.split(":"))
     return int(days or 0) * 86400 + h * 3600 + m * 60 + s
+
+
+def test_job_evaluates_wraps_its_envs_and_tracks_in_wandb_offline(local_slurm, cli) -> None:
+    # Episodes cut at 10 steps by a wrapper of the experiment file (returns <= 10 where it
+    # runs); evaluation and W&B from rlscale slurm's own flags, offline as on a compute node.
+    (cli.cwd / "exp.yaml").write_text(
+        "env_wrappers:\n  - {gymnasium.wrappers:TimeLimit: {max_episode_steps: 10}}\n"
+        "algo_config: {train_batch_size_per_learner: 1000, minibatch_size: 250}\n"
+    )
+    job_id, run = _submit(cli, "exp.yaml", "--time", "00:10:00", "--stop-iters", "2",
+                          "--eval-every", "1", "--eval-episodes", "3", "--wandb", "jobs",
+                          "--set", "tracking.wandb.mode=offline", "--name", "ewt")
+    wait_until("the job to finish", lambda: job_fields(job_id).get("JobState") in FINISHED, 400)
+    assert job_fields(job_id)["JobState"] == "COMPLETED", job_log(run)
+    print(job_log(run), (run / "tracking.json").read_text())  # (-s: the README's example)
+    summary = read_summary(run)
+    assert summary["status"] == "completed" and summary["iterations"] == 2
+    assert summary["eval_iteration"] == 2 and summary["eval_episodes"] == 3
+    assert 0 < summary["eval_return_mean"] <= summary["best_eval_return_mean"] <= 10
+    assert 0 < summary["best_episode_return_mean"] <= 10
+    assert set(json.loads((run / "placement.json").read_text())["env_runners"]) == {
+        "127.0.0.2", "127.0.0.3"}
+    tracking = json.loads((run / "tracking.json").read_text())
+    assert tracking["wandb"] == {"project": "jobs", "mode": "offline", "group": "ewt",
+                                 "sync": f"wandb sync {run}/*/wandb/offline-run-*"}
+    (offline,) = run.glob("*/wandb/offline-run-*")
+    (events,) = offline.glob("run-*.wandb")
+    assert events.stat().st_size > 1000
