@@ -169,7 +169,12 @@ def build_algo_config(
             num_envs_per_env_runner=plan.num_envs_per_env_runner,
             num_cpus_per_env_runner=plan.num_cpus_per_env_runner,
         )
-        .learners(num_learners=plan.num_learners, num_gpus_per_learner=plan.num_gpus_per_learner)
+        .learners(num_learners=plan.num_learners, num_gpus_per_learner=plan.num_gpus_per_learner,
+                  # The learner in the main process: RLlib asks max(this, the line below)
+                  # CPUs for it ("auto" is 1 without a GPU), so the plan's count is both (0
+                  # when the main process shares an env runner's core on a cluster).
+                  **({"num_cpus_per_learner": plan.num_cpus_for_main_process}
+                     if plan.num_learners == 0 else {}))
         .resources(num_cpus_for_main_process=plan.num_cpus_for_main_process,
                    custom_resources_for_main_process=plan.main_node_resource)
         # The tutorial's "ignore_worker_failures": crashed env runners are restarted
