@@ -169,12 +169,7 @@ def build_algo_config(
             num_envs_per_env_runner=plan.num_envs_per_env_runner,
             num_cpus_per_env_runner=plan.num_cpus_per_env_runner,
         )
-        .learners(num_learners=plan.num_learners, num_gpus_per_learner=plan.num_gpus_per_learner,
-                  # The learner in the main process: RLlib asks max(this, the line below)
-                  # CPUs for it ("auto" is 1 without a GPU), so the plan's count is both (0
-                  # when the main process shares an env runner's core on a cluster).
-                  **({"num_cpus_per_learner": plan.num_cpus_for_main_process}
-                     if plan.num_learners == 0 else {}))
+        .learners(num_learners=plan.num_learners, num_gpus_per_learner=plan.num_gpus_per_learner)
         .resources(num_cpus_for_main_process=plan.num_cpus_for_main_process,
                    custom_resources_for_main_process=plan.main_node_resource)
         # The tutorial's "ignore_worker_failures": crashed env runners are restarted
@@ -182,6 +177,11 @@ def build_algo_config(
         .fault_tolerance(**faults.fault_tolerance_settings(fault_settings))
         .debugging(seed=exp.seed)
     )
+    if plan.num_learners == 0:
+        # The learner in the main process: RLlib asks max(num_cpus_per_learner, the main
+        # process's) CPUs for it ("auto" is 1 without a GPU), so the plan's count is both
+        # (0 when the main process shares an env runner's core on a cluster).
+        config.learners(num_cpus_per_learner=plan.num_cpus_for_main_process)
     if env.native_vector:
         config.env_runners(gym_env_vectorize_mode="vector_entry_point")
     if env.action_space is not None and not has_box(env.action_space):
