@@ -177,6 +177,11 @@ def build_algo_config(
         .fault_tolerance(**faults.fault_tolerance_settings(fault_settings))
         .debugging(seed=exp.seed)
     )
+    if plan.num_learners == 0 and plan.num_cpus_for_main_process == 0:
+        # The main process shares an env runner's core (a cluster): with the learner in it
+        # RLlib asks max(num_cpus_per_learner, the main process's) CPUs, and "auto" is 1
+        # without a GPU, so 0 must be said twice.
+        config.learners(num_cpus_per_learner=0)
     if env.native_vector:
         config.env_runners(gym_env_vectorize_mode="vector_entry_point")
     if env.action_space is not None and not has_box(env.action_space):

@@ -16,6 +16,16 @@ main process, so the main process samples itself, and start-up is one process sh
 cheap env; an env whose step costs more than :data:`EXPENSIVE_STEP_US` (measured by the
 check before training) samples on every core instead, the learner waiting in the main
 process meanwhile. Every process runs PyTorch with one thread.
+
+On a cluster (the run's cores span nodes) a synchronous algorithm's main process asks Ray
+for no CPU of its own: its runners sample, then it learns, in turn, so it shares a core of
+its node with an env runner there (pinned to that node by a sliver of Ray's ``node:<ip>``
+resource). Ray counts a cluster's CPUs strictly, and a core held by a process that waits
+half of each iteration would be one env runner fewer: on two 1-CPU nodes, half the cluster.
+An asynchronous algorithm (APPO, IMPALA) learns while its runners sample and keeps its core.
+On one node the main process keeps its core for a cheap env (the tutorial's rule): a runner
+more would add at most 1/(N-1) to sampling, the core also runs Ray's own processes and the
+driver's per-iteration work, and sampling on every core is what the expensive-env rule does.
 """
 
 from __future__ import annotations
@@ -65,12 +75,16 @@ class Placement:
     learners: int
     cpus: float
     gpus: float
+    # The main process asks for no CPU of its own: it shares a core with an env runner.
+    main_shares_core: bool = False
 
     def describe(self) -> str:
         parts = []
         if self.main_process:
-            parts.append("main process (driver + learner)" if not self.learners
-                         else "main process (driver)")
+            what = "driver + learner" if not self.learners else "driver"
+            if self.main_shares_core:
+                what += ", 0 CPU: on an env runner's core"
+            parts.append(f"main process ({what})")
         if self.learners:
             parts.append(f"{self.learners} learner(s)")
         if self.env_runners:
@@ -211,9 +225,24 @@ def plan_resources(
     )
     step_text = "" if env_step_time_us is None else _step_text(env_step_time_us)
     spare = total - learners  # cores left once each GPU learner has its CPU
+    # The run spans nodes and its algorithm is synchronous: the main process may share a
+    # core with an env runner (Ray counts a cluster's CPUs strictly).
+    share = synchronous and not on_one_node
     if num_env_runners is None:
         runners = spare - 1
-        if (runners == 1 and synchronous and on_one_node
+        if share and spare >= 1:
+            runners = spare
+            reasons.append(
+                f"{total} cores over {len(nodes)} nodes = "
+                + (f"{learners} GPU learner(s) + " if learners else "")
+                + f"{runners} env runner(s); the main process (driver + learner) shares a "
+                f"core of {main_node.name} with one of them: a synchronous algorithm's "
+                "runners sample, then it learns, in turn, so a core of its own would stand "
+                "idle while they sample, and on a cluster that core would be a runner fewer"
+                + (f"; the env is {'expensive' if expensive else 'cheap'} ({step_text})"
+                   if step_text else "")
+            )
+        elif (runners == 1 and synchronous and on_one_node
                 and (may_oversubscribe or main_node.cpus >= 2)
                 and not (expensive and may_oversubscribe)):
             runners = 0
@@ -234,12 +263,22 @@ def plan_resources(
         elif runners > 0:
             where = (f" over {len(nodes)} nodes" if len(nodes) > 1 and not on_one_node
                      else "")
+            if not synchronous:
+                why = ("; an asynchronous algorithm learns while its runners sample, so the "
+                       "main process keeps a core of its own")
+            elif runners >= 2:
+                why = ("; on one node the main process keeps a core of its own for a cheap "
+                       f"env: a runner more would add at most 1/{runners} to sampling, and "
+                       "that core also runs Ray's own processes and the driver's work")
+            else:
+                why = ""
             reasons.append(
                 f"{total} cores = 1 main process (driver + learner) + "
                 + (f"{learners} GPU learner(s) + " if learners else "")
                 + f"{runners} env runner(s){where}"
                 + (f"; the env is {'expensive' if expensive else 'cheap'} ({step_text})"
                    if step_text else "")
+                + why
             )
         else:
             runners = 0
@@ -247,16 +286,23 @@ def plan_resources(
     else:
         runners = num_env_runners
         reasons.append(f"{runners} env runner(s), as set in resources.num_env_runners")
-        if runners + 1 + learners > total:
+        if runners + learners > total or (runners + 1 + learners > total and not share):
             raise ResourceError(
                 f"{runners} env runners + 1 main process need {runners + 1 + learners} cores, "
                 f"but the run may use {total}"
+            )
+        if share and runners and runners + 1 + learners > total:
+            reasons.append(
+                f"the main process (driver + learner) shares a core of {main_node.name} with "
+                "an env runner: a synchronous algorithm's runners and learner take turns"
             )
 
     if runners == 0:
         # Every core of the run is the main process's (on one node: no bigger than it).
         main_cpus = total - learners if may_oversubscribe else min(total - learners,
                                                                    main_node.cpus)
+    elif share and runners + 1 + learners > total:
+        main_cpus = 0  # on an env runner's core (pinned to its node: main_node_resource)
     else:
         main_cpus = 1
     placement = _place(
@@ -393,7 +439,8 @@ def _place(
         )
     return tuple(
         Placement(node=nodes[i].name, main_process=main[i], env_runners=n_runners[i],
-                  learners=n_learners[i], cpus=used_cpu[i], gpus=used_gpu[i])
+                  learners=n_learners[i], cpus=used_cpu[i], gpus=used_gpu[i],
+                  main_shares_core=main[i] and main_cpus == 0)
         for i in order if main[i] or n_runners[i] or n_learners[i]
     )
 

@@ -172,7 +172,8 @@ def cluster_capacity() -> Capacity:
 
 
 def plan_bundles(plan: ResourcePlan) -> list[dict[str, float]]:
-    """The resource bundles the plan asks Ray for: the main process, learners, env runners."""
+    """The resource bundles the plan asks Ray for: the main process, learners, env runners
+    (the list RLlib's ``default_resource_request`` gives Tune for the same plan)."""
     main: dict[str, float] = {"CPU": float(plan.num_cpus_for_main_process),
                               **plan.main_node_resource}
     if plan.num_learners == 0 and plan.num_gpus_per_learner > 0:
@@ -180,7 +181,9 @@ def plan_bundles(plan: ResourcePlan) -> list[dict[str, float]]:
     bundles = [main]
     bundles += [{"CPU": 1.0, "GPU": plan.num_gpus_per_learner}] * plan.num_learners
     bundles += [{"CPU": float(plan.num_cpus_per_env_runner)}] * plan.num_env_runners
-    return bundles
+    # As Tune's request does: no zero amounts (a main process sharing an env runner's
+    # core asks its node's sliver alone).
+    return [{k: v for k, v in b.items() if v} for b in bundles]
 
 
 def check_plan_fits(plan: ResourcePlan, nodes: list[dict[str, Any]]) -> None:

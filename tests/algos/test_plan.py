@@ -113,30 +113,42 @@ TOPOLOGIES = [
     ("laptop 2 cores", dict(nodes=one_node(2), **LOCAL), 0, 2, [("local", True, 0)]),
     ("laptop 4 cores", dict(nodes=one_node(4), **LOCAL), 3, 1, [("local", True, 3)]),
     ("workstation 36", dict(nodes=one_node(36), **LOCAL), 35, 1, [("local", True, 35)]),
-    # The issue's 2-node cluster of 1 CPU each: no 2-CPU main process.
-    ("2 x 1", dict(nodes=_cluster(1, 1)), 1, 1, [("n0", True, 0), ("n1", False, 1)]),
+    # The issue's 2-node cluster of 1 CPU each: no 2-CPU main process. A synchronous
+    # algorithm's main process (0 CPU, pinned to the head) shares the head's core with an
+    # env runner, so both nodes sample.
+    ("2 x 1", dict(nodes=_cluster(1, 1)), 2, 0, [("n0", True, 1), ("n1", False, 1)]),
+    # An asynchronous one learns while its runners sample: the main process keeps its core.
     ("2 x 1 APPO", dict(nodes=_cluster(1, 1), synchronous=False), 1, 1,
      [("n0", True, 0), ("n1", False, 1)]),
-    ("3 x 1", dict(nodes=_cluster(1, 1, 1)), 2, 1,
-     [("n0", True, 0), ("n1", False, 1), ("n2", False, 1)]),
-    ("4 x 36", dict(nodes=_cluster(36, 36, 36, 36)), 143, 1,
+    ("3 x 1", dict(nodes=_cluster(1, 1, 1)), 3, 0,
+     [("n0", True, 1), ("n1", False, 1), ("n2", False, 1)]),
+    ("4 x 36", dict(nodes=_cluster(36, 36, 36, 36)), 144, 0,
+     [("n0", True, 36), ("n1", False, 36), ("n2", False, 36), ("n3", False, 36)]),
+    ("4 x 36 APPO", dict(nodes=_cluster(36, 36, 36, 36), synchronous=False), 143, 1,
      [("n0", True, 35), ("n1", False, 36), ("n2", False, 36), ("n3", False, 36)]),
-    # 2 cores asked for on a big cluster: they sit on one node, so the one-node rule holds.
+    # Cores asked for that sit on one node of a big cluster: the one-node rules hold.
     ("4 x 36, --num-cpus 2", dict(nodes=_cluster(36, 36, 36, 36), num_cpus=2), 0, 2,
      [("n0", True, 0)]),
-    ("4 x 36, --num-cpus 40", dict(nodes=_cluster(36, 36, 36, 36), num_cpus=40), 39, 1,
-     [("n0", True, 35), ("n1", False, 4)]),
-    ("1 x 4 + 1 x 36", dict(nodes=_cluster(4, 36)), 39, 1,
-     [("n0", True, 3), ("n1", False, 36)]),
+    ("4 x 36, --num-cpus 8", dict(nodes=_cluster(36, 36, 36, 36), num_cpus=8), 7, 1,
+     [("n0", True, 7)]),
+    ("4 x 36, --num-cpus 40", dict(nodes=_cluster(36, 36, 36, 36), num_cpus=40), 40, 0,
+     [("n0", True, 36), ("n1", False, 4)]),
+    ("1 x 4 + 1 x 36", dict(nodes=_cluster(4, 36)), 40, 0,
+     [("n0", True, 4), ("n1", False, 36)]),
     # CPU nodes and a GPU node: the learner in the main process goes to the GPU.
-    ("2 CPU nodes + GPU node", dict(nodes=_cluster(8, 8, (8, 1.0)), num_gpus=1), 23, 1,
-     [("n2", True, 7), ("n0", False, 8), ("n1", False, 8)]),
-    ("Slurm 36(x2),18", dict(nodes=_slurm_36x2_18()), 89, 1,
-     [("c1", True, 35), ("c2", False, 36), ("c3", False, 18)]),
+    ("2 CPU nodes + GPU node", dict(nodes=_cluster(8, 8, (8, 1.0)), num_gpus=1), 24, 0,
+     [("n2", True, 8), ("n0", False, 8), ("n1", False, 8)]),
+    ("Slurm 36(x2),18", dict(nodes=_slurm_36x2_18()), 90, 0,
+     [("c1", True, 36), ("c2", False, 36), ("c3", False, 18)]),
     # Others' work holds 1 of n0's 2 CPUs and all of n2's: only free CPUs are planned.
     ("free < total", dict(nodes=(Node("n0", 1, total_cpus=2), Node("n1", 2, total_cpus=2),
-                                 Node("n2", 0, total_cpus=4))), 2, 1,
-     [("n0", True, 0), ("n1", False, 2)]),
+                                 Node("n2", 0, total_cpus=4))), 3, 0,
+     [("n0", True, 1), ("n1", False, 2)]),
+    # Runners set on 2 x 1: one leaves the main process its core; two share it.
+    ("2 x 1, 1 runner set", dict(nodes=_cluster(1, 1), num_env_runners=1), 1, 1,
+     [("n0", True, 0), ("n1", False, 1)]),
+    ("2 x 1, 2 runners set", dict(nodes=_cluster(1, 1), num_env_runners=2), 2, 0,
+     [("n0", True, 1), ("n1", False, 1)]),
     # Env cost: an expensive env samples on every core (learner in the driver); a cheap one
     # in the main process; an explicit runner count or 1 core keeps the rule.
     ("2 cores, expensive env", dict(nodes=one_node(2), env_step_time_us=2000, **LOCAL), 2, 1,
@@ -150,8 +162,8 @@ TOPOLOGIES = [
      [("local", True, 0)]),
     ("1 core, expensive", dict(nodes=one_node(8), num_cpus=1, env_step_time_us=2000, **LOCAL),
      0, 1, [("local", True, 0)]),
-    ("2 x 1, expensive", dict(nodes=_cluster(1, 1), env_step_time_us=2000), 1, 1,
-     [("n0", True, 0), ("n1", False, 1)]),
+    ("2 x 1, expensive", dict(nodes=_cluster(1, 1), env_step_time_us=2000), 2, 0,
+     [("n0", True, 1), ("n1", False, 1)]),
 ]
 
 
@@ -159,7 +171,7 @@ TOPOLOGIES = [
                          ids=[t[0] for t in TOPOLOGIES])
 def test_topology_table(name: str, kwargs: dict, runners: int, main_cpus: int,
                         where: list) -> None:
-    from rlscale.runners.cluster import check_plan_fits
+    from rlscale.runners.cluster import check_plan_fits, plan_bundles
 
     plan = plan_resources(**kwargs)
     assert (plan.num_env_runners, plan.num_cpus_for_main_process) == (runners, main_cpus)
@@ -175,8 +187,19 @@ def test_topology_table(name: str, kwargs: dict, runners: int, main_cpus: int,
                                                            "GPU": float(n.gpus)}}
                                for n in nodes.values()])
         assert plan.cpus_to_reserve == plan.total_cpus
-    if len(nodes) > 1 and plan.num_env_runners and len(plan.placement) > 1:
+        # Every core of the run is a process's bundle: none is held idle, none asked twice.
+        assert sum(b.get("CPU", 0.0) for b in plan_bundles(plan)) == plan.total_cpus
+    if len(plan.placement) > 1:
+        # Ray puts the main process where the plan did: a sliver of that node's resource
+        # (a main process of 0 CPU is placed by it alone).
+        main = next(p for p in plan.placement if p.main_process)
+        assert plan.main_node_resource == {f"node:{main.node}": 0.001}
+        assert main.main_shares_core == (plan.num_cpus_for_main_process == 0)
+    if len(nodes) > 1 and plan.num_env_runners and len(plan.placement) > 1 and \
+            "num_env_runners" not in kwargs:
         assert any(" over " in r and " nodes" in r for r in plan.reasons)
+    if plan.num_cpus_for_main_process == 0:
+        assert any("shares a core of" in r for r in plan.reasons)
 
 
 def test_expensive_env_says_why_with_the_step_time() -> None:
@@ -229,8 +252,8 @@ BATCHES = [
     (dict(nodes=one_node(2), num_envs=32, may_oversubscribe=True), 1024, False, 1024),
     # 36 cores: 35 runners x 1 env: 29 steps each, grown to 32 per env.
     (dict(nodes=one_node(36), num_envs=32, may_oversubscribe=True), 1024, False, 1120),
-    # 4 x 36 cores: 143 runners.
-    (dict(nodes=_cluster(36, 36, 36, 36), num_envs=32), 1024, False, 4576),
+    # 4 x 36 cores: 144 runners (the main process shares a core: PPO is synchronous).
+    (dict(nodes=_cluster(36, 36, 36, 36), num_envs=32), 1024, False, 4608),
     # The user's batch wins.
     (dict(nodes=one_node(36), num_envs=32, may_oversubscribe=True), 1024, True, 1024),
     (dict(nodes=one_node(36), may_oversubscribe=True), 4000, False, 8960),
@@ -249,3 +272,37 @@ def test_batch_scales_with_the_sampling_processes(kwargs: dict, batch: int, expl
     if not explicit:
         assert got // (plan.num_envs_per_env_runner * plan.sampling_processes) >= \
             MIN_STEPS_PER_ENV
+
+
+# (algorithm, nodes, --num-gpus): RLlib's own placement group for the plan's config is the
+# bundle list the plan was checked with, so what Ray is asked for is what was placed.
+RLLIB_BUNDLES = [
+    ("PPO", _cluster(1, 1), 0.0),  # main process on the head's core: its node's sliver only
+    ("APPO", _cluster(1, 1), 0.0),  # asynchronous: the main process keeps 1 CPU
+    ("PPO", _cluster(4, 36), 0.0),
+    ("PPO", _cluster(8, (8, 1.0)), 1.0),  # learner on the GPU node's GPU, 0 CPU of its own
+    ("PPO", one_node(2), 0.0),  # 2 cores on one node: the main process samples with both
+    ("DQN", one_node(4), 0.0),
+]
+
+
+@pytest.mark.parametrize(("algo", "nodes", "gpus"), RLLIB_BUNDLES,
+                         ids=[f"{a} {'+'.join(str(n.cpus) for n in ns)}" for a, ns, _ in
+                              RLLIB_BUNDLES])
+def test_rllib_asks_ray_for_the_planned_bundles(algo: str, nodes: tuple, gpus: float) -> None:
+    from rlscale.algos import build_algo_config, get_algo
+    from rlscale.config import resolve_experiment
+    from rlscale.envs import resolve_env
+    from rlscale.runners.cluster import check_plan_fits, plan_bundles
+
+    exp, _ = resolve_experiment(None, flags={"env": "CartPole-v1", "algo": algo,
+                                             "preset": "none"})
+    info = get_algo(exp.algo)
+    plan = plan_resources(nodes=nodes, num_gpus=gpus, on_policy=info.on_policy,
+                          synchronous=info.synchronous)
+    config = build_algo_config(exp, info, resolve_env(exp.env), plan)
+    asked = config.algo_class.default_resource_request(config)
+    assert asked.bundles == plan_bundles(plan)
+    assert asked.head_bundle_is_empty is False  # Tune's trial actor runs in bundle 0
+    check_plan_fits(plan, [{"ip": n.name, "resources": {"CPU": float(n.cpus),
+                                                       "GPU": float(n.gpus)}} for n in nodes])

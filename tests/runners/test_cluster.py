@@ -47,15 +47,16 @@ def test_gpu_learner_node_plan_places_the_learner_on_the_gpu_node() -> None:
     nodes = allocation_nodes(req)
     assert nodes is not None and [n["resources"]["GPU"] for n in nodes] == [0, 0, 0, 1]
     plan = plan_resources(nodes=allocation_capacity(req, None).node_list(), num_gpus=1.0)
-    assert (plan.num_env_runners, plan.num_learners, plan.num_gpus_per_learner) == (143, 0, 1.0)
+    assert (plan.num_env_runners, plan.num_learners, plan.num_gpus_per_learner) == (144, 0, 1.0)
     assert [(p.node, p.main_process, p.env_runners, p.gpus) for p in plan.placement] == [
-        ("gpu", True, 35, 1.0), ("node0", False, 36, 0.0), ("node1", False, 36, 0.0),
+        ("gpu", True, 36, 1.0), ("node0", False, 36, 0.0), ("node1", False, 36, 0.0),
         ("node2", False, 36, 0.0)]
     # The main process (driver + learner) asks for the GPU: only the GPU node can hold it.
-    # It is pinned there with a sliver of that node's own Ray resource.
-    assert plan_bundles(plan)[0] == {"CPU": 1.0, "GPU": 1.0, "node:gpu": 0.001}
+    # It is pinned there with a sliver of that node's own Ray resource, and shares a core
+    # with an env runner there (PPO is synchronous).
+    assert plan_bundles(plan)[0] == {"GPU": 1.0, "node:gpu": 0.001}
     check_plan_fits(plan, nodes)
-    with pytest.raises(ResourceError, match="needing 1 CPU, 1 GPU finds no node"):
+    with pytest.raises(ResourceError, match="needing 1 GPU finds no node"):
         check_plan_fits(plan, [n for n in nodes if not n["resources"]["GPU"]])
 
 

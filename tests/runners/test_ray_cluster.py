@@ -54,7 +54,7 @@ def test_train_on_the_cluster_uses_both_nodes(ray_cluster: RayCluster, tmp_path:
                       ray_cluster.address, "--stop-reward", "150", "--stop-iters", "40",
                       "--seed", "0", "--name", "c")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"on Ray cluster {ray_cluster.address}: 3 env runner(s) x 11 env(s), 4 core(s)" \
+    assert f"on Ray cluster {ray_cluster.address}: 4 env runner(s) x 8 env(s), 4 core(s)" \
         in result.stdout
     run = tmp_path / "rlscale_runs" / "c"
     summary = read_summary(run)
