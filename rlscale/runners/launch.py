@@ -88,8 +88,9 @@ def plan(
         connect_cluster,
         slurm_allocation,
     )
-    from rlscale.runners.session import stop_ray
+    from rlscale.runners.session import quiet_ray_environment, stop_ray
 
+    quiet_ray_environment(verbose)  # RLlib's warnings about its own API stay out of the plan
     exp, preset = load(experiment, overrides, sets)
     mode = run_mode(resume, overwrite)
     if exp.resources.address is None:
@@ -226,8 +227,10 @@ def plan_sweep_job(
     """Everything ``sweep`` would decide, checked, with nothing written and no Ray:
     ``rlscale sweep --dry-run``. ``search`` adds to (and wins over) the experiment's
     ``search`` block."""
+    from rlscale.runners.session import quiet_ray_environment
     from rlscale.runners.sweep import SweepOptions, prepare_sweep
 
+    quiet_ray_environment()
     exp, preset = load(experiment, overrides, sets)
     if search:
         exp = exp.model_copy(update={"search": {**exp.search, **dict(search)}})
