@@ -114,3 +114,27 @@ def read_spaces(env: Any) -> AgentSpaces:
     observation = {str(a): env.get_observation_space(a) for a in agents}
     action = {str(a): env.get_action_space(a) for a in agents}
     return AgentSpaces(kind, tuple(map(str, agents)), observation, action)
+
+
+def inner_env(env: Any) -> Any:
+    """The PettingZoo env inside rlscale's or RLlib's wrapper; ``env`` itself otherwise."""
+    return _inner(env) if wrapped_kind(env) != RLLIB else env
+
+
+def render_mode(env: Any) -> str | None:
+    """The render mode the wrapped multi-agent ``env`` was made with."""
+    mode = getattr(inner_env(env), "render_mode", None)
+    return mode if isinstance(mode, str) else None
+
+
+def render_modes(env: Any) -> list[str]:
+    """The render modes the wrapped multi-agent ``env`` declares in its metadata."""
+    metadata = getattr(inner_env(env), "metadata", None) or {}
+    return list(metadata.get("render_modes", [])) if isinstance(metadata, Mapping) else []
+
+
+def render(env: Any) -> Any:
+    """One frame of the wrapped multi-agent ``env``. The PettingZoo env renders itself:
+    RLlib's AEC wrapper passes its render mode to ``render()``, which PettingZoo's
+    ``render()`` does not take."""
+    return inner_env(env).render()
