@@ -138,3 +138,20 @@ def render(env: Any) -> Any:
     RLlib's AEC wrapper passes its render mode to ``render()``, which PettingZoo's
     ``render()`` does not take."""
     return inner_env(env).render()
+
+
+def time_random_steps(env: Any, steps: int, seed: int = 0) -> float:
+    """Seconds ``env`` (a wrapped multi-agent env) spent in ``steps`` steps of random
+    actions, each agent acting while it has an observation; it resets when ``__all__``."""
+    import time
+
+    obs, _ = env.reset(seed=seed)
+    spent = 0.0
+    for _ in range(steps):
+        actions = {a: env.get_action_space(a).sample() for a in obs}
+        start = time.perf_counter()
+        obs, _, terminated, truncated, _ = env.step(actions)
+        spent += time.perf_counter() - start
+        if terminated.get("__all__") or truncated.get("__all__") or not obs:
+            obs, _ = env.reset()
+    return spent
