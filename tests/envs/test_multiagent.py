@@ -142,6 +142,37 @@ def test_check_env_checks_a_parallel_envs_agent_list(fault: str, message: str) -
     assert message in [p.message for p in report.errors], report.problems
 
 
+AEC_FAULTS = [
+    ("stranger", "agent p9 is in env.agents but not one of the env's possible agents (p0, "
+                 "p1) (first episode 1, step 1)"),
+    ("stale_dicts", "agent p1 is in env.agents but not in env.rewards (first episode 1, "
+                    "step 1)"),
+    ("selection", "env.agent_selection is 'p7', not one of env.agents (p0, p1) (first "
+                  "episode 1, step 2)"),
+    ("vanishes", "agent p1 left env.agents without being terminated or truncated (first "
+                 "episode 1, step 2)"),
+    ("undead", "agent p0 is still in env.agents after its last step (the step with action "
+               "None after it was terminated or truncated) (first episode 1, step 5)"),
+    ("returns", "agent p0 is back in env.agents after it left (first episode 1, step 6)"),
+    ("undone", "agent p1 was terminated or truncated, then not, before it left env.agents "
+               "(first episode 1, step 5)"),
+]
+
+
+def test_check_env_checks_an_aec_envs_agent_bookkeeping() -> None:
+    """A turn-based (AEC) env's own bookkeeping is checked on the env itself, each rule
+    once: a sound env and PettingZoo's rock-paper-scissors pass; each fault is named, alone,
+    at the step where it first happens (RLlib's wrapper is not stepped into a KeyError)."""
+    sound = check_env(f"{ENVS}:TakeTurns", episodes=2, recreate=False)
+    assert sound.ok and sound.problems == [], sound.problems
+    assert sound.episode_returns == [sum(r) for r in zip(*sound.agent_returns.values(),
+                                                         strict=True)]
+    assert check_env("pettingzoo.classic.rps_v2:env", episodes=2, recreate=False).ok
+    for fault, message in AEC_FAULTS:
+        report = check_env(f"{ENVS}:TakeTurns", {"fault": fault}, episodes=2, recreate=False)
+        assert [p.message for p in report.problems] == [message], (fault, report.problems)
+
+
 def test_check_env_cli_prints_agents_and_fails_on_a_broken_env(cli) -> None:
     ok = cli("check-env", f"{ENVS}:Grid", "--episodes", "1")
     assert ok.exit_code == 0, ok.output
