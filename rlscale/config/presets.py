@@ -52,3 +52,38 @@ def load_preset(choice: str, algo: str, env: str) -> tuple[str | None, dict[str,
         raise ConfigError(f"unknown preset '{choice}'{did_you_mean(choice, presets)}")
     data = yaml.safe_load(presets[name]) or {}
     return name, data
+
+
+# The preset of an algorithm for multi-agent envs that have none of their own: ``--preset
+# auto`` picks it in place of ``ALGO/default`` once the env is seen to have agents (the env
+# is resolved after the experiment is merged: see ``multiagent_preset``).
+MULTIAGENT = "multiagent"
+
+
+def multiagent_preset(exp: Any) -> Any:
+    """``exp`` (an ``ExperimentConfig`` of a multi-agent env) with ``ALGO/multiagent`` in
+    place of the ``ALGO/default`` that ``--preset auto`` chose, or ``exp`` unchanged.
+
+    Only settings that still hold the default preset's value are replaced; the user's own
+    settings (the experiment file, ``--set``, flags) stay. As in the batch growth of the
+    plan, a user setting equal to the default preset's cannot be told from it.
+    """
+    fallback, target = f"{exp.algo}/{FALLBACK}", f"{exp.algo}/{MULTIAGENT}"
+    presets = available_presets()
+    if exp.preset != fallback or target not in presets:
+        return exp
+    old = yaml.safe_load(presets[fallback]) or {}
+    new = yaml.safe_load(presets[target]) or {}
+    update: dict[str, Any] = {"preset": target}
+    for section in ("algo_config", "resources"):
+        mine = getattr(exp, section)
+        current = dict(mine) if isinstance(mine, dict) else mine.model_dump()
+        changed = {k: v for k, v in (new.get(section) or {}).items()
+                   if current.get(k) == (old.get(section) or {}).get(k)}
+        if not changed:
+            continue
+        if isinstance(mine, dict):
+            update[section] = {**current, **changed}
+        else:
+            update[section] = mine.model_copy(update=changed)
+    return exp.model_copy(update=update)
