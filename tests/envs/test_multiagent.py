@@ -263,3 +263,22 @@ def test_dry_run_shows_agents_and_policies(cli) -> None:
 def test_a_non_env_factory_is_still_refused() -> None:
     with pytest.raises(EnvSpecError, match="not a gymnasium.Env"):
         resolve_env("collections:OrderedDict")
+
+
+@pytest.mark.parametrize(("algo", "buffer"), [
+    ("DQN", "MultiAgentEpisodeReplayBuffer"),  # DQN/default's EpisodeReplayBuffer, swapped
+    ("SAC", "MultiAgentPrioritizedEpisodeReplayBuffer"),  # RLlib's own default, swapped
+])
+def test_replay_buffers_become_multi_agent(algo: str, buffer: str, tmp_path) -> None:
+    """DQN and SAC default to single-agent episode replay buffers, which fail on multi-agent
+    episodes: a multi-agent run gets RLlib's multi-agent counterpart (no Ray started)."""
+    from rlscale.config import resolve_experiment
+    from rlscale.runners import prepare_job
+
+    exp, preset = resolve_experiment(None, flags={
+        "env": f"{ENVS}:Grid", "algo": algo, "output": str(tmp_path),
+        "policies": {"battery_*": "battery", "grid_operator": "operator"}})
+    config = prepare_job(exp, preset).algo_config
+    assert config.replay_buffer_config["type"] == buffer
+    if "Prioritized" in buffer:
+        assert config.replay_buffer_config["beta"] == 0.4
