@@ -70,7 +70,9 @@ def _rllib_main(target: float, cap: float, seed: int) -> None:
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
     from ray.tune.registry import register_env
 
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    # A Ray of its own, never another one found on the machine.
+    ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False,
+             log_to_driver=False)
     register_env("speaker_listener", lambda cfg: ParallelPettingZooEnv(
         simple_speaker_listener_v4.parallel_env(**cfg)))
     config = (
@@ -114,7 +116,8 @@ def run_rllib(target: float, cap: float, seed: int) -> dict[str, Any]:
     wall = time.monotonic() - start
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     if not lines:
-        return {"error": done.stderr.strip()[-300:]}
+        err = [ln for ln in done.stderr.splitlines() if ln.strip()]
+        return {"error": err[-1] if err else f"exit code {done.returncode}"}
     return {**json.loads(lines[-1]), "wall_s": round(wall, 1)}
 
 
@@ -168,6 +171,7 @@ def main() -> None:
             results[name].append(outcome)
             print(f"  round {round_ + 1}  {name:<15} {describe(outcome, cap)}", flush=True)
     rllib = [o for o in results.get("raw RLlib", []) if o.get("reached")]
+    rllib_failed = any("error" in o for o in results.get("raw RLlib", []))
     for name in who:
         if name == "raw RLlib":
             continue
@@ -175,7 +179,9 @@ def main() -> None:
         if not mine:
             continue
         mean = sum(o["wall_s"] for o in mine) / len(mine)
-        if rllib:
+        if rllib_failed:
+            print(f"ratio {name} / raw RLlib: none, raw RLlib failed (see above)")
+        elif rllib:
             theirs = sum(o["wall_s"] for o in rllib) / len(rllib)
             print(f"ratio {name} / raw RLlib: {mean / theirs:.2f} ({mean:.1f} s vs "
                   f"{theirs:.1f} s, means of the runs that reached the target)")
