@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from rlscale.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from rlscale.config.model import ExperimentConfig
 
 PRESET_ROOT = "presets"
 # The preset of an algorithm for envs that have none of their own (custom envs): general
@@ -60,7 +63,7 @@ def load_preset(choice: str, algo: str, env: str) -> tuple[str | None, dict[str,
 MULTIAGENT = "multiagent"
 
 
-def multiagent_preset(exp: Any) -> Any:
+def multiagent_preset(exp: ExperimentConfig) -> ExperimentConfig:
     """``exp`` (an ``ExperimentConfig`` of a multi-agent env) with ``ALGO/multiagent`` in
     place of the ``ALGO/default`` that ``--preset auto`` chose, or ``exp`` unchanged.
 
