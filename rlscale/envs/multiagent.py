@@ -3,7 +3,9 @@
 The resolver builds whatever an env spec names; when that is a multi-agent env, this module
 turns it into the RLlib ``MultiAgentEnv`` that RLlib's multi-agent env runners step:
 
-- a PettingZoo AEC env (turn-based; ``module:env``) goes into RLlib's own ``PettingZooEnv``;
+- a PettingZoo AEC env (turn-based; ``module:env``) goes into
+  :class:`~rlscale.envs.pettingzoo_aec.AecPettingZoo`, RLlib's own ``PettingZooEnv`` ending
+  an episode whose last agents leave some by termination, some by truncation (see there);
 - a PettingZoo ``ParallelEnv`` (``module:parallel_env``) goes into rlscale's
   :class:`~rlscale.envs.pettingzoo_parallel.ParallelPettingZoo`, because RLlib's
   ``ParallelPettingZooEnv`` does not end an episode in which the last agents leave some by
@@ -59,9 +61,9 @@ def wrap(env: Any) -> Any:
 
         return ParallelPettingZoo(env)
     if kind == AEC:
-        from ray.rllib.env.wrappers.pettingzoo_env import PettingZooEnv
+        from rlscale.envs.pettingzoo_aec import AecPettingZoo
 
-        return PettingZooEnv(env)
+        return AecPettingZoo(env)
     raise TypeError(f"{type(env).__name__} is not a multi-agent environment")
 
 
@@ -95,7 +97,8 @@ def make_registered(env_id: str, kwargs: dict[str, Any]) -> Any:
 def wrapped_kind(env: Any) -> str:
     """The kind of env a wrapped (RLlib) multi-agent env was made from."""
     name = type(env).__name__
-    return {"ParallelPettingZoo": PARALLEL, "PettingZooEnv": AEC}.get(name, RLLIB)
+    return {"ParallelPettingZoo": PARALLEL, "AecPettingZoo": AEC,
+            "PettingZooEnv": AEC}.get(name, RLLIB)
 
 
 def _inner(env: Any) -> Any:

@@ -190,6 +190,8 @@ class TakeTurns(AECEnv):  # type: ignore[misc]
         self.rewards[agent] = float(action)
         if self.t >= self.length:
             self.terminations = {a: True for a in self.agents}
+            if self.fault == "mixed":  # p1 is truncated instead: a mixed ending
+                self.terminations["p1"], self.truncations["p1"] = False, True
         self.agent_selection = self._next(agent)
         if self.fault == "stale_dicts" and self.t == 1:
             del self.rewards["p1"]
@@ -207,3 +209,10 @@ class TakeTurns(AECEnv):  # type: ignore[misc]
         if self.fault == "selection" and self.t == 2:
             self.agent_selection = "p7"
         self._accumulate_rewards()
+
+
+def rllib_wrapped_take_turns() -> Any:
+    """TakeTurns with a mixed ending in RLlib's own PettingZooEnv wrapper."""
+    from ray.rllib.env.wrappers.pettingzoo_env import PettingZooEnv
+
+    return PettingZooEnv(TakeTurns(fault="mixed"))

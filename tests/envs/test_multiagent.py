@@ -97,6 +97,36 @@ def test_rllibs_parallel_wrapper_never_ends_a_mixed_ending_and_ours_does() -> No
     assert check_env(f"{ENVS}:MixedEnding", episodes=2, recreate=False).ok
 
 
+def test_rllibs_aec_wrapper_never_ends_a_mixed_ending_and_ours_does() -> None:
+    """The same for a turn-based env: the last turn ends p0 by termination and p1 by
+    truncation. RLlib's PettingZooEnv sets neither '__all__'; rlscale's wrapper (which keeps
+    RLlib's turn-by-turn stepping) ends the episode, with the same rewards and flags."""
+    from ray.rllib.env.wrappers.pettingzoo_env import PettingZooEnv
+
+    from tests.envs.multiagent_envs import TakeTurns
+
+    outcomes = []
+    for wrapper in (PettingZooEnv, multiagent.wrap):
+        env = wrapper(TakeTurns(length=2, fault="mixed"))
+        obs, _ = env.reset(seed=0)
+        assert list(obs) == ["p0"]
+        env.step({"p0": 1})
+        _, rewards, terminated, truncated, _ = env.step({"p1": 1})
+        assert env.env.agents == []
+        outcomes.append((rewards, terminated, truncated))
+    (theirs_r, theirs_term, theirs_trunc), (ours_r, ours_term, ours_trunc) = outcomes
+    assert theirs_r == ours_r and theirs_term["p0"] and theirs_trunc["p1"]
+    assert not (theirs_term["__all__"] or theirs_trunc["__all__"])
+    assert ours_trunc["__all__"] and not ours_term["__all__"]
+    assert {k: v for k, v in ours_term.items() if k != "__all__"} == {
+        k: v for k, v in theirs_term.items() if k != "__all__"}
+    report = check_env(f"{ENVS}:rllib_wrapped_take_turns", episodes=1, recreate=False)
+    assert [p.message for p in report.errors] == [
+        "the PettingZoo env has no agents left but terminateds/truncateds do not set "
+        "'__all__': the episode never ends (first episode 1, step 4)"]
+    assert check_env(f"{ENVS}:TakeTurns", {"fault": "mixed"}, episodes=2, recreate=False).ok
+
+
 def test_check_env_reports_agents_spaces_and_per_agent_returns() -> None:
     report = check_env(f"{ENVS}:Grid", {"steps": 4}, episodes=2, seed=1)  # new process too
     assert report.ok, report.problems
