@@ -67,22 +67,22 @@ def multiagent_preset(exp: ExperimentConfig) -> ExperimentConfig:
     """``exp`` (an ``ExperimentConfig`` of a multi-agent env) with ``ALGO/multiagent`` in
     place of the ``ALGO/default`` that ``--preset auto`` chose, or ``exp`` unchanged.
 
-    Only settings that still hold the default preset's value are replaced; the user's own
-    settings (the experiment file, ``--set``, flags) stay. As in the batch growth of the
-    plan, a user setting equal to the default preset's cannot be told from it.
+    Only the preset's settings are replaced: what the user set (the experiment file,
+    ``--set``, flags; recorded when the experiment was merged) stays. An experiment that
+    does not know what its user set (not merged by ``resolve_experiment``) is unchanged.
     """
     fallback, target = f"{exp.algo}/{FALLBACK}", f"{exp.algo}/{MULTIAGENT}"
     presets = available_presets()
-    if exp.preset != fallback or target not in presets:
+    user = exp.user_keys()
+    if exp.preset != fallback or target not in presets or user is None:
         return exp
-    old = yaml.safe_load(presets[fallback]) or {}
     new = yaml.safe_load(presets[target]) or {}
     update: dict[str, Any] = {"preset": target}
     for section in ("algo_config", "resources"):
         mine = getattr(exp, section)
         current = dict(mine) if isinstance(mine, dict) else mine.model_dump()
         changed = {k: v for k, v in (new.get(section) or {}).items()
-                   if current.get(k) == (old.get(section) or {}).get(k)}
+                   if f"{section}.{k}" not in user}
         if not changed:
             continue
         if isinstance(mine, dict):

@@ -53,15 +53,18 @@ def test_a_multi_agent_env_gets_its_preset(tmp_path: Path) -> None:
     text = available_presets()[name]
     assert "Reached here:" in text
     env = "mpe2.simple_speaker_listener_v4:parallel_env"
-    exp, preset = resolve_experiment(None, sets=["algo_config.num_epochs=7"], flags={
+    # lr 3e-4 is also PPO/default's: set by the user, it stays.
+    exp, preset = resolve_experiment(None, sets=["algo_config.num_epochs=7",
+                                                 "algo_config.lr=0.0003"], flags={
         "env": env, "algo": "PPO", "output": str(tmp_path)})
     assert preset == f"PPO/{FALLBACK}"
     job = prepare_job(exp, preset)
     assert job.preset == name and job.exp.preset == name
     for key, value in yaml.safe_load(text)["algo_config"].items():
-        if key not in ("model", "num_epochs"):
+        if key not in ("model", "num_epochs", "lr"):
             assert getattr(job.algo_config, key) == value, key
     assert job.algo_config.num_epochs == 7  # the user's, not the preset's 5
+    assert job.algo_config.lr == 0.0003  # the user's, not the preset's 1e-3
     single = prepare_job(*resolve_experiment(None, flags={
         "env": "MountainCar-v0", "algo": "PPO", "output": str(tmp_path)}))
     assert single.preset == f"PPO/{FALLBACK}"
