@@ -145,7 +145,7 @@ def build_algo_config(
     from rlscale.algos import faults
     from rlscale.algos.evaluation import apply_evaluation
     from rlscale.algos.normalize import observation_pipeline
-    from rlscale.algos.policies import apply_multi_agent
+    from rlscale.algos.policies import apply_multi_agent, use_multi_agent_replay_buffer
     from rlscale.algos.returns import log_episode_return, put_window_mean
     from rlscale.algos.throughput import fold_throughput, time_sampling
 
@@ -211,6 +211,8 @@ def build_algo_config(
         config.rl_module(model_config=model)
     if overrides:
         config.update_from_dict(overrides)
+    if env.agents is not None:  # after the overrides: a preset's buffer is single-agent too
+        use_multi_agent_replay_buffer(config)
     try:
         config.validate()
     except ValueError as exc:  # RLlib's own consistency checks, before any Ray process

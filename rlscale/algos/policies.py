@@ -230,3 +230,24 @@ def apply_multi_agent(
         config.environment(normalize_actions=False, clip_actions=False)
     return plan
 
+
+
+# RLlib's single-agent episode replay buffers and their multi-agent counterparts: DQN and SAC
+# (and their presets) default to the single-agent ones, which fail on multi-agent episodes
+# (TypeError: unhashable type: 'slice').
+MULTI_AGENT_BUFFERS = {
+    "EpisodeReplayBuffer": "MultiAgentEpisodeReplayBuffer",
+    "PrioritizedEpisodeReplayBuffer": "MultiAgentPrioritizedEpisodeReplayBuffer",
+}
+
+
+def use_multi_agent_replay_buffer(config: AlgorithmConfig) -> None:
+    """Swap a single-agent episode replay buffer of ``config`` (DQN, SAC) for RLlib's
+    multi-agent one; the prioritized one gets the ``beta`` RLlib's sampling asks for."""
+    buffer = getattr(config, "replay_buffer_config", None)
+    if not isinstance(buffer, dict) or buffer.get("type") not in MULTI_AGENT_BUFFERS:
+        return
+    swapped = {**buffer, "type": MULTI_AGENT_BUFFERS[buffer["type"]]}
+    if swapped["type"].startswith("MultiAgentPrioritized"):
+        swapped.setdefault("beta", 0.4)  # RLlib's own default for SAC's prioritized buffer
+    config.replay_buffer_config = swapped

@@ -18,6 +18,7 @@ def slurm(
     ),
     env: str | None = option("env", "Gymnasium id."),
     algo: str | None = option("algo", "RLlib algorithm."),
+    policies: str | None = option("policies"),
     num_cpus: int | None = option(
         "num_cpus", "Total cores for the run [default: every allocated core]."
     ),
@@ -91,8 +92,11 @@ def slurm(
     )
     slurm_runner.validate_request(req)
     quiet_ray_environment(verbose)
+    from rlscale.algos.policies import parse_policies_flag
+
     flags = flag_overrides(
-        env=env, algo=algo, num_cpus=num_cpus, num_gpus=num_gpus, stop_reward=stop_reward,
+        env=env, algo=algo, policies=parse_policies_flag(policies), num_cpus=num_cpus,
+        num_gpus=num_gpus, stop_reward=stop_reward,
         stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
         output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
         eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow, wandb=wandb,

@@ -186,4 +186,15 @@ def resolve_experiment(
         return first, preset_name
     merged = deep_merge(preset, user)
     merged["preset"] = preset_name
-    return validate(merged), preset_name
+    return validate(merged).with_user_keys(frozenset(_dotted(user))), preset_name
+
+
+def _dotted(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Every dotted path of ``data``'s leaves (and of each mapping on the way)."""
+    out: list[str] = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        out.append(path)
+        if isinstance(value, Mapping):
+            out += _dotted(value, f"{path}.")
+    return out

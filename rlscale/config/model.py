@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 # The longest file name most file systems take.
 MAX_NAME = 255
@@ -128,6 +128,21 @@ class FaultsConfig(_Strict):
 
 class ExperimentConfig(_Strict):
     """A complete experiment: what to train, how, where, and until when."""
+
+    # Not a key: the dotted paths the user set (file, --set, flags), as opposed to the
+    # preset's, when the experiment was merged (None: not known). The multi-agent preset,
+    # chosen once the env is seen, replaces only the preset's settings.
+    _user_keys: frozenset[str] | None = PrivateAttr(default=None)
+
+    def user_keys(self) -> frozenset[str] | None:
+        """The dotted paths the user set, as opposed to the preset (None: not known)."""
+        return self._user_keys
+
+    def with_user_keys(self, keys: frozenset[str]) -> ExperimentConfig:
+        """This experiment, knowing which dotted paths the user set."""
+        copy = self.model_copy()
+        copy._user_keys = keys
+        return copy
 
     env: str = Field(description="Gymnasium id, module:Class or file.py:Class.")
     env_config: dict[str, Any] = Field(default_factory=dict)

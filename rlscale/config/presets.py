@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from rlscale.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from rlscale.config.model import ExperimentConfig
 
 PRESET_ROOT = "presets"
 # The preset of an algorithm for envs that have none of their own (custom envs): general
@@ -52,3 +55,38 @@ def load_preset(choice: str, algo: str, env: str) -> tuple[str | None, dict[str,
         raise ConfigError(f"unknown preset '{choice}'{did_you_mean(choice, presets)}")
     data = yaml.safe_load(presets[name]) or {}
     return name, data
+
+
+# The preset of an algorithm for multi-agent envs that have none of their own: ``--preset
+# auto`` picks it in place of ``ALGO/default`` once the env is seen to have agents (the env
+# is resolved after the experiment is merged: see ``multiagent_preset``).
+MULTIAGENT = "multiagent"
+
+
+def multiagent_preset(exp: ExperimentConfig) -> ExperimentConfig:
+    """``exp`` (an ``ExperimentConfig`` of a multi-agent env) with ``ALGO/multiagent`` in
+    place of the ``ALGO/default`` that ``--preset auto`` chose, or ``exp`` unchanged.
+
+    Only the preset's settings are replaced: what the user set (the experiment file,
+    ``--set``, flags; recorded when the experiment was merged) stays. An experiment that
+    does not know what its user set (not merged by ``resolve_experiment``) is unchanged.
+    """
+    fallback, target = f"{exp.algo}/{FALLBACK}", f"{exp.algo}/{MULTIAGENT}"
+    presets = available_presets()
+    user = exp.user_keys()
+    if exp.preset != fallback or target not in presets or user is None:
+        return exp
+    new = yaml.safe_load(presets[target]) or {}
+    update: dict[str, Any] = {"preset": target}
+    for section in ("algo_config", "resources"):
+        mine = getattr(exp, section)
+        current = dict(mine) if isinstance(mine, dict) else mine.model_dump()
+        changed = {k: v for k, v in (new.get(section) or {}).items()
+                   if f"{section}.{k}" not in user}
+        if not changed:
+            continue
+        if isinstance(mine, dict):
+            update[section] = {**current, **changed}
+        else:
+            update[section] = mine.model_copy(update=changed)
+    return exp.model_copy(update=update)

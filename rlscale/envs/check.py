@@ -22,6 +22,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlscale.envs import multiagent
 from rlscale.envs.compare import space_structure, structure_difference
 from rlscale.envs.resolve import ResolvedEnv, describe_space, resolve_env
 from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, unsupported_observation_part
@@ -371,6 +372,11 @@ def _check_multiagent(resolved: ResolvedEnv, report: EnvReport, episodes: int, s
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
+                if agents.kind == multiagent.AEC:  # its own bookkeeping first
+                    if not _check_aec(env, agents, episodes, seed, max_steps, report):
+                        return  # RLlib's wrapper would only trip over the same problem
+                    env.close()
+                    env = resolved.make()
                 multiagent_check.rollouts(env, agents, episodes, seed, max_steps, report)
                 multiagent_check.check_determinism(env, seed, report)
             except Exception as exc:  # the env's own code raised
@@ -380,6 +386,16 @@ def _check_multiagent(resolved: ResolvedEnv, report: EnvReport, episodes: int, s
             env.close()
         except Exception as exc:  # noqa: BLE001
             report.add(WARNING, f"close() raised {type(exc).__name__}: {exc}")
+
+
+def _check_aec(env: Any, agents: Any, episodes: int, seed: int, max_steps: int,
+               report: EnvReport) -> bool:
+    """The AEC env's agent-list bookkeeping; True when it found no problem."""
+    from rlscale.envs.aec_check import aec_rollouts
+
+    before = len(report.errors)
+    aec_rollouts(multiagent.inner_env(env), agents, episodes, seed, max_steps, report)
+    return len(report.errors) == before
 
 
 def check_env(

@@ -3,7 +3,9 @@
 The resolver builds whatever an env spec names; when that is a multi-agent env, this module
 turns it into the RLlib ``MultiAgentEnv`` that RLlib's multi-agent env runners step:
 
-- a PettingZoo AEC env (turn-based; ``module:env``) goes into RLlib's own ``PettingZooEnv``;
+- a PettingZoo AEC env (turn-based; ``module:env``) goes into
+  :class:`~rlscale.envs.pettingzoo_aec.AecPettingZoo`, RLlib's own ``PettingZooEnv`` ending
+  an episode whose last agents leave some by termination, some by truncation (see there);
 - a PettingZoo ``ParallelEnv`` (``module:parallel_env``) goes into rlscale's
   :class:`~rlscale.envs.pettingzoo_parallel.ParallelPettingZoo`, because RLlib's
   ``ParallelPettingZooEnv`` does not end an episode in which the last agents leave some by
@@ -59,9 +61,9 @@ def wrap(env: Any) -> Any:
 
         return ParallelPettingZoo(env)
     if kind == AEC:
-        from ray.rllib.env.wrappers.pettingzoo_env import PettingZooEnv
+        from rlscale.envs.pettingzoo_aec import AecPettingZoo
 
-        return PettingZooEnv(env)
+        return AecPettingZoo(env)
     raise TypeError(f"{type(env).__name__} is not a multi-agent environment")
 
 
@@ -95,7 +97,8 @@ def make_registered(env_id: str, kwargs: dict[str, Any]) -> Any:
 def wrapped_kind(env: Any) -> str:
     """The kind of env a wrapped (RLlib) multi-agent env was made from."""
     name = type(env).__name__
-    return {"ParallelPettingZoo": PARALLEL, "PettingZooEnv": AEC}.get(name, RLLIB)
+    return {"ParallelPettingZoo": PARALLEL, "AecPettingZoo": AEC,
+            "PettingZooEnv": AEC}.get(name, RLLIB)
 
 
 def _inner(env: Any) -> Any:
@@ -114,3 +117,44 @@ def read_spaces(env: Any) -> AgentSpaces:
     observation = {str(a): env.get_observation_space(a) for a in agents}
     action = {str(a): env.get_action_space(a) for a in agents}
     return AgentSpaces(kind, tuple(map(str, agents)), observation, action)
+
+
+def inner_env(env: Any) -> Any:
+    """The PettingZoo env inside rlscale's or RLlib's wrapper; ``env`` itself otherwise."""
+    return _inner(env) if wrapped_kind(env) != RLLIB else env
+
+
+def render_mode(env: Any) -> str | None:
+    """The render mode the wrapped multi-agent ``env`` was made with."""
+    mode = getattr(inner_env(env), "render_mode", None)
+    return mode if isinstance(mode, str) else None
+
+
+def render_modes(env: Any) -> list[str]:
+    """The render modes the wrapped multi-agent ``env`` declares in its metadata."""
+    metadata = getattr(inner_env(env), "metadata", None) or {}
+    return list(metadata.get("render_modes", [])) if isinstance(metadata, Mapping) else []
+
+
+def render(env: Any) -> Any:
+    """One frame of the wrapped multi-agent ``env``. The PettingZoo env renders itself:
+    RLlib's AEC wrapper passes its render mode to ``render()``, which PettingZoo's
+    ``render()`` does not take."""
+    return inner_env(env).render()
+
+
+def time_random_steps(env: Any, steps: int, seed: int = 0) -> float:
+    """Seconds ``env`` (a wrapped multi-agent env) spent in ``steps`` steps of random
+    actions, each agent acting while it has an observation; it resets when ``__all__``."""
+    import time
+
+    obs, _ = env.reset(seed=seed)
+    spent = 0.0
+    for _ in range(steps):
+        actions = {a: env.get_action_space(a).sample() for a in obs}
+        start = time.perf_counter()
+        obs, _, terminated, truncated, _ = env.step(actions)
+        spent += time.perf_counter() - start
+        if terminated.get("__all__") or truncated.get("__all__") or not obs:
+            obs, _ = env.reset()
+    return spent

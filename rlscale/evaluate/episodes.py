@@ -12,6 +12,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlscale.envs import multiagent
 from rlscale.envs.resolve import make_env
 from rlscale.errors import EnvSpecError
 
@@ -70,7 +71,7 @@ def make_eval_env(
         modes = _env_render_modes(plain)
         plain.close()
         raise _cannot_render(spec, modes) from None
-    if getattr(env, "render_mode", None) != RGB_ARRAY:
+    if _render_mode(env) != RGB_ARRAY:
         modes = _env_render_modes(env)
         env.close()
         raise _cannot_render(spec, modes)
@@ -88,7 +89,15 @@ def _make(spec: str, config: dict[str, Any], env_packages: Any,
         raise EnvSpecError(f"{text} (the run's env spec no longer resolves)") from None
 
 
+def _render_mode(env: gym.Env) -> str | None:
+    if multiagent.object_kind(env) is not None:
+        return multiagent.render_mode(env)
+    return getattr(env, "render_mode", None)
+
+
 def _env_render_modes(env: gym.Env) -> list[str]:
+    if multiagent.object_kind(env) is not None:
+        return multiagent.render_modes(env)
     return list(getattr(env.unwrapped, "metadata", {}).get("render_modes", []))
 
 

@@ -101,9 +101,12 @@ def run_multiagent_episodes(
     seed: int | None = 0,
     explore: bool = False,
     on_episode: EpisodeHook | None = None,
+    on_frame: Callable[[np.ndarray], None] | None = None,
 ) -> MultiAgentEvalResult:
     """Run ``episodes`` episodes of ``env`` (an RLlib ``MultiAgentEnv``), each agent acting
-    with its policy while it has an observation and is not done."""
+    with its policy while it has an observation and is not done. ``on_frame`` receives
+    one rendered frame before each step, as for single-agent envs."""
+    from rlscale.envs.multiagent import render
     if seed is not None:
         import torch
 
@@ -116,6 +119,8 @@ def run_multiagent_episodes(
         done: set[Any] = set()
         length = 0
         while True:
+            if on_frame is not None:
+                on_frame(np.asarray(render(env)))
             actions = {}
             for agent, observation in obs.items():
                 if agent in done:

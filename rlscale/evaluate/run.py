@@ -112,9 +112,8 @@ def evaluate_run(
     }
     env_config = {**(config.get("env_config") or {}), **(env_config or {})}
     if is_multiagent_ref(ref):
-        if video_path is not None:
-            raise ConfigError("--video: not supported for multi-agent runs yet")
-        return _multiagent(ref, config, env_config, common, start, on_episode)
+        return _multiagent(ref, config, env_config, common, start, video_path, fps,
+                           on_episode)
     return _single_agent(ref, config, env_config, common, start, video_path, fps, on_episode)
 
 
@@ -154,19 +153,33 @@ def _single_agent(ref: Any, config: dict[str, Any], env_config: dict[str, Any],
 
 
 def _multiagent(ref: Any, config: dict[str, Any], env_config: dict[str, Any],
-                common: dict[str, Any], start: float,
+                common: dict[str, Any], start: float, video: Path | None, fps: int,
                 on_episode: EpisodeHook | None) -> EvaluationReport:
     from rlscale.envs.resolve import resolve_env
+    from rlscale.evaluate.episodes import make_eval_env
     from rlscale.evaluate.multiagent import load_agent_policies, run_multiagent_episodes
+    from rlscale.evaluate.video import VideoRecorder
 
-    resolved = resolve_env(common["env"], env_config, config.get("env_packages") or [])
+    packages = config.get("env_packages") or []
+    resolved = resolve_env(common["env"], env_config, packages)
     assert resolved.agents is not None
-    policies = load_agent_policies(ref, resolved.agents)
-    restore_s = time.monotonic() - start
-    env = resolved.make()
+    # The rendering env first: an env that cannot render is refused before the restore.
+    env = (resolved.make() if video is None else
+           make_eval_env(common["env"], env_config, packages, render=True,
+                         wrappers=config.get("env_wrappers") or []))
+    frames = None
     try:
-        result = run_multiagent_episodes(policies, env, common["episodes"], common["seed"],
-                                         common["explore"], on_episode=on_episode)
+        policies = load_agent_policies(ref, resolved.agents)
+        restore_s = time.monotonic() - start
+        episodes, seed, explore = common["episodes"], common["seed"], common["explore"]
+        if video is None:
+            result = run_multiagent_episodes(policies, env, episodes, seed, explore,
+                                             on_episode=on_episode)
+        else:
+            with VideoRecorder(video, fps=fps) as recorder:
+                result = run_multiagent_episodes(policies, env, episodes, seed, explore,
+                                                 on_episode=on_episode, on_frame=recorder.add)
+            frames = recorder.frames
     finally:
         env.close()
     stats = result.stats()
@@ -176,5 +189,5 @@ def _multiagent(ref: Any, config: dict[str, Any], env_config: dict[str, Any],
         returns=result.returns, lengths=result.lengths, restore_s=restore_s,
         episodes_s=result.seconds, total_s=time.monotonic() - start,
         agent_policy=dict(policies.plan.mapping), agent_returns=result.agent_returns,
-        agent_return_mean=stats["agent_return_mean"],
+        agent_return_mean=stats["agent_return_mean"], video=video, video_frames=frames,
     )

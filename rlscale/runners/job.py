@@ -21,6 +21,7 @@ from rlscale.algos.evaluation import check_evaluation
 from rlscale.algos.normalize import observation_pipeline
 from rlscale.algos.plan import scale_batch
 from rlscale.config.model import ExperimentConfig
+from rlscale.config.presets import multiagent_preset
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
 from rlscale.envs.resolve import canonical_spec
@@ -151,6 +152,8 @@ def build_run(
     res = exp.resources
     check_cpus_within_reach(res.num_cpus, capacity, res.oversubscribe)
     env = resolve_env(exp.env, exp.env_config, exp.env_packages, exp.env_wrappers)
+    if env.is_multiagent:  # --preset auto: ALGO/multiagent in place of ALGO/default
+        exp = multiagent_preset(exp)
     check_tracking(exp)  # MLflow / W&B installed, MLflow's store opens (runners.tracking)
     check_evaluation(exp)  # stop.on: eval needs evaluation.every (algos.evaluation)
     observation_pipeline(env.observation_space, exp.normalize.obs, None)  # normalize.obs: a Box
@@ -261,4 +264,6 @@ def prepare_job(
     exp, env, plan, algo_config = build_run(
         exp, algo, capacity or local_capacity(), check_env=check_env, on_plan=on_plan
     )
+    if preset is not None and exp.preset != preset:  # the multi-agent preset took its place
+        preset = exp.preset
     return TrainingJob(exp, preset, env, algo, plan, algo_config, run_dir, mode)

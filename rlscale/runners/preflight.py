@@ -52,6 +52,7 @@ def _probe(spec: str, env_config: dict[str, Any], env_packages: Sequence[str],
     """Build the env here and step it; (mean step time in us, None) or (None, why)."""
     import warnings
 
+    from rlscale.envs import multiagent
     from rlscale.envs.resolve import make_env
 
     prefix = f"environment '{spec}': "
@@ -60,6 +61,8 @@ def _probe(spec: str, env_config: dict[str, Any], env_packages: Sequence[str],
             warnings.simplefilter("ignore")
             env = make_env(spec, env_config, env_packages)
             try:
+                if multiagent.object_kind(env) is not None:  # every agent acts at random
+                    return multiagent.time_random_steps(env, steps) / steps * 1e6, None
                 env.reset(seed=0)
                 spent = 0.0
                 for _ in range(steps):

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from rlscale.config import resolve_experiment
-from rlscale.config.presets import FALLBACK, available_presets
+from rlscale.config.presets import FALLBACK, MULTIAGENT, available_presets
 from rlscale.runners import prepare_job
 
 PRESETS = sorted(available_presets())
@@ -27,6 +27,8 @@ def test_preset_loads_validates_and_builds(name: str, tmp_path: Path) -> None:
     algo, env = name.split("/", 1)
     if env == FALLBACK:
         env = "MountainCar-v0"  # an env without a preset of its own gets the fallback
+    if env == MULTIAGENT:
+        pytest.skip("a multi-agent env's preset: test_a_multi_agent_env_gets_its_preset")
     text = available_presets()[name]
     # Each preset says what it reached, and how fast, on the machine it was tuned on.
     assert "Reached here:" in text
@@ -42,3 +44,28 @@ def test_preset_loads_validates_and_builds(name: str, tmp_path: Path) -> None:
         if key != "model":
             assert getattr(job.algo_config, key) == value
     assert not any(tmp_path.iterdir())  # nothing written before training
+
+
+def test_a_multi_agent_env_gets_its_preset(tmp_path: Path) -> None:
+    """--preset auto picks PPO/multiagent for a multi-agent env (seen once the env is
+    resolved, in place of the PPO/default the merge chose); the user's settings stay."""
+    name = f"PPO/{MULTIAGENT}"
+    text = available_presets()[name]
+    assert "Reached here:" in text
+    env = "mpe2.simple_speaker_listener_v4:parallel_env"
+    # lr 3e-4 is also PPO/default's: set by the user, it stays.
+    exp, preset = resolve_experiment(None, sets=["algo_config.num_epochs=7",
+                                                 "algo_config.lr=0.0003"], flags={
+        "env": env, "algo": "PPO", "output": str(tmp_path)})
+    assert preset == f"PPO/{FALLBACK}"
+    job = prepare_job(exp, preset)
+    assert job.preset == name and job.exp.preset == name
+    for key, value in yaml.safe_load(text)["algo_config"].items():
+        if key not in ("model", "num_epochs", "lr"):
+            assert getattr(job.algo_config, key) == value, key
+    assert job.algo_config.num_epochs == 7  # the user's, not the preset's 5
+    assert job.algo_config.lr == 0.0003  # the user's, not the preset's 1e-3
+    single = prepare_job(*resolve_experiment(None, flags={
+        "env": "MountainCar-v0", "algo": "PPO", "output": str(tmp_path)}))
+    assert single.preset == f"PPO/{FALLBACK}"
+    assert not any(tmp_path.iterdir())

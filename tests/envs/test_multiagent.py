@@ -97,6 +97,36 @@ def test_rllibs_parallel_wrapper_never_ends_a_mixed_ending_and_ours_does() -> No
     assert check_env(f"{ENVS}:MixedEnding", episodes=2, recreate=False).ok
 
 
+def test_rllibs_aec_wrapper_never_ends_a_mixed_ending_and_ours_does() -> None:
+    """The same for a turn-based env: the last turn ends p0 by termination and p1 by
+    truncation. RLlib's PettingZooEnv sets neither '__all__'; rlscale's wrapper (which keeps
+    RLlib's turn-by-turn stepping) ends the episode, with the same rewards and flags."""
+    from ray.rllib.env.wrappers.pettingzoo_env import PettingZooEnv
+
+    from tests.envs.multiagent_envs import TakeTurns
+
+    outcomes = []
+    for wrapper in (PettingZooEnv, multiagent.wrap):
+        env = wrapper(TakeTurns(length=2, fault="mixed"))
+        obs, _ = env.reset(seed=0)
+        assert list(obs) == ["p0"]
+        env.step({"p0": 1})
+        _, rewards, terminated, truncated, _ = env.step({"p1": 1})
+        assert env.env.agents == []
+        outcomes.append((rewards, terminated, truncated))
+    (theirs_r, theirs_term, theirs_trunc), (ours_r, ours_term, ours_trunc) = outcomes
+    assert theirs_r == ours_r and theirs_term["p0"] and theirs_trunc["p1"]
+    assert not (theirs_term["__all__"] or theirs_trunc["__all__"])
+    assert ours_trunc["__all__"] and not ours_term["__all__"]
+    assert {k: v for k, v in ours_term.items() if k != "__all__"} == {
+        k: v for k, v in theirs_term.items() if k != "__all__"}
+    report = check_env(f"{ENVS}:rllib_wrapped_take_turns", episodes=1, recreate=False)
+    assert [p.message for p in report.errors] == [
+        "the PettingZoo env has no agents left but terminateds/truncateds do not set "
+        "'__all__': the episode never ends (first episode 1, step 4)"]
+    assert check_env(f"{ENVS}:TakeTurns", {"fault": "mixed"}, episodes=2, recreate=False).ok
+
+
 def test_check_env_reports_agents_spaces_and_per_agent_returns() -> None:
     report = check_env(f"{ENVS}:Grid", {"steps": 4}, episodes=2, seed=1)  # new process too
     assert report.ok, report.problems
@@ -140,6 +170,37 @@ def test_check_env_finds_multiagent_problems(fault: str, message: str) -> None:
 def test_check_env_checks_a_parallel_envs_agent_list(fault: str, message: str) -> None:
     report = check_env(f"{ENVS}:MixedEnding", {"fault": fault}, episodes=1, recreate=False)
     assert message in [p.message for p in report.errors], report.problems
+
+
+AEC_FAULTS = [
+    ("stranger", "agent p9 is in env.agents but not one of the env's possible agents (p0, "
+                 "p1) (first episode 1, step 1)"),
+    ("stale_dicts", "agent p1 is in env.agents but not in env.rewards (first episode 1, "
+                    "step 1)"),
+    ("selection", "env.agent_selection is 'p7', not one of env.agents (p0, p1) (first "
+                  "episode 1, step 2)"),
+    ("vanishes", "agent p1 left env.agents without being terminated or truncated (first "
+                 "episode 1, step 2)"),
+    ("undead", "agent p0 is still in env.agents after its last step (the step with action "
+               "None after it was terminated or truncated) (first episode 1, step 5)"),
+    ("returns", "agent p0 is back in env.agents after it left (first episode 1, step 6)"),
+    ("undone", "agent p1 was terminated or truncated, then not, before it left env.agents "
+               "(first episode 1, step 5)"),
+]
+
+
+def test_check_env_checks_an_aec_envs_agent_bookkeeping() -> None:
+    """A turn-based (AEC) env's own bookkeeping is checked on the env itself, each rule
+    once: a sound env and PettingZoo's rock-paper-scissors pass; each fault is named, alone,
+    at the step where it first happens (RLlib's wrapper is not stepped into a KeyError)."""
+    sound = check_env(f"{ENVS}:TakeTurns", episodes=2, recreate=False)
+    assert sound.ok and sound.problems == [], sound.problems
+    assert sound.episode_returns == [sum(r) for r in zip(*sound.agent_returns.values(),
+                                                         strict=True)]
+    assert check_env("pettingzoo.classic.rps_v2:env", episodes=2, recreate=False).ok
+    for fault, message in AEC_FAULTS:
+        report = check_env(f"{ENVS}:TakeTurns", {"fault": fault}, episodes=2, recreate=False)
+        assert [p.message for p in report.problems] == [message], (fault, report.problems)
 
 
 def test_check_env_cli_prints_agents_and_fails_on_a_broken_env(cli) -> None:
@@ -232,3 +293,22 @@ def test_dry_run_shows_agents_and_policies(cli) -> None:
 def test_a_non_env_factory_is_still_refused() -> None:
     with pytest.raises(EnvSpecError, match="not a gymnasium.Env"):
         resolve_env("collections:OrderedDict")
+
+
+@pytest.mark.parametrize(("algo", "buffer"), [
+    ("DQN", "MultiAgentEpisodeReplayBuffer"),  # DQN/default's EpisodeReplayBuffer, swapped
+    ("SAC", "MultiAgentPrioritizedEpisodeReplayBuffer"),  # RLlib's own default, swapped
+])
+def test_replay_buffers_become_multi_agent(algo: str, buffer: str, tmp_path) -> None:
+    """DQN and SAC default to single-agent episode replay buffers, which fail on multi-agent
+    episodes: a multi-agent run gets RLlib's multi-agent counterpart (no Ray started)."""
+    from rlscale.config import resolve_experiment
+    from rlscale.runners import prepare_job
+
+    exp, preset = resolve_experiment(None, flags={
+        "env": f"{ENVS}:Grid", "algo": algo, "output": str(tmp_path),
+        "policies": {"battery_*": "battery", "grid_operator": "operator"}})
+    config = prepare_job(exp, preset).algo_config
+    assert config.replay_buffer_config["type"] == buffer
+    if "Prioritized" in buffer:
+        assert config.replay_buffer_config["beta"] == 0.4

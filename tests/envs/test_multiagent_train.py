@@ -48,6 +48,14 @@ def test_feeder_example_reaches_its_target_with_one_shared_policy(cli) -> None:
     assert report["agent_policy"] == {f"battery_{i}": "shared" for i in range(3)}
     assert report["return_mean"] == pytest.approx(sum(report["agent_return_mean"].values()))
     assert all(len(v) == 10 for v in report["agent_returns"].values())
+    # The feeder draws nothing: --video says so in one line, before anything is restored.
+    refused = cli("evaluate", str(run), "--episodes", "1", "--video", "feeder.gif")
+    assert refused.exit_code == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"Error: environment '{EXAMPLES / 'feeder_batteries.py'}:FeederBatteries' cannot "
+        "render rgb_array frames (its render modes: none); --video needs an environment "
+        "with rgb_array rendering"]
+    assert not (cli.cwd / "feeder.gif").exists()
 
 
 def test_pettingzoo_speaker_listener_trains_per_agent_policies_past_a_threshold(cli) -> None:
@@ -63,6 +71,17 @@ def test_pettingzoo_speaker_listener_trains_per_agent_policies_past_a_threshold(
     # They share the reward: each policy's return is half the episode's.
     for value in summary["policy_return_mean"].values():
         assert value == pytest.approx(summary["last_episode_return_mean"] / 2, abs=1e-6)
+
+    # MPE renders rgb_array frames: evaluate records them, one per step of each episode.
+    from rlscale.evaluate.video import count_frames
+
+    evaluated = cli("evaluate", str(cli.cwd / "rlscale_runs" / "sl"), "--episodes", "2",
+                    "--video", "sl.gif", "--fps", "10", "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads(evaluated.stdout)
+    assert report["lengths"] == [25, 25] and report["video_frames"] == 50
+    assert count_frames(cli.cwd / "sl.gif", fps=10) == 50
+    assert set(report["agent_return_mean"]) == {"speaker_0", "listener_0"}
 
 
 def test_mapped_policies_train_a_subset_and_export_every_policy(cli) -> None:
@@ -154,3 +173,41 @@ def test_a_turn_based_pettingzoo_game_trains_one_policy_per_player(cli) -> None:
     report = json.loads(evaluated.stdout)
     assert report["agent_policy"] == {"player_0": "player_0", "player_1": "player_1"}
     assert report["returns"] == [0.0, 0.0] and report["lengths"] == [30, 30]
+
+
+def test_a_sweep_searches_a_per_policy_setting(cli) -> None:
+    """``sweep`` over one policy's learning rate (RLlib's per-module overrides): each trial's
+    learner uses its own rate for that policy only, and the other policy keeps the shared
+    one."""
+    import csv
+
+    (cli.cwd / "sweep.yaml").write_text(yaml.safe_dump({
+        "env": f"{ENVS}:Grid",
+        "env_config": {"steps": 5},
+        "policies": {"battery_*": "battery", "grid_operator": "operator"},
+        "seed": 0,
+        "stop": {"iters": 1},
+        "checkpoint": {"every": 0},
+        "algo_config": {"lr": 0.0003, "train_batch_size_per_learner": 200,
+                        "minibatch_size": 100, "num_epochs": 1,
+                        "model": {"fcnet_hiddens": [16]}},
+        "search": {"algo_config.algorithm_config_overrides_per_module.battery.lr":
+                   {"grid": [0.01, 0.00001]}},
+    }))
+    result = cli("sweep", "sweep.yaml", "--name", "perpolicy", "--num-cpus", "2")
+    assert result.exit_code == 0, result.output
+    assert "2 trial(s), 1 core(s) each, 2 at once on 2 core(s)" in result.stdout
+    report = json.loads((cli.cwd / "rlscale_runs" / "perpolicy" / "sweep.json").read_text())
+    key = "algo_config.algorithm_config_overrides_per_module.battery.lr"
+    seen = {}
+    for trial in report["trials"]:
+        run = Path(trial["path"])
+        summary = read_summary(run)
+        assert summary["status"] == "completed", summary
+        assert set(summary["policy_return_mean"]) == {"battery", "operator"}
+        rows = list(csv.DictReader((run / "progress.csv").open()))
+        rates = {p: float(rows[-1][f"learners/{p}/default_optimizer_learning_rate"])
+                 for p in ("battery", "operator")}
+        seen[trial["values"][key]] = rates
+    assert seen == {0.01: {"battery": 0.01, "operator": 0.0003},
+                    0.00001: {"battery": 0.00001, "operator": 0.0003}}

@@ -112,3 +112,23 @@ def test_cluster_run_evaluates_wraps_its_envs_and_tracks_in_mlflow(
     evals = client.get_metric_history(found.info.run_id,
                                       "evaluation/env_runners/episode_return_mean")
     assert len(evals) == 2 and all(0 < m.value <= 10 for m in evals)
+
+
+@pytest.mark.training
+def test_a_multi_agent_run_trains_on_the_cluster(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    """An RLlib MultiAgentEnv with two mapped policies, through --address: the env runners
+    on the cluster's nodes build it from its file and step every agent."""
+    envs = Path(__file__).parents[1] / "envs" / "multiagent_envs.py"
+    result = _rlscale(ray_cluster, tmp_path, "train", "--env", f"{envs}:Grid", "--policies",
+                      "battery_*=battery,grid_operator=operator", "--address",
+                      ray_cluster.address, "--stop-iters", "2", "--seed", "0", "--set",
+                      "algo_config.train_batch_size_per_learner=400", "--name", "ma")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"on Ray cluster {ray_cluster.address}" in result.stdout
+    run = tmp_path / "rlscale_runs" / "ma"
+    summary = read_summary(run)
+    assert summary["status"] == "completed" and summary["iterations"] == 2
+    assert set(summary["policy_return_mean"]) == {"battery", "operator"}
+    assert set(summary["agent_return_mean"]) == {"battery_0", "battery_1", "grid_operator"}
+    placement = json.loads((run / "placement.json").read_text())
+    assert set(placement["env_runners"]) == {"127.0.0.2", "127.0.0.3"}

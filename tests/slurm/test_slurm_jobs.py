@@ -149,3 +149,26 @@ def test_job_evaluates_wraps_its_envs_and_tracks_in_wandb_offline(local_slurm, c
     (offline,) = run.glob("*/wandb/offline-run-*")
     (events,) = offline.glob("run-*.wandb")
     assert events.stat().st_size > 1000
+
+
+def test_a_multi_agent_job_trains_its_policies(local_slurm, cli) -> None:
+    """A multi-agent env (an RLlib MultiAgentEnv from a file, two mapped policies) as a
+    two-node Slurm job."""
+    envs = Path(__file__).parents[1] / "envs" / "multiagent_envs.py"
+    result = cli("slurm", "--env", f"{envs}:Grid", "--policies",
+                 "battery_*=battery,grid_operator=operator", "--nodes", "2",
+                 "--cpus-per-node", "2", "--seed", "0", "--time", "00:10:00", "--stop-iters",
+                 "2", "--set", "algo_config.train_batch_size_per_learner=400", "--name", "ma",
+                 "--submit")
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    job_id, run = first.split()[2].rstrip(":"), Path(first.rsplit("-> ", 1)[1])
+    wait_until("the job to finish", lambda: job_fields(job_id).get("JobState") in FINISHED, 400)
+    assert job_fields(job_id)["JobState"] == "COMPLETED", job_log(run)
+    summary = read_summary(run)
+    assert summary["status"] == "completed" and summary["iterations"] == 2
+    assert set(summary["policy_return_mean"]) == {"battery", "operator"}
+    config = (run / "config.yaml").read_text()
+    assert "battery_*: battery" in config and "grid_operator: operator" in config
+    assert leftover_processes("--node-ip-address=127.0.0.2") == []
+    assert leftover_processes("--node-ip-address=127.0.0.3") == []
