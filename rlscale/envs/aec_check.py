@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rlscale.envs.multiagent import AgentSpaces
 
 if TYPE_CHECKING:
-    from rlscale.envs.check import EnvReport
+    from rlscale.envs.report import EnvReport
 
 DICTS = ("rewards", "terminations", "truncations", "infos")
 
@@ -38,7 +38,7 @@ class _Turns:
 
 
 def _error(report: EnvReport, message: str, turns: _Turns, key: str) -> None:
-    from rlscale.envs.check import ERROR
+    from rlscale.envs.report import ERROR
 
     report.add(ERROR, f"{message} (first {turns.where()})", key=f"aec-{key}")
 

@@ -21,7 +21,7 @@ from rlscale.envs.multiagent import PARALLEL, AgentSpaces
 from rlscale.envs.resolve import describe_space
 
 if TYPE_CHECKING:
-    from rlscale.envs.check import EnvReport
+    from rlscale.envs.report import EnvReport
 
 ALL = "__all__"
 
@@ -57,7 +57,7 @@ class _Episode:
 
 
 def _check_obs(obs: Any, agents: AgentSpaces, ep: _Episode, report: EnvReport) -> dict[str, Any]:
-    from rlscale.envs.check import ERROR, explain_observation
+    from rlscale.envs.report import ERROR, explain_observation
 
     if not isinstance(obs, Mapping):
         report.add(ERROR, f"observations must be a dict agent -> observation, got a "
@@ -84,7 +84,7 @@ def _check_obs(obs: Any, agents: AgentSpaces, ep: _Episode, report: EnvReport) -
 
 
 def _check_flags(name: str, flags: Any, ep: _Episode, report: EnvReport) -> dict[str, bool]:
-    from rlscale.envs.check import ERROR
+    from rlscale.envs.report import ERROR
 
     if not isinstance(flags, Mapping):
         report.add(ERROR, f"step(): {name} must be a dict agent -> bool with an '__all__' "
@@ -98,7 +98,7 @@ def _check_flags(name: str, flags: Any, ep: _Episode, report: EnvReport) -> dict
 
 
 def _rewards(rewards: Any, known: Mapping[str, Any], ep: _Episode, report: EnvReport) -> None:
-    from rlscale.envs.check import ERROR
+    from rlscale.envs.report import ERROR
 
     if not isinstance(rewards, Mapping):
         report.add(ERROR, f"step(): rewards must be a dict agent -> number, got a "
@@ -125,7 +125,7 @@ def _rewards(rewards: Any, known: Mapping[str, Any], ep: _Episode, report: EnvRe
 def _check_live_agents(live: list[Any], obs: Any, ep: _Episode, report: EnvReport) -> None:
     """A PettingZoo ParallelEnv's bookkeeping: its agent list holds exactly the agents
     that go on (they have an observation, and are not done)."""
-    from rlscale.envs.check import ERROR
+    from rlscale.envs.report import ERROR
 
     for agent in map(str, live):
         if agent in ep.done:
@@ -140,7 +140,7 @@ def rollouts(env: Any, agents: AgentSpaces, episodes: int, seed: int, max_steps:
              report: EnvReport) -> None:
     """Random-action episodes on ``env`` (an RLlib ``MultiAgentEnv``), recorded in
     ``report``: total, per-agent returns and lengths, step time and problems."""
-    from rlscale.envs.check import ERROR
+    from rlscale.envs.report import ERROR
 
     for i, agent in enumerate(agents.agents):
         agents.action_spaces[agent].seed(seed + i)
@@ -205,7 +205,7 @@ def rollouts(env: Any, agents: AgentSpaces, episodes: int, seed: int, max_steps:
 
 def check_determinism(env: Any, seed: int, report: EnvReport) -> None:
     """Warn when two resets with one seed give different observations."""
-    from rlscale.envs.check import WARNING, _same
+    from rlscale.envs.report import WARNING, same_value
 
     try:
         first, _ = env.reset(seed=seed)
@@ -214,6 +214,6 @@ def check_determinism(env: Any, seed: int, report: EnvReport) -> None:
         return
     if not isinstance(first, Mapping) or not isinstance(second, Mapping):
         return
-    if set(first) != set(second) or not all(_same(first[k], second[k]) for k in first):
+    if set(first) != set(second) or not all(same_value(first[k], second[k]) for k in first):
         report.add(WARNING, f"reset(seed={seed}) twice gave different observations: the "
                             "environment is not deterministic under a seed")
