@@ -8,6 +8,7 @@ env's episodes are checked by ``rlscale.envs.multiagent_check``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -231,19 +232,32 @@ def _check_multiagent(resolved: ResolvedEnv, report: EnvReport, episodes: int, s
         if bad is not None:
             report.add(ERROR, f"RLlib cannot train on agent {agent}'s observation space "
                               f"{bad}: {SUPPORTED_OBSERVATIONS}")
+    if agents.kind == multiagent.AEC:  # its own bookkeeping first
+        sound = False
+        with _env_for_check(resolved, report) as env:
+            sound = _check_aec(env, agents, episodes, seed, max_steps, report)
+        if not sound:
+            return  # RLlib's wrapper would only trip over the same problem
+    with _env_for_check(resolved, report) as env:
+        multiagent_check.rollouts(env, agents, episodes, seed, max_steps, report)
+        multiagent_check.check_determinism(env, seed, report)
+
+
+@contextlib.contextmanager
+def _env_for_check(resolved: ResolvedEnv, report: EnvReport,
+                   report_raised: bool = True) -> Iterator[Any]:
+    """A fresh env for one part of the check, with Python's warnings silenced. What the
+    env's own code raises meanwhile is an error of the report (``report_raised``), and a
+    ``close()`` that raises is a warning."""
     env = resolved.make()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                if agents.kind == multiagent.AEC:  # its own bookkeeping first
-                    if not _check_aec(env, agents, episodes, seed, max_steps, report):
-                        return  # RLlib's wrapper would only trip over the same problem
-                    env.close()
-                    env = resolved.make()
-                multiagent_check.rollouts(env, agents, episodes, seed, max_steps, report)
-                multiagent_check.check_determinism(env, seed, report)
-            except Exception as exc:  # the env's own code raised
+                yield env
+            except Exception as exc:
+                if not report_raised:
+                    raise
                 report.add(ERROR, f"the environment raised {type(exc).__name__}: {exc}")
     finally:
         try:
@@ -291,25 +305,11 @@ def check_env(
         if bad is not None:
             report.add(ERROR, f"RLlib cannot train on the observation space {bad}: "
                               f"{SUPPORTED_OBSERVATIONS}")
-    env = resolved.make()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                _rollouts(env, episodes, seed, max_steps, report)
-                _check_determinism(env, seed, report)
-            except Exception as exc:  # the env's own code raised
-                report.add(ERROR, f"the environment raised {type(exc).__name__}: {exc}")
-        env.close()
-        env = resolved.make()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _run_gymnasium_checker(env, report)
-    finally:
-        try:
-            env.close()
-        except Exception as exc:  # noqa: BLE001
-            report.add(WARNING, f"close() raised {type(exc).__name__}: {exc}")
+    with _env_for_check(resolved, report) as env:
+        _rollouts(env, episodes, seed, max_steps, report)
+        _check_determinism(env, seed, report)
+    with _env_for_check(resolved, report, report_raised=False) as env:
+        _run_gymnasium_checker(env, report)  # it reports the checker's verdict itself
     if recreate:
         _check_recreate(resolved, report)
     return report

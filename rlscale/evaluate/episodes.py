@@ -32,15 +32,19 @@ class EvalResult:
 
     def stats(self) -> dict[str, float]:
         """Mean, std, min, max return and mean length."""
-        r = np.asarray(self.returns, dtype=float)
-        n = np.asarray(self.lengths, dtype=float)
-        return {
-            "return_mean": float(r.mean()),
-            "return_std": float(r.std()),
-            "return_min": float(r.min()),
-            "return_max": float(r.max()),
-            "length_mean": float(n.mean()),
-        }
+        return episode_stats(self.returns, self.lengths)
+
+
+def episode_stats(returns: Sequence[float], lengths: Sequence[int]) -> dict[str, float]:
+    """Mean, std, min and max of episode ``returns``, and the mean of their ``lengths``."""
+    r = np.asarray(returns, dtype=float)
+    return {
+        "return_mean": float(r.mean()),
+        "return_std": float(r.std()),
+        "return_min": float(r.min()),
+        "return_max": float(r.max()),
+        "length_mean": float(np.mean(np.asarray(lengths, dtype=float))),
+    }
 
 
 def make_eval_env(

@@ -21,6 +21,7 @@ import numpy as np
 from rlscale.algos.policies import MAPPING_FILE, PolicyPlan, plan_policies
 from rlscale.envs.multiagent import AgentSpaces
 from rlscale.errors import RunDirError
+from rlscale.evaluate.episodes import episode_stats
 from rlscale.evaluate.restore import CheckpointRef, Policy, _action_settings, load_module
 from rlscale.results.files import atomic_write_json
 
@@ -83,13 +84,8 @@ class MultiAgentEvalResult:
 
     def stats(self) -> dict[str, Any]:
         """Mean, std, min, max of the total return, mean length, and each agent's mean."""
-        r = np.asarray(self.returns, dtype=float)
         return {
-            "return_mean": float(r.mean()),
-            "return_std": float(r.std()),
-            "return_min": float(r.min()),
-            "return_max": float(r.max()),
-            "length_mean": float(np.mean(self.lengths)),
+            **episode_stats(self.returns, self.lengths),
             "agent_return_mean": {a: float(np.mean(v)) for a, v in self.agent_returns.items()},
         }
 

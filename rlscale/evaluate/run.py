@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ class EvaluationReport:
     # Multi-agent runs: the policy of each agent, and each agent's returns and mean.
     agent_policy: dict[str, str] | None = None
     agent_returns: dict[str, list[float]] | None = None
-    agent_return_mean: dict[str, float] | None = field(default=None)
+    agent_return_mean: dict[str, float] | None = None
 
     @property
     def multiagent(self) -> bool:
