@@ -144,6 +144,7 @@ def build_algo_config(
     """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
     from rlscale.algos import faults
     from rlscale.algos.evaluation import apply_evaluation
+    from rlscale.algos.exploration import apply_initial_log_std, initial_log_std_model
     from rlscale.algos.normalize import observation_pipeline
     from rlscale.algos.policies import apply_multi_agent, use_multi_agent_replay_buffer
     from rlscale.algos.returns import log_episode_return, put_window_mean
@@ -151,6 +152,8 @@ def build_algo_config(
 
     overrides = validate_algo_config(info, exp.algo_config, warn=False)
     model = overrides.pop("model", None)
+    # exploration.log_std_init: the log-std a parameter of its own (rlscale.algos.exploration)
+    model = initial_log_std_model(exp.exploration.log_std_init, info, env, model)
     if exp.policies is not None and not env.is_multiagent:
         raise ConfigError(f"policies: '{exp.env}' is a single-agent env")
     # Refuses, before any Ray process, an observation space RLlib cannot train on;
@@ -207,6 +210,7 @@ def build_algo_config(
     )
     # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
     apply_evaluation(config, exp)
+    apply_initial_log_std(config, exp.exploration.log_std_init)
     if model is not None:
         config.rl_module(model_config=model)
     if overrides:

@@ -31,6 +31,21 @@ def print_plan_table(console: Console, plan: Any) -> None:
         console.print(f"  - {reason}")
 
 
+def print_policy_settings(console: Console, exp: Any) -> None:
+    """rlscale's own settings of the policy that RLlib's config does not show as such."""
+    import math
+
+    parts = []
+    if exp.normalize.obs:
+        parts.append("observations normalized (RLlib's MeanStdFilter)")
+    log_std = exp.exploration.log_std_init
+    if log_std is not None:
+        parts.append(f"actions' log-std starts at {log_std:g} (std {math.exp(log_std):.3g})")
+    if parts:
+        console.print("[bold]Policy[/bold]   ", end="")
+        console.print("; ".join(parts), markup=False)
+
+
 def setup_logging(verbose: bool) -> None:
     """rlscale's own log lines on stderr; more of them with --verbose."""
     logging.basicConfig(

@@ -13,6 +13,7 @@ from rich.console import Console
 from rlscale.cli.common import (
     command_line,
     print_plan_table,
+    print_policy_settings,
     setup_logging,
     stop_cleanly_on_signals,
 )
@@ -55,6 +56,7 @@ def _print_dry_run(console: Console, job: Any) -> None:
                   f"{opts.scheduler}   [bold]metric[/bold] {opts.metric} ({opts.mode})")
     stop = {k: v for k, v in job.exp.stop.model_dump().items() if v is not None}
     console.print(f"[bold]Stop[/bold]     per trial {stop}")
+    print_policy_settings(console, job.exp)
     console.print("[bold]Plan per trial[/bold]")
     print_plan_table(console, job.plan)
     console.print(f"[bold]At once[/bold]  {job.max_concurrent} trial(s) of {job.trial_cpus:g} "

@@ -13,6 +13,7 @@ from rich.console import Console
 from rlscale.cli.common import (
     command_line,
     print_plan_table,
+    print_policy_settings,
     setup_logging,
     stop_cleanly_on_signals,
 )
@@ -66,6 +67,7 @@ def _print_plan(console: Console, job: Any) -> None:
     _print_node_checks(console, job)
     stop = {k: v for k, v in job.exp.stop.model_dump().items() if v is not None}
     console.print(f"[bold]Stop[/bold]     {stop or 'none: trains until Ctrl-C'}")
+    print_policy_settings(console, job.exp)
     console.print("[bold]RLlib config[/bold] (settings that differ from RLlib's defaults)")
     diff = config_diff(job.algo, job.algo_config)
     text = yaml.dump(diff, Dumper=_PlainDumper, sort_keys=True, default_flow_style=False,

@@ -82,6 +82,16 @@ class NormalizeSettings(_Strict):
                       "(RLlib's MeanStdFilter connector).")
 
 
+class ExplorationSettings(_Strict):
+    """How a Gaussian policy (continuous actions) explores at the start."""
+
+    log_std_init: float | None = Field(
+        None, ge=-20, le=2, description="Initial log standard deviation of the actions "
+        "(SB3's log_std_init; RLlib starts at 0, a standard deviation of 1). Makes the "
+        "log-std a learned parameter of its own (RLlib's free_log_std). PPO, APPO, IMPALA.",
+    )
+
+
 class MlflowSettings(_Strict):
     """An MLflow tracking server or store."""
 
@@ -176,6 +186,7 @@ class ExperimentConfig(_Strict):
     checkpoint: CheckpointSettings = Field(default_factory=CheckpointSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
+    exploration: ExplorationSettings = Field(default_factory=ExplorationSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     faults: FaultsConfig = Field(default_factory=FaultsConfig)
     name: str | None = Field(None, description="Run name (default <env>-<algo>-<time>).")

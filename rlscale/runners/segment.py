@@ -128,9 +128,15 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
         restore = (str(run_dir / latest.path), latest.time_total_s)
         log.info("resuming from %s (iteration %d)", latest.path, latest.iteration)
     config = job.algo_config.copy(copy_frozen=False)
-    config.callbacks(
-        on_algorithm_init=functools.partial(_on_algorithm_init, str(run_dir), *restore)
+    # After the experiment's own hooks (e.g. the initial log-std), so a resumed run's
+    # checkpoint has the last word.
+    hooks = config.callbacks_on_algorithm_init
+    earlier: list[Any] = (
+        [] if hooks is None else list(hooks) if isinstance(hooks, list | tuple) else [hooks]
     )
+    config.callbacks(on_algorithm_init=[
+        *earlier, functools.partial(_on_algorithm_init, str(run_dir), *restore)
+    ])
     job.run_dir.prepare(job.mode, job.resolved_config(), command)
     summary.mark_running()
     summary.segments += 1

@@ -32,7 +32,8 @@ def test_preset_loads_validates_and_builds(name: str, tmp_path: Path) -> None:
     text = available_presets()[name]
     # Each preset says what it reached, and how fast, on the machine it was tuned on.
     assert "Reached here:" in text
-    assert set(yaml.safe_load(text)) <= {"algo_config", "stop", "resources", "normalize"}
+    assert set(yaml.safe_load(text)) <= {"algo_config", "stop", "resources", "normalize",
+                                         "exploration"}
     if env in NEEDS:
         pytest.importorskip(NEEDS[env])
     exp, preset = resolve_experiment(None, flags={"env": env, "algo": algo,
