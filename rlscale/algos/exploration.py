@@ -81,9 +81,18 @@ def _fill_log_std(value: float, learner: Any) -> int:
     return count
 
 
+def _set_module_state(state: dict[str, Any], env_runner: Any) -> None:
+    env_runner.set_state(state)
+
+
 def set_initial_log_std(value: float, algorithm: Any, **kwargs: Any) -> None:
     """RLlib ``on_algorithm_init`` hook: the log-std of every learner's modules to
-    ``value``, then the weights to the (evaluation) env runners."""
+    ``value``, then the modules to every (evaluation) env runner, waiting until each has
+    them. (RLlib's ``sync_weights`` sends them without waiting, and may not send them to a
+    runner that still has a request in flight: the first batch could be sampled with the
+    old noise.)"""
+    from ray.rllib.core import COMPONENT_LEARNER, COMPONENT_RL_MODULE
+
     results = algorithm.learner_group.foreach_learner(
         functools.partial(_fill_log_std, value)
     )
@@ -91,7 +100,10 @@ def set_initial_log_std(value: float, algorithm: Any, **kwargs: Any) -> None:
         raise ConfigError(
             "exploration.log_std_init: the policy has no log-std parameter to set"
         )
+    state = algorithm.learner_group.get_state(
+        components=f"{COMPONENT_LEARNER}/{COMPONENT_RL_MODULE}", inference_only=True,
+    )[COMPONENT_LEARNER]
     for group in (algorithm.env_runner_group, algorithm.eval_env_runner_group):
         if group is not None:
-            group.sync_weights(from_worker_or_learner_group=algorithm.learner_group,
-                               inference_only=True)
+            group.foreach_env_runner(functools.partial(_set_module_state, state),
+                                     local_env_runner=True)
