@@ -13,8 +13,9 @@ printed beside them (a reference, not run here). The table is also written to --
 
 rlscale trains with ``rlscale train --env ENV --preset auto`` (PPO/HalfCheetah-v5 or
 PPO/Hopper-v5: CleanRL's PPO recipe in RLlib terms, the actions' log-std starting at the
-Zoo's -2, observations normalized) and is evaluated by ``rlscale evaluate``. SB3 trains with the Zoo's ``hyperparams/ppo.yml`` entry for the env
-(VecNormalize of observations and rewards, as the Zoo's ``normalize: true``); its greedy
+Zoo's -2, observations normalized) and is evaluated by ``rlscale evaluate``. SB3 trains with
+the Zoo's ``hyperparams/ppo.yml`` entry for the env (VecNormalize of observations and
+rewards, as the Zoo's ``normalize: true``); its greedy
 episodes use the frozen observation statistics and raw rewards. Contestants run one after
 the other, each in a process of its own.
 """

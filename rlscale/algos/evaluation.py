@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from rlscale.algos.hooks import hook_list
 from rlscale.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -82,11 +83,7 @@ def apply_evaluation(config: AlgorithmConfig, exp: ExperimentConfig) -> None:
         evaluation_parallel_to_training=False,
         evaluation_config={"explore": settings.explore, "num_envs_per_env_runner": 1},
     )
-    existing = config.callbacks_on_train_result
-    before: list[Any] = (
-        [] if existing is None
-        else list(existing) if isinstance(existing, list | tuple) else [existing]
-    )
+    before = hook_list(config.callbacks_on_train_result)
     # One callable (RLlib also takes a list, but a list is not a setting `--dry-run` skips).
     config.callbacks(
         on_train_result=functools.partial(_train_result_hooks, tuple(before), settings.every)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from rlscale.algos.hooks import add_hook
 from rlscale.algos.spaces import has_box
 from rlscale.errors import ConfigError
 
@@ -49,7 +50,7 @@ def initial_log_std_model(
     if not any(space is not None and has_box(space) for space in spaces):
         raise ConfigError(
             "exploration.log_std_init needs continuous (Box) actions; "
-            f"'{env.spec}' has {env.action_space}"
+            f"'{env.spec}' has {', '.join(sorted({str(space) for space in spaces}))}"
         )
     model = dict(model or {})
     if model.get("free_log_std") is False:
@@ -64,7 +65,7 @@ def initial_log_std_model(
 def apply_initial_log_std(config: AlgorithmConfig, value: float | None) -> None:
     """Add the ``on_algorithm_init`` hook that sets the log-std to ``value``."""
     if value is not None:
-        config.callbacks(on_algorithm_init=functools.partial(set_initial_log_std, value))
+        add_hook(config, "on_algorithm_init", functools.partial(set_initial_log_std, value))
 
 
 def _fill_log_std(value: float, learner: Any) -> int:

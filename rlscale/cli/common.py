@@ -4,6 +4,7 @@ command line as typed. Commands import this module, never ``cli/app.py``."""
 from __future__ import annotations
 
 import logging
+import math
 import shlex
 import signal
 import sys
@@ -33,8 +34,6 @@ def print_plan_table(console: Console, plan: Any) -> None:
 
 def print_policy_settings(console: Console, exp: Any) -> None:
     """rlscale's own settings of the policy that RLlib's config does not show as such."""
-    import math
-
     parts = []
     if exp.normalize.obs:
         parts.append("observations normalized (RLlib's MeanStdFilter)")

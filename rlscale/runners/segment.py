@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlscale.algos.hooks import add_hook
 from rlscale.errors import TrainingFailed
 from rlscale.results.failure import failure_error, record_failure
 from rlscale.results.rundir import RESUME
@@ -130,13 +131,8 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
     config = job.algo_config.copy(copy_frozen=False)
     # After the experiment's own hooks (e.g. the initial log-std), so a resumed run's
     # checkpoint has the last word.
-    hooks = config.callbacks_on_algorithm_init
-    earlier: list[Any] = (
-        [] if hooks is None else list(hooks) if isinstance(hooks, list | tuple) else [hooks]
-    )
-    config.callbacks(on_algorithm_init=[
-        *earlier, functools.partial(_on_algorithm_init, str(run_dir), *restore)
-    ])
+    add_hook(config, "on_algorithm_init",
+             functools.partial(_on_algorithm_init, str(run_dir), *restore))
     job.run_dir.prepare(job.mode, job.resolved_config(), command)
     summary.mark_running()
     summary.segments += 1
