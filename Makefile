@@ -22,8 +22,17 @@ quickstart: install
 	$(BIN)/rlscale train --env CartPole-v1 --algo PPO --stop-reward 450 --stop-time 900 \
 		--seed 0 --name quickstart --overwrite
 
+# After the whole suite, the tests whose outcome depends on the machine's size (the resource
+# plan, the presets' batches, the CLI's dry runs and errors) again as on a 16- and a 36-core
+# node: tests/conftest.py makes RLSCALE_TEST_CPUS cores visible and skips trainings.
+MACHINE_SIZE_TESTS := tests/config/test_presets.py tests/algos/test_plan.py \
+	tests/algos/test_plan_sweep.py tests/cli/test_train_dry_run.py \
+	tests/cli/test_plan_env_cost.py tests/cli/test_train_errors.py tests/cli/test_slurm_cli.py
+
 test: install
 	$(BIN)/python -m pytest
+	RLSCALE_TEST_CPUS=16 $(BIN)/python -m pytest -q -m "not training" $(MACHINE_SIZE_TESTS)
+	RLSCALE_TEST_CPUS=36 $(BIN)/python -m pytest -q -m "not training" $(MACHINE_SIZE_TESTS)
 
 lint: install
 	$(BIN)/ruff check rlscale tests

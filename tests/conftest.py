@@ -14,9 +14,36 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from rlscale.cli.app import app
+# RLSCALE_TEST_CPUS=N: the tests see a machine with N cores (what os.sched_getaffinity and
+# os.cpu_count say, which is all rlscale asks), so that `make test` also runs the plan,
+# preset and CLI tests as on a 16- or 36-core node. Trainings are skipped in such a pass:
+# Ray would start on this machine's real cores.
+FAKE_CPUS_VAR = "RLSCALE_TEST_CPUS"
+if os.environ.get(FAKE_CPUS_VAR):
+    _fake_cpus = int(os.environ[FAKE_CPUS_VAR])
+    os.sched_getaffinity = lambda pid: set(range(_fake_cpus))
+    os.cpu_count = lambda: _fake_cpus
+
+from rlscale.cli.app import app  # noqa: E402
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under RLSCALE_TEST_CPUS, skip what trains: only the planning is faked."""
+    if not os.environ.get(FAKE_CPUS_VAR):
+        return
+    skip = pytest.mark.skip(reason=f"{FAKE_CPUS_VAR} fakes the core count: no training")
+    for item in items:
+        if "training" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say when the core count is faked."""
+    if os.environ.get(FAKE_CPUS_VAR):
+        return f"{FAKE_CPUS_VAR}={os.environ[FAKE_CPUS_VAR]}: {os.cpu_count()} cores visible"
+    return None
 
 
 class Cli:

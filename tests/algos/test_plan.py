@@ -306,3 +306,15 @@ def test_rllib_asks_ray_for_the_planned_bundles(algo: str, nodes: tuple, gpus: f
     assert asked.head_bundle_is_empty is False  # Tune's trial actor runs in bundle 0
     check_plan_fits(plan, [{"ip": n.name, "resources": {"CPU": float(n.cpus),
                                                        "GPU": float(n.gpus)}} for n in nodes])
+
+
+def test_the_plan_sees_the_cores_the_tests_make_visible() -> None:
+    """`make test` reruns the plan tests with RLSCALE_TEST_CPUS cores visible: that count
+    must be the one rlscale's local capacity (the plan's input) reads."""
+    import os
+
+    from rlscale.runners.session import local_capacity
+
+    expected = os.environ.get("RLSCALE_TEST_CPUS")
+    cpus = local_capacity().cpus
+    assert cpus == (int(expected) if expected else len(os.sched_getaffinity(0)))

@@ -33,7 +33,8 @@ from tests.conftest import assert_error
          "resources.num_env_runners"),
         (["--env", "CartPole-v1", "--set", "algo_config.model.fcnet_hidens=[8]"],
          "unknown key 'algo_config.model.fcnet_hidens' (did you mean 'fcnet_hiddens'?)"),
-        (["--env", "CartPole-v1", "--set", "algo_config.minibatch_size=5000"],
+        # 2 cores: on more the plan grows the preset's batch of 1,024 with the env runners.
+        (["--env", "CartPole-v1", "--num-cpus", "2", "--set", "algo_config.minibatch_size=5000"],
          "invalid PPO settings: `minibatch_size` (5000) must be <= `train_batch_size_per_learner`"
          " (1024). In PPO, the train batch will be split into 5000 chunks, each of which is "
          "iterated over (used for updating the policy) 10 times."),
