@@ -16,7 +16,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rlscale.errors import ConfigError
 
@@ -172,6 +172,11 @@ def _model_field_checkers() -> dict[str, Callable[[Any], Any]]:
         # Lax mode: YAML lists stand for RLlib's tuples (conv_filters); "8" for 8 passes
         # here and is refused by the module build.
         out[f.name] = adapter.validate_python
+    # RLlib's CNN also takes a padding after the stride, [out, kernel, stride, "valid"]
+    # (CNNEncoderConfig), which DefaultModelConfig's hint leaves out.
+    size = int | tuple[int, int]
+    filters: Any = list[tuple[int, size, size] | tuple[int, size, size, Literal["same", "valid"]]]
+    out["conv_filters"] = TypeAdapter(filters | None).validate_python
     return out
 
 

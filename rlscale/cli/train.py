@@ -57,6 +57,9 @@ def _print_plan(console: Console, job: Any) -> None:
                       f"actions {describe_space(job.env.action_space)}", markup=False)
     if job.env.env_config:
         console.print(f"         env_config {job.env.env_config}", markup=False)
+    for ref in job.env.env_wrappers:
+        console.print(f"         wrapper {ref.path}{' ' + str(ref.kwargs) if ref.kwargs else ''}",
+                      markup=False)
     image = env_image_plan(job.env)
     if image is not None:
         model = job.exp.algo_config.get("model") or {}
