@@ -109,7 +109,7 @@ def _network(policy: Policy) -> Any:
         def forward(self, obs: torch.Tensor) -> torch.Tensor:
             if self.image_layout:
                 if self.image_layout == CHANNELS_FIRST:
-                    obs = obs.movedim(-3, -1)
+                    obs = obs.permute(0, 2, 3, 1)  # [batch, C, H, W] -> [batch, H, W, C]
                 elif self.image_layout == GRAYSCALE:
                     obs = obs.unsqueeze(-1)
                 obs = obs.to(torch.float32)
