@@ -182,7 +182,7 @@ def check_observation_spaces(agents: AgentSpaces) -> bool:
         plan = image_plan(space)
         if plan is not None and plan.converts:
             raise EnvSpecError(
-                f"agent {agent}'s observations are a {plan.describe().split(';')[0]}: "
+                f"agent {agent}'s observations are an {plan.describe().split(';')[0]}: "
                 "multi-agent image observations must already be (H, W, C) float32 (wrap "
                 "the env to give them so: env_wrappers)"
             )

@@ -140,3 +140,30 @@ def test_images_train_evaluate_and_export(image_run: tuple[Cli, Path, str]) -> N
         if env._t >= STEPS:
             obs, _ = env.reset()
     assert right >= 42, right
+
+
+def test_multi_agent_images() -> None:
+    """magent2's (13, 13, 5) float32 images: rlscale's conv filters for every policy;
+    images that would need converting are refused in one line (not converted per agent)."""
+    from rlscale.algos.images import image_model
+    from rlscale.algos.policies import check_observation_spaces
+    from rlscale.envs.images import env_image_plan
+    from rlscale.envs.multiagent import AgentSpaces
+    from rlscale.envs.resolve import ResolvedEnv
+    from rlscale.errors import EnvSpecError
+
+    act = gym.spaces.Discrete(3)
+    magent = AgentSpaces("parallel", ("red_0", "blue_0"),
+                         {a: box((13, 13, 5), np.float32) for a in ("red_0", "blue_0")},
+                         {"red_0": act, "blue_0": act})
+    assert check_observation_spaces(magent) is False  # not flattened
+    plan = env_image_plan(ResolvedEnv(spec="x", rllib_env="x", agents=magent))
+    assert image_model(plan, {"fcnet_hiddens": [8]}) == {
+        "fcnet_hiddens": [8], "conv_filters": [[16, [4, 4], 2], [32, [3, 3], 1]]}
+    assert image_model(plan, {"conv_filters": [[8, [3, 3], 1]]}) == {
+        "conv_filters": [[8, [3, 3], 1]]}  # the user's win
+    stacked = AgentSpaces("parallel", ("a",), {"a": box((4, 84, 84))}, {"a": act})
+    with pytest.raises(EnvSpecError, match=r"^agent a's observations are an image 4x84x84 "
+                       r"uint8, channels first \(C, H, W\): multi-agent image observations "
+                       r"must already be \(H, W, C\) float32"):
+        check_observation_spaces(stacked)
