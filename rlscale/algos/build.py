@@ -7,10 +7,12 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
+from rlscale.algos.images import image_model
 from rlscale.algos.plan import ResourcePlan
 from rlscale.algos.registry import AlgoInfo, check_action_space
 from rlscale.algos.spaces import has_box, observation_connector
 from rlscale.algos.validate import check_model_values, check_module, check_values
+from rlscale.envs.images import env_image_plan
 from rlscale.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -154,6 +156,8 @@ def build_algo_config(
     model = overrides.pop("model", None)
     # exploration.log_std_init: the log-std a parameter of its own (rlscale.algos.exploration)
     model = initial_log_std_model(exp.exploration.log_std_init, info, env, model)
+    # Images: rlscale's conv filters where RLlib has no default (rlscale.algos.images).
+    model = image_model(env_image_plan(env), model)
     if exp.policies is not None and not env.is_multiagent:
         raise ConfigError(f"policies: '{exp.env}' is a single-agent env")
     # Refuses, before any Ray process, an observation space RLlib cannot train on;

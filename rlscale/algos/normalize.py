@@ -17,6 +17,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from rlscale.envs.images import image_plan
 from rlscale.errors import ConfigError
 
 # MeanStdFilter's defaults, written down because evaluate/export apply the same formula:
@@ -49,6 +50,11 @@ def observation_pipeline(
     observation filter after it when ``normalize_obs``."""
     if not normalize_obs:
         return base
+    if image_plan(observation_space) is not None:
+        raise ConfigError(
+            "normalize.obs is for vector observations: image observations are scaled to "
+            "[0, 1] instead (see docs/images.md); set normalize.obs: false"
+        )
     if not isinstance(observation_space, gym.spaces.Box):
         raise ConfigError(
             f"normalize.obs needs a Box observation space, not {observation_space} "

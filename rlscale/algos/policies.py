@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rlscale.envs.images import image_plan
 from rlscale.envs.multiagent import AgentSpaces
 from rlscale.envs.resolve import describe_space
 from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, unsupported_observation_part
@@ -177,6 +178,13 @@ def check_observation_spaces(agents: AgentSpaces) -> bool:
             raise EnvSpecError(
                 f"RLlib cannot train on agent {agent}'s observation space {bad}: "
                 f"{SUPPORTED_OBSERVATIONS}"
+            )
+        plan = image_plan(space)
+        if plan is not None and plan.converts:
+            raise EnvSpecError(
+                f"agent {agent}'s observations are an {plan.describe().split(';')[0]}: "
+                "multi-agent image observations must already be (H, W, C) float32 (wrap "
+                "the env to give them so: env_wrappers)"
             )
         flatten = flatten or needs_flattening(space)
     return flatten

@@ -16,8 +16,9 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from rlscale.envs.images import image_plan
 from rlscale.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -172,6 +173,11 @@ def _model_field_checkers() -> dict[str, Callable[[Any], Any]]:
         # Lax mode: YAML lists stand for RLlib's tuples (conv_filters); "8" for 8 passes
         # here and is refused by the module build.
         out[f.name] = adapter.validate_python
+    # RLlib's CNN also takes a padding after the stride, [out, kernel, stride, "valid"]
+    # (CNNEncoderConfig), which DefaultModelConfig's hint leaves out.
+    size = int | tuple[int, int]
+    filters: Any = list[tuple[int, size, size] | tuple[int, size, size, Literal["same", "valid"]]]
+    out["conv_filters"] = TypeAdapter(filters | None).validate_python
     return out
 
 
@@ -258,7 +264,11 @@ def check_module(
 
     try:
         spec = config.get_rl_module_spec(spaces={DEFAULT_MODULE_ID: spaces})
-        spec.build()
+        module = spec.build()
+        if image_plan(spaces[0]) is not None:
+            # A CNN builds whatever its filters; one that shrinks the image below a kernel
+            # fails only on its first observation (in an env runner): run one here.
+            _forward_one(module, spaces[0])
     except Exception as exc:  # noqa: BLE001  (RLlib's and PyTorch's errors, any type)
         text = str(exc).strip().splitlines()
         detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
@@ -266,3 +276,14 @@ def check_module(
         raise ConfigError(
             f"algo_config.model{given}: {algo}'s RL module cannot be built ({detail})"
         ) from None
+
+
+def _forward_one(module: Any, observation_space: gym.Space) -> None:
+    """One inference pass of ``module`` on a sample observation (as the module takes it)."""
+    import numpy as np
+    import torch
+    from ray.rllib.core import Columns
+
+    obs = torch.as_tensor(np.asarray(observation_space.sample())[np.newaxis])
+    with torch.no_grad():
+        module.forward_inference({Columns.OBS: obs})

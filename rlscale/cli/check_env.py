@@ -83,6 +83,7 @@ def check_env(
     Exit 0 when clean (warnings allowed), 1 with the list of problems, 2 for a bad spec.
     """
     from rlscale.envs.check import check_env as run_check
+    from rlscale.envs.images import image_plan
     from rlscale.envs.resolve import resolve_env
 
     config = parse_env_config(env_config)
@@ -103,6 +104,9 @@ def check_env(
     else:
         out(f"Observations  {report.observation_space}", markup=False)
         out(f"Actions       {report.action_space}", markup=False)
+        image = image_plan(resolved.observation_space)
+        if image is not None:  # what train, evaluate and export do with it
+            out(f"Images        {image.describe()}", markup=False)
     if report.episode_lengths:
         capped = (f" ({report.capped_episodes} stopped at --max-steps {max_steps})"
                   if report.capped_episodes else "")

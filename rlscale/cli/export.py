@@ -55,7 +55,7 @@ def export(
     rel = ref.checkpoint.relative_to(ref.run_dir)
     console.print(f"Exported {rel} of {ref.run_dir.name} to {info.path} ({info.format})",
                   markup=False)
-    console.print(f"  input   {info.input_name}  float32 [batch, "
+    console.print(f"  input   {info.input_name}  {info.input_dtype} [batch, "
                   f"{', '.join(map(str, info.input_shape))}]   {info.observation_space}",
                   markup=False)
     console.print(f"  output  {info.output_name}  float32 [batch, "

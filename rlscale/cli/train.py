@@ -42,6 +42,7 @@ def _print_policies(console: Console, job: Any) -> None:
 def _print_plan(console: Console, job: Any) -> None:
     from rlscale.algos import config_diff
     from rlscale.algos.spaces import observation_connector
+    from rlscale.envs.images import env_image_plan
 
     console.print(f"[bold]Run[/bold]      {job.run_dir.path}")
     console.print("[bold]Env[/bold]      ", end="")
@@ -56,7 +57,15 @@ def _print_plan(console: Console, job: Any) -> None:
                       f"actions {describe_space(job.env.action_space)}", markup=False)
     if job.env.env_config:
         console.print(f"         env_config {job.env.env_config}", markup=False)
-    if observation_connector(job.env.observation_space) is not None:
+    for ref in job.env.env_wrappers:
+        console.print(f"         wrapper {ref.path}{' ' + str(ref.kwargs) if ref.kwargs else ''}",
+                      markup=False)
+    image = env_image_plan(job.env)
+    if image is not None:
+        model = job.exp.algo_config.get("model") or {}
+        console.print(f"         observations: {image.describe(bool(model.get('conv_filters')))}",
+                      markup=False)
+    elif observation_connector(job.env.observation_space) is not None:
         console.print("         observations flattened (discrete parts one-hot) by RLlib's "
                       "FlattenObservations connector")
     if job.env.agents is not None:

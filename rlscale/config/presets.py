@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -33,11 +34,18 @@ def available_presets() -> dict[str, str]:
     return found
 
 
+# Presets for families of env ids (``fnmatch`` patterns): ``--preset auto`` picks
+# ``ALGO/<family>`` for an id that matches, when the env has no preset of its own.
+FAMILIES = (("ALE/*", "atari"),)
+
+
 def preset_for(algo: str, env: str, presets: dict[str, str] | None = None) -> str | None:
-    """The preset ``--preset auto`` picks: the env's own (``ALGO/env``), else the
-    algorithm's ``ALGO/default``, else none."""
+    """The preset ``--preset auto`` picks: the env's own (``ALGO/env``), else its family's
+    (``ALGO/atari`` for ``ALE/*`` ids), else the algorithm's ``ALGO/default``, else none."""
     presets = available_presets() if presets is None else presets
-    for name in (f"{algo}/{env}", f"{algo}/{FALLBACK}"):
+    families = [f"{algo}/{family}" for pattern, family in FAMILIES
+                if fnmatch.fnmatchcase(env.strip(), pattern)]
+    for name in (f"{algo}/{env}", *families, f"{algo}/{FALLBACK}"):
         if name in presets:
             return name
     return None

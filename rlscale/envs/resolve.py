@@ -34,6 +34,7 @@ from typing import Any
 import gymnasium as gym
 
 from rlscale.envs import multiagent
+from rlscale.envs.atari import atari_env_config, is_ale_id, register_ale_ids
 from rlscale.envs.wrappers import (
     WrapperEntry,
     WrapperRef,
@@ -268,8 +269,10 @@ def make_env(
     """Create one environment instance from any spec (import errors are one line),
     wrapped by ``wrappers`` (``env_wrappers`` entries) in order."""
     import_env_packages(env_packages)
-    env = _build(parse_spec(spec), env_config if env_config is not None else {}, spec)
-    return apply_wrappers(env, parse_wrappers(wrappers))
+    refs = parse_wrappers(wrappers)
+    config = atari_env_config(spec, env_config if env_config is not None else {}, refs)
+    env = _build(parse_spec(spec), config, spec)
+    return apply_wrappers(env, refs)
 
 
 def _build(target: EnvTarget, config: Mapping[str, Any], spec: str) -> gym.Env:
@@ -337,6 +340,8 @@ def _wrap_multiagent(env: Any, spec: str) -> Any:
 
 
 def _make_gym(env_id: str, kwargs: dict[str, Any], spec: str) -> gym.Env:
+    if env_id not in gym.registry and is_ale_id(env_id):
+        register_ale_ids()
     if env_id not in gym.registry:
         raise EnvSpecError(f"unknown environment '{env_id}'{did_you_mean(env_id, gym.registry)}")
     try:
@@ -401,7 +406,8 @@ def resolve_env(
     refs = parse_wrappers(wrappers)
     validate_wrappers(refs)
     target = parse_spec(spec)
-    env = apply_wrappers(_build(target, env_config or {}, spec), refs)
+    env_config = atari_env_config(spec, env_config or {}, refs)
+    env = apply_wrappers(_build(target, env_config, spec), refs)
     kind = multiagent.object_kind(env)
     try:
         if kind is not None:
@@ -423,8 +429,10 @@ def resolve_env(
             env_packages=tuple(env_packages),
             # A native vector env is built in one piece: wrappers of single envs cannot
             # go inside it, so a wrapped env is vectorized env by env.
+            # ale-py's vector env (AtariVectorEnv) preprocesses frames itself: its
+            # observations are not the single env's, so ALE ids are vectorized env by env.
             native_vector=(
-                not refs and target.kind == GYM_ID
+                not refs and target.kind == GYM_ID and not is_ale_id(target.name)
                 and gym.spec(target.name).vector_entry_point is not None
             ),
             env_wrappers=refs,

@@ -3,7 +3,9 @@
 The exported network takes a batch of observations (``obs``: float32, shape
 ``[batch, *obs_shape]``, flattened first when the module was trained on flattened
 observations), raw: a run that normalized observations (``normalize.obs``) has its
-filter's saved means and standard deviations inside the graph. It returns:
+filter's saved means and standard deviations inside the graph, and an image policy takes
+the env's own images (e.g. ``uint8`` channels first) and converts them inside the graph
+as training did (rlscale.envs.images). It returns:
 
 * ``Discrete(n)`` actions: ``logits`` ``[batch, n]``; the greedy action is their argmax.
 * ``Box`` actions: ``action`` ``[batch, *action_shape]``: the distribution's mean, already
@@ -24,6 +26,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlscale.envs.images import CHANNELS_FIRST, GRAYSCALE
 from rlscale.envs.resolve import describe_space
 from rlscale.errors import ConfigError, MissingExtraError
 from rlscale.evaluate.restore import Policy
@@ -47,6 +50,7 @@ class ExportInfo:
     output_shape: tuple[int, ...]
     observation_space: str
     action_space: str
+    input_dtype: str = "float32"  # an image policy's: the env's (e.g. uint8)
 
 
 def _output_name(action_space: gym.Space) -> str:
@@ -84,6 +88,11 @@ def _network(policy: Policy) -> Any:
                     np.array(np.broadcast_to(obs_filter.mean, denom.shape)), dtype=torch.float32))
                 self.register_buffer("obs_denom", torch.as_tensor(denom, dtype=torch.float32))
                 self.obs_clip = float(obs_filter.clip or 0.0)
+            # An image policy takes the env's own images and converts them as rlscale's
+            # ImageObservations connector did in training (rlscale.envs.images).
+            image = policy.image
+            self.image_layout = image.layout if image is not None else ""
+            self.image_scale = image.scale if image is not None else 1.0
             self.discrete = isinstance(space, gym.spaces.Discrete)
             self.unsquash = False
             if isinstance(space, gym.spaces.Box):
@@ -98,6 +107,14 @@ def _network(policy: Policy) -> Any:
                 self.shape = tuple(space.shape)
 
         def forward(self, obs: torch.Tensor) -> torch.Tensor:
+            if self.image_layout:
+                if self.image_layout == CHANNELS_FIRST:
+                    obs = obs.permute(0, 2, 3, 1)  # [batch, C, H, W] -> [batch, H, W, C]
+                elif self.image_layout == GRAYSCALE:
+                    obs = obs.unsqueeze(-1)
+                obs = obs.to(torch.float32)
+                if self.image_scale != 1.0:
+                    obs = obs * self.image_scale
             if self.normalize:  # the run's MeanStdFilter, as RLlib applied it
                 obs = (obs - self.obs_mean) / self.obs_denom
                 if self.obs_clip:
@@ -153,6 +170,7 @@ def export_policy(policy: Policy, path: Path, fmt: str) -> ExportInfo:
         path=path, format=fmt, input_name="obs", input_shape=tuple(dummy.shape[1:]),
         output_name=out_name, output_shape=tuple(expected.shape[1:]),
         observation_space=meta["observation_space"], action_space=meta["action_space"],
+        input_dtype=str(sample.dtype),
     )
 
 

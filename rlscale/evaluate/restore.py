@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 
+from rlscale.envs.images import image_plan, to_module
 from rlscale.errors import ConfigError, EnvSpecError, RunDirError
 from rlscale.results.rundir import CONFIG_FILE, is_run_dir, read_config_file, read_summary
 from rlscale.results.summary import SUMMARY_FILE
@@ -221,7 +222,12 @@ class Policy:
         self.action_space = env_action_space
         self.normalize_actions = normalize_actions
         self.clip_actions = clip_actions
-        self._flatten = self._needs_flatten(module.observation_space, env_observation_space)
+        # Images go to the module as rlscale's ImageObservations connector gave them
+        # in training (rlscale.envs.images): channels last, float32, uint8 scaled.
+        plan = image_plan(env_observation_space)
+        self.image = plan if plan is not None and plan.converts else None
+        self._flatten = self.image is None and self._needs_flatten(
+            module.observation_space, env_observation_space)
 
     @staticmethod
     def _needs_flatten(module_space: gym.Space, env_space: gym.Space) -> bool:
@@ -243,12 +249,17 @@ class Policy:
         """A batch of raw env observations (list or stacked array) as module input:
         :meth:`inputs`, normalized by the run's observation filter if it had one."""
         array = self.inputs(obs)
+        if self.image is not None:
+            array = to_module(array, self.image)
         return array if self.obs_filter is None else self.obs_filter(array)
 
     def inputs(self, obs: Any) -> np.ndarray:
         """A batch of raw env observations, flattened or cast as the module takes them
-        (what an exported policy file takes: it normalizes them itself)."""
+        (what an exported policy file takes: it normalizes them, and converts images,
+        itself)."""
         items = list(obs) if not isinstance(obs, np.ndarray) else obs
+        if self.image is not None:  # the env's own layout and dtype
+            return np.asarray(items, dtype=self.observation_space.dtype)
         if self._flatten:
             rows = [gym.spaces.flatten(self.observation_space, o) for o in items]
             return np.asarray(rows, dtype=np.float32)

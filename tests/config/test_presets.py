@@ -14,11 +14,14 @@ from rlscale.runners.session import Capacity
 
 PRESETS = sorted(available_presets())
 # Presets of envs that need an optional extra: built only where it is installed.
-NEEDS = {"HalfCheetah-v5": "mujoco", "Hopper-v5": "mujoco"}
+NEEDS = {"HalfCheetah-v5": "mujoco", "Hopper-v5": "mujoco", "ALE/Pong-v5": "ale_py"}
 # The machine the presets were tuned on: on more cores the plan grows a batch that leaves
 # too few steps per env (tests/algos/test_plan.py), so the preset's own values are checked
 # on this capacity whatever the machine running the test has.
 TWO_CORES = Capacity(cpus=2, gpus=0.0, may_oversubscribe=True)
+# A family's preset (rlscale.config.presets.FAMILIES) is built for one env of the family;
+# it may also set the env's config, packages and wrappers (its preprocessing).
+FAMILY_ENVS = {"atari": "ALE/Pong-v5"}
 
 
 def test_the_benchmarked_envs_have_presets() -> None:
@@ -37,8 +40,10 @@ def test_preset_loads_validates_and_builds(name: str, tmp_path: Path) -> None:
     text = available_presets()[name]
     # Each preset says what it reached, and how fast, on the machine it was tuned on.
     assert "Reached here:" in text
+    env_keys = {"env_config", "env_packages", "env_wrappers"} if env in FAMILY_ENVS else set()
     assert set(yaml.safe_load(text)) <= {"algo_config", "stop", "resources", "normalize",
-                                         "exploration"}
+                                         "exploration", *env_keys}
+    env = FAMILY_ENVS.get(env, env)
     if env in NEEDS:
         pytest.importorskip(NEEDS[env])
     exp, preset = resolve_experiment(None, flags={"env": env, "algo": algo,
