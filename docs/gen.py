@@ -11,7 +11,7 @@ replaced by the output::
     <!-- gen:help:train -->   rlscale train --help
     <!-- gen:cmd:ID -->       one of COMMANDS below: the command line, then what it printed
     <!-- gen:schema -->       the experiment keys, from rlscale.config.model.ExperimentConfig
-    <!-- gen:flags -->        the flags of train and sweep, from rlscale.cli.flags.FLAGS
+    <!-- gen:flags -->        the flags of train, sweep, slurm, from rlscale.config.flags.FLAGS
     <!-- /gen -->
 
 Commands run in-process (Typer's test runner), each in a fresh temporary folder whose path
@@ -105,6 +105,12 @@ def _cli(args: list[str], cwd: Path) -> str:
     return text.replace(str(cwd), HOME).rstrip()
 
 
+def _cell(text: str) -> str:
+    """``text`` in a Markdown table cell (``<env>`` would be read as an HTML tag)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+        "|", "\\|")
+
+
 def _fenced(text: str, lang: str = "") -> str:
     return f"```{lang}\n{text}\n```\n"
 
@@ -167,9 +173,8 @@ def _rows(model: Any, prefix: str = "") -> list[str]:
             rows += _rows(nested[0], f"{path}.")
             continue
         kind = _type_name(info.annotation).replace("|", "\\|")
-        text = (info.description or "").replace("|", "\\|")
         default = _default(info).replace("|", "\\|")
-        rows.append(f"| `{path}` | {kind} | {default} | {text} |")
+        rows.append(f"| `{path}` | {kind} | {default} | {_cell(info.description or '')} |")
     return rows
 
 
@@ -183,18 +188,18 @@ def gen_schema() -> str:
 
 def gen_flags() -> str:
     """The flags that set an experiment key, from the flag registry."""
-    from rlscale.cli.flags import FLAGS
+    from rlscale.config.flags import FLAGS, SLURM, SWEEP, TRAIN
 
-    head = ["| flag | experiment key | train | sweep | meaning |", "|---|---|---|---|---|"]
+    head = ["| flag | experiment key | commands | meaning |", "|---|---|---|---|"]
     rows = []
-    for flag in FLAGS.values():
+    for flag in FLAGS:
         if flag.hidden:
             continue
         names = ", ".join(f"`{n}`" for n in flag.names)
         key = f"`{flag.path}`" if flag.path else ""
-        train = "yes" if "train" in flag.commands else ""
-        sweep = "yes" if "sweep" in flag.commands else ""
-        rows.append(f"| {names} | {key} | {train} | {sweep} | {flag.help()} |")
+        commands = [c for c in (TRAIN, SWEEP, SLURM) if c in flag.commands]
+        first = TRAIN if TRAIN in flag.commands else commands[0]
+        rows.append(f"| {names} | {key} | {', '.join(commands)} | {_cell(flag.help(first))} |")
     return "\n".join(head + rows) + "\n"
 
 
