@@ -1,4 +1,5 @@
-# Two entry points (see README): `make quickstart` and `make test`.
+# Two entry points (see README): `make quickstart` and `make test`; `make docs` builds the
+# docs site (warnings are errors), `make docs-gen` regenerates the example outputs in docs/.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ TORCH ?= cpu
 TORCH_INDEX ?=
 PIP_FLAGS := $(if $(filter cpu,$(TORCH)),-c constraints/cpu.txt) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 
-.PHONY: install quickstart test lint
+.PHONY: install quickstart test lint docs docs-gen
 
 install: $(VENV)/.installed
 
@@ -37,3 +38,9 @@ test: install
 lint: install
 	$(BIN)/ruff check rlscale tests
 	$(BIN)/mypy rlscale
+
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
+docs-gen: install
+	$(BIN)/python docs/gen.py

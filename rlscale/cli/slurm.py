@@ -4,41 +4,20 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 
 from rlscale.cli.common import setup_logging
-from rlscale.cli.options import flag_overrides, option
+from rlscale.cli.options import flag_overrides, with_flags
 
 
+@with_flags("slurm")
 def slurm(
     experiment: Path | None = typer.Argument(
         None, help="Experiment YAML file (every train flag has a key there).", show_default=False
     ),
-    env: str | None = option("env", "Gymnasium id."),
-    algo: str | None = option("algo", "RLlib algorithm."),
-    policies: str | None = option("policies"),
-    num_cpus: int | None = option(
-        "num_cpus", "Total cores for the run [default: every allocated core]."
-    ),
-    num_gpus: float | None = option(
-        "num_gpus", "GPUs for the learner [default: the allocation's]."
-    ),
-    stop_reward: float | None = option("stop_reward", "Target return."),
-    stop_iters: int | None = option("stop_iters"),
-    stop_timesteps: int | None = option("stop_timesteps"),
-    stop_time: float | None = option("stop_time"),
-    seed: int | None = option("seed"),
-    sets: list[str] | None = option("sets", "Override: key.path=value."),
-    output: str | None = option("output"),
-    name: str | None = option("name", "Run name."),
-    checkpoint_every: int | None = option("checkpoint_every", "Checkpoint every N iterations."),
-    preset: str | None = option("preset", "Tuned preset: auto, none, NAME."),
-    eval_every: int | None = option("eval_every"),
-    eval_episodes: int | None = option("eval_episodes"),
-    mlflow: str | None = option("mlflow"),
-    wandb: str | None = option("wandb"),
     nodes: int = typer.Option(..., "--nodes", help="Nodes in all (the GPU node included)."),
     cpus_per_node: int | None = typer.Option(
         None, "--cpus-per-node", help="Cores per node [default: whole nodes, --exclusive]."
@@ -67,12 +46,11 @@ def slurm(
     join_timeout: int = typer.Option(
         300, "--join-timeout", help="Seconds to wait for every node to join Ray."
     ),
-    overwrite: bool = option("overwrite"),
-    dry_run: bool = option("dry_run", "Write and print the script."),
     submit: bool = typer.Option(False, "--submit", help="Write the script and sbatch it."),
-    verbose: bool = option("verbose", "More log output."),
+    **flags: Any,
 ) -> None:
     """Write a Slurm job script for an experiment into its run directory; submit it."""
+    verbose, overwrite, dry_run = flags["verbose"], flags["overwrite"], flags["dry_run"]
     setup_logging(verbose)
     from rlscale.config import resolve_experiment
     from rlscale.errors import ConfigError, ResourceError
@@ -94,14 +72,9 @@ def slurm(
     quiet_ray_environment(verbose)
     from rlscale.algos.policies import parse_policies_flag
 
-    flags = flag_overrides(
-        env=env, algo=algo, policies=parse_policies_flag(policies), num_cpus=num_cpus,
-        num_gpus=num_gpus, stop_reward=stop_reward,
-        stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
-        output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
-        eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow, wandb=wandb,
-    )
-    exp, preset_name = resolve_experiment(experiment, sets or [], flags)
+    overrides = flag_overrides(
+        "slurm", {**flags, "policies": parse_policies_flag(flags["policies"])})
+    exp, preset_name = resolve_experiment(experiment, flags["sets"] or [], overrides)
     experiment_data = slurm_runner.job_experiment(exp, req)
     # Plan against the allocation now, so a plan that cannot fit fails here, not in the queue.
     planned = exp.model_copy(update={"resources": exp.resources.model_copy(

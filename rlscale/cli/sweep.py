@@ -17,7 +17,7 @@ from rlscale.cli.common import (
     setup_logging,
     stop_cleanly_on_signals,
 )
-from rlscale.cli.options import flag_overrides, option
+from rlscale.cli.options import flag_overrides, with_flags
 from rlscale.cli.progress import process_start
 
 
@@ -136,90 +136,34 @@ def print_table(console: Console, report: Any, keys: list[str]) -> None:
         )
 
 
+@with_flags("sweep")
 def sweep(
     experiment: Path | None = typer.Argument(
         None, help="Experiment YAML file with a search block.", show_default=False
     ),
-    search: list[str] | None = typer.Option(
-        None, "--search", help="Search a key: key=SPEC, e.g. "
-        "'algo_config.lr={grid: [0.001, 0.0003]}' or seeds=3 (repeatable)."
-    ),
-    samples: int = typer.Option(
-        1, "--samples", help="Samples of the search space (Tune's num_samples); a grid is "
-        "repeated this many times."
-    ),
-    search_alg: str = typer.Option(
-        "random", "--search-alg", help="random (grid and random sampling), optuna, hyperopt."
-    ),
-    scheduler: str = typer.Option("fifo", "--scheduler", help="fifo, asha or pbt."),
-    metric: str = typer.Option(
-        "env_runners/episode_return_mean", "--metric", help="Result key searchers and "
-        "schedulers optimize."
-    ),
-    mode: str = typer.Option("max", "--mode", help="max or min."),
-    max_concurrent: int | None = typer.Option(
-        None, "--max-concurrent", help="At most this many trials at once (capped by the cores)."
-    ),
-    num_cpus: int | None = option("num_cpus", "Cores the whole sweep may use [default: all]."),
-    oversubscribe: bool = option("oversubscribe"),
-    cpus_per_trial: int | None = typer.Option(
-        None, "--cpus-per-trial", help="Cores per trial: resources.num_cpus [default: 1]."
-    ),
-    env: str | None = option("env", "Gymnasium id (e.g. CartPole-v1).", alias=False),
-    no_check_env: bool = option("no_check_env"),
-    algo: str | None = option("algo", "RLlib algorithm.", alias=False),
-    stop_reward: float | None = option(
-        "stop_reward", "Stop a trial at this mean episode return."
-    ),
-    stop_iters: int | None = option("stop_iters", "Iterations per trial."),
-    stop_timesteps: int | None = option("stop_timesteps", "Env steps per trial."),
-    stop_time: float | None = option("stop_time", "Seconds of training per trial."),
-    seed: int | None = option("seed", "First seed (seeds: K adds 1, 2...)."),
-    sets: list[str] | None = option("sets"),
-    output: str | None = option(
-        "output", "Folder for sweeps and runs [default: ./rlscale_runs]."
-    ),
-    name: str | None = option("name", "Sweep name [default: <env>-<algo>-sweep-<time>]."),
-    checkpoint_every: int | None = option(
-        "checkpoint_every", "Checkpoint every N iterations (and at the end)."
-    ),
-    preset: str | None = option("preset", "auto, none, or a preset name."),
-    resume: bool = option("resume", "Continue an interrupted sweep."),
-    overwrite: bool = option("overwrite", "Replace an existing sweep."),
-    dry_run: bool = option(
-        "dry_run", "Print the trials, the plan per trial and the concurrency."
-    ),
-    verbose: bool = option("verbose"),
-    eval_every: int | None = option("eval_every"),
-    eval_episodes: int | None = option("eval_episodes"),
-    mlflow: str | None = option("mlflow"),
-    wandb: str | None = option("wandb"),
+    **flags: Any,
 ) -> None:
     """Search hyperparameters and repeat seeds: many trials through Tune, sharing the cores."""
     start = process_start()
+    verbose = flags["verbose"]
     setup_logging(verbose)
     from rlscale.config.search import parse_search_flag
     from rlscale.runners import launch
     from rlscale.runners.sweep import SweepOptions, interrupt_sweep
 
-    flags = flag_overrides(
-        env=env, algo=algo, num_cpus=cpus_per_trial, stop_reward=stop_reward,
-        stop_iters=stop_iters, stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
-        output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
-        eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow, wandb=wandb,
-        oversubscribe=oversubscribe,
-    )
     options = SweepOptions(
-        samples=samples, search_alg=search_alg, scheduler=scheduler, metric=metric,
-        mode=mode, max_concurrent=max_concurrent, num_cpus=num_cpus,
+        samples=flags["samples"], search_alg=flags["search_alg"], scheduler=flags["scheduler"],
+        metric=flags["metric"], mode=flags["mode"], max_concurrent=flags["max_concurrent"],
+        num_cpus=flags["num_cpus"],
     )
     common: dict[str, Any] = {
-        "search": dict(parse_search_flag(item) for item in search or []),
-        "options": options, "overrides": flags, "sets": sets or [], "resume": resume,
-        "overwrite": overwrite, "check_env": not no_check_env,
+        "search": dict(parse_search_flag(item) for item in flags["search"] or []),
+        "options": options, "overrides": flag_overrides("sweep", flags),
+        "sets": flags["sets"] or [], "resume": flags["resume"],
+        "overwrite": flags["overwrite"], "check_env": not flags["no_check_env"],
     }
     console = Console(highlight=False, soft_wrap=True)
-    if dry_run:
+    if flags["dry_run"]:
         _print_dry_run(console, launch.plan_sweep_job(experiment, **common))
         return
     printer = SweepPrinter(console, start)

@@ -17,7 +17,7 @@ from rlscale.cli.common import (
     setup_logging,
     stop_cleanly_on_signals,
 )
-from rlscale.cli.options import flag_overrides, option
+from rlscale.cli.options import flag_overrides, with_flags
 from rlscale.cli.progress import ProgressPrinter, process_start
 from rlscale.envs.resolve import describe_space
 
@@ -107,62 +107,31 @@ def _print_start(console: Console, job: Any) -> None:
     )
 
 
+@with_flags("train")
 def train(
     experiment: Path | None = typer.Argument(
         None, help="Experiment YAML file (every flag has a key there).", show_default=False
     ),
-    env: str | None = option("env"),
-    env_config: str | None = option("env_config"),
-    env_packages: list[str] | None = option("env_packages"),
-    no_check_env: bool = option("no_check_env"),
-    algo: str | None = option("algo"),
-    policies: str | None = option("policies"),
-    num_cpus: int | None = option("num_cpus"),
-    num_gpus: float | None = option("num_gpus"),
-    oversubscribe: bool = option("oversubscribe"),
-    stop_reward: float | None = option("stop_reward"),
-    stop_iters: int | None = option("stop_iters"),
-    stop_timesteps: int | None = option("stop_timesteps"),
-    stop_time: float | None = option("stop_time"),
-    seed: int | None = option("seed"),
-    sets: list[str] | None = option("sets"),
-    output: str | None = option("output"),
-    name: str | None = option("name"),
-    checkpoint_every: int | None = option("checkpoint_every"),
-    preset: str | None = option("preset"),
-    resume: bool = option("resume"),
-    overwrite: bool = option("overwrite"),
-    address: str | None = option("address"),
-    dry_run: bool = option("dry_run"),
-    engine: str | None = option("engine"),
-    verbose: bool = option("verbose"),
-    eval_every: int | None = option("eval_every"),
-    eval_episodes: int | None = option("eval_episodes"),
-    mlflow: str | None = option("mlflow"),
-    wandb: str | None = option("wandb"),
+    **flags: Any,
 ) -> None:
     """Train an agent: any Gymnasium env, any online RLlib algorithm, every core used."""
     start = process_start()
+    verbose = flags["verbose"]
     setup_logging(verbose)
     from rlscale.algos.policies import parse_policies_flag
     from rlscale.cli.check_env import parse_env_config
     from rlscale.runners import launch
     from rlscale.runners.stopping import request_stop
 
-    flags = flag_overrides(
-        env=env, env_config=parse_env_config(env_config), env_packages=env_packages or None,
-        algo=algo, policies=parse_policies_flag(policies), num_cpus=num_cpus,
-        num_gpus=num_gpus, stop_reward=stop_reward, stop_iters=stop_iters,
-        stop_timesteps=stop_timesteps, stop_time=stop_time, seed=seed,
-        output=output, name=name, checkpoint_every=checkpoint_every, preset=preset,
-        address=address, eval_every=eval_every, eval_episodes=eval_episodes, mlflow=mlflow,
-        wandb=wandb, oversubscribe=oversubscribe,
-    )
+    overrides = flag_overrides("train", {
+        **flags, "env_config": parse_env_config(flags["env_config"]),
+        "policies": parse_policies_flag(flags["policies"]),
+    })
     console = Console(highlight=False, soft_wrap=True)
-    common: dict[str, Any] = {"overrides": flags, "sets": sets or [], "resume": resume,
-                              "overwrite": overwrite, "check_env": not no_check_env,
-                              "verbose": verbose}
-    if dry_run:
+    common: dict[str, Any] = {"overrides": overrides, "sets": flags["sets"] or [],
+                              "resume": flags["resume"], "overwrite": flags["overwrite"],
+                              "check_env": not flags["no_check_env"], "verbose": verbose}
+    if flags["dry_run"]:
         _print_plan(console, launch.plan(experiment, **common))
         return
     printer = ProgressPrinter(console, start)
@@ -175,7 +144,7 @@ def train(
             _print_start(console, job)
 
         summary = launch.train(
-            experiment, **common, engine=engine or launch.Engine.AUTO, on_start=on_start,
+            experiment, **common, engine=flags["engine"] or launch.Engine.AUTO, on_start=on_start,
             on_result=printer.row, command=command_line(),
         )
     run_dir = Path(summary.run_dir) if summary.run_dir else None

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from rlscale.config.flags import KEY_FLAGS
 from rlscale.config.model import ExperimentConfig
 from rlscale.config.presets import load_preset
 from rlscale.errors import ConfigError, did_you_mean
@@ -111,17 +112,6 @@ def check_keys(data: Any, where: str, prefix: str = "") -> None:
             check_keys(item, where, prefix)
 
 
-# Experiment keys that also have a train flag, named in messages next to the key.
-FLAGS = {
-    "env": "--env", "algo": "--algo", "seed": "--seed", "name": "--name",
-    "output": "--output", "preset": "--preset",
-    "resources.num_cpus": "--num-cpus", "resources.num_gpus": "--num-gpus",
-    "stop.reward": "--stop-reward", "stop.iters": "--stop-iters",
-    "stop.timesteps": "--stop-timesteps", "stop.time_s": "--stop-time",
-    "checkpoint.every": "--checkpoint-every",
-}
-
-
 def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
     """Names of the fields of the (nested) model at ``loc``, for suggestions."""
     current: Any = model
@@ -144,13 +134,13 @@ def _format_validation_error(exc: ValidationError) -> str:
             hint = did_you_mean(path, fields)
             messages.append(f"unknown key '{path}'{hint}")
         elif err["type"] == "missing":
-            flag = FLAGS.get(path, f"--set {path}=...")
+            flag = KEY_FLAGS.get(path, f"--set {path}=...")
             messages.append(f"'{path}' is required (set it in the experiment file or with {flag})")
         elif err["type"] == "value_error":  # our own validators: the message says it all
-            label = f"{path} ({FLAGS[path]})" if path in FLAGS else path
+            label = f"{path} ({KEY_FLAGS[path]})" if path in KEY_FLAGS else path
             messages.append(f"{label}: {err['msg'].removeprefix('Value error, ')}")
         else:
-            label = f"{path} ({FLAGS[path]})" if path in FLAGS else path
+            label = f"{path} ({KEY_FLAGS[path]})" if path in KEY_FLAGS else path
             messages.append(f"{label}: {err['msg'].lower()} (got {err.get('input')!r})")
     return "; ".join(messages)
 

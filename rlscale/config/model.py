@@ -44,10 +44,14 @@ class ResourcesConfig(_Strict):
 class StopConfig(_Strict):
     """Stop criteria: the first one reached stops the run."""
 
-    reward: float | None = Field(None, description="Mean episode return to reach.")
-    iters: int | None = Field(None, ge=1, description="Training iterations.")
-    timesteps: int | None = Field(None, ge=1, description="Environment steps sampled.")
-    time_s: float | None = Field(None, gt=0, description="Wall-clock seconds of training.")
+    reward: float | None = Field(
+        None, description="Stop when the mean episode return reaches this."
+    )
+    iters: int | None = Field(None, ge=1, description="Stop after N iterations.")
+    timesteps: int | None = Field(None, ge=1, description="Stop after N env steps.")
+    time_s: float | None = Field(
+        None, gt=0, description="Stop after this many seconds of training."
+    )
     on: Literal["train", "eval"] | None = Field(
         None, description="Which return stop.reward judges: train (the training episodes', "
         "the default) or eval (the last evaluation's; needs evaluation.every)."
@@ -95,14 +99,16 @@ class ExplorationSettings(_Strict):
 class MlflowSettings(_Strict):
     """An MLflow tracking server or store."""
 
-    uri: str = Field(description="Tracking URI: a file store path, file:/..., or http(s)://.")
+    uri: str = Field(description="Track the run in MLflow at this URI (a folder, file:/..., "
+                     "http://...).")
     experiment: str | None = Field(None, description="MLflow experiment [default: run name].")
 
 
 class WandbSettings(_Strict):
     """A Weights & Biases project."""
 
-    project: str = Field(description="W&B project.")
+    project: str = Field(description="Track the run in this Weights & Biases project "
+                         "(tracking.wandb.mode: offline for nodes without internet).")
     mode: Literal["online", "offline"] = Field(
         "online", description="offline: write run files only (wandb sync them later)."
     )
@@ -154,8 +160,12 @@ class ExperimentConfig(_Strict):
         copy._user_keys = keys
         return copy
 
-    env: str = Field(description="Gymnasium id, module:Class or file.py:Class.")
-    env_config: dict[str, Any] = Field(default_factory=dict)
+    env: str = Field(description="Gymnasium id (CartPole-v1), package.module:Class or "
+                     "path/to/file.py:Class.")
+    env_config: dict[str, Any] = Field(
+        default_factory=dict, description="Passed to the env's constructor (on the command "
+        "line: a JSON object)."
+    )
     env_packages: list[str] = Field(
         default_factory=list, description="Packages imported first to register env ids."
     )
@@ -163,7 +173,7 @@ class ExperimentConfig(_Strict):
         default_factory=list, description="Gymnasium wrappers applied in order: "
         "module:Wrapper, or {module:Wrapper: {keyword: value}}."
     )
-    algo: str = Field("PPO", description="RLlib algorithm name.")
+    algo: str = Field("PPO", description="RLlib algorithm: PPO, APPO, IMPALA, DQN, SAC, TQC.")
     algo_config: dict[str, Any] = Field(
         default_factory=dict, description="Settings passed to RLlib's AlgorithmConfig."
     )

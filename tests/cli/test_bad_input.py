@@ -62,7 +62,7 @@ CASES = [
          'stop: input should be a valid dictionary or instance of stopconfig (got 5)',
          {'exp.yaml': b'env: CartPole-v1\nstop: 5\n'}),
     Case('env-packages-string', ['train', 'exp.yaml'],
-         'env_packages: input should be a valid list (got 5)',
+         'env_packages (--env-package): input should be a valid list (got 5)',
          {'exp.yaml': b'env: CartPole-v1\nenv_packages: 5\n'}),
     Case('seed-string', ['train', 'exp.yaml'],
          'seed (--seed): input should be a valid integer, unable to parse string as an integer '

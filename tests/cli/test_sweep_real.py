@@ -125,7 +125,6 @@ def test_sweep_with_evaluation_ranks_by_it_and_groups_its_trials_in_tracking(
     (cli.cwd / "ev.yaml").write_text(EVAL_SWEEP)
     result = cli("sweep", "ev.yaml", "--name", "evsweep-group", "--num-cpus", "2")
     assert result.exit_code == 0, result.output
-    print(result.stdout)  # (-s: the README's example)
     sweep = cli.cwd / "rlscale_runs" / "evsweep-group"
     report = json.loads((sweep / "sweep.json").read_text())
     for trial in report["trials"]:

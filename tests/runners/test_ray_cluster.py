@@ -90,7 +90,6 @@ def test_cluster_run_evaluates_wraps_its_envs_and_tracks_in_mlflow(
     result = _rlscale(ray_cluster, tmp_path, "train", "exp.yaml", "--address",
                       ray_cluster.address, "--eval-every", "1", "--eval-episodes", "3")
     assert result.returncode == 0, result.stdout + result.stderr
-    print(result.stdout)  # (-s: the README's example)
     run = tmp_path / "rlscale_runs" / "ewt"
     summary = read_summary(run)
     assert summary["status"] == "completed" and summary["iterations"] == 2

@@ -135,7 +135,6 @@ def test_job_evaluates_wraps_its_envs_and_tracks_in_wandb_offline(local_slurm, c
                           "--set", "tracking.wandb.mode=offline", "--name", "ewt")
     wait_until("the job to finish", lambda: job_fields(job_id).get("JobState") in FINISHED, 400)
     assert job_fields(job_id)["JobState"] == "COMPLETED", job_log(run)
-    print(job_log(run), (run / "tracking.json").read_text())  # (-s: the README's example)
     summary = read_summary(run)
     assert summary["status"] == "completed" and summary["iterations"] == 2
     assert summary["eval_iteration"] == 2 and summary["eval_episodes"] == 3
