@@ -209,7 +209,7 @@ def build_algo_config(
         on_environment_created=time_sampling,
     )
     # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
-    apply_evaluation(config, exp)
+    apply_evaluation(config, exp, env)
     apply_initial_log_std(config, exp.exploration.log_std_init)
     if model is not None:
         config.rl_module(model_config=model)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlscale.algos.evaluation import bound_evaluation, episode_step_cap
 from rlscale.algos.hooks import add_hook
 from rlscale.errors import TrainingFailed
 from rlscale.results.failure import failure_error, record_failure
@@ -24,7 +25,7 @@ from rlscale.results.rundir import RESUME
 from rlscale.results.summary import COMPLETED, FAILED, INTERRUPTED, Summary
 from rlscale.runners.cluster import record_placement
 from rlscale.runners.job import TrainingJob
-from rlscale.runners.stopping import clear_stop, stop_requested
+from rlscale.runners.stopping import clear_stop, stop_requested, wall_deadline
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ class SummaryRecorder:
     def result(self, result: dict[str, Any]) -> dict[str, Any]:
         """Fold one iteration's result in (written now and then); returns its progress row."""
         row = self.summary.record_result(result)
+        if row.get("eval_cut"):
+            log.warning("the run is stopping: the evaluation of iteration %d was cut short "
+                        "(%d episode(s) truncated); its return is not counted",
+                        row["iteration"], row["eval_cut"])
         now = time.monotonic()
         if now - self.written >= SUMMARY_EVERY_S:
             self.summary.write(self.run_dir)
@@ -77,6 +82,8 @@ class Segment:
     job: TrainingJob
     summary: Summary
     algo_config: Any  # AlgorithmConfig, with the on_algorithm_init hook of this segment
+    # stop.time_s as a time.time() value (rlscale.runners.stopping.wall_deadline).
+    deadline: float | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -129,6 +136,9 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
         restore = (str(run_dir / latest.path), latest.time_total_s)
         log.info("resuming from %s (iteration %d)", latest.path, latest.iteration)
     config = job.algo_config.copy(copy_frozen=False)
+    # The clock of stop.time_s starts before anything slow (Ray's workers, the build).
+    deadline = wall_deadline(job.exp.stop, restore[1])
+    bound_evaluation(config, deadline)  # an evaluation running at the deadline is cut
     # After the experiment's own hooks (e.g. the initial log-std), so a resumed run's
     # checkpoint has the last word.
     add_hook(config, "on_algorithm_init",
@@ -136,6 +146,8 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
     job.run_dir.prepare(job.mode, job.resolved_config(), command)
     summary.mark_running()
     summary.segments += 1
+    if job.exp.evaluation.every:
+        summary.eval_max_episode_steps = episode_step_cap(job.exp, job.env)
     summary.write(run_dir)
     clear_stop()
-    return Segment(job, summary, config)
+    return Segment(job, summary, config, deadline)
