@@ -19,6 +19,12 @@ from typing import Any
 
 from rlscale.algos.evaluation import bound_evaluation, episode_step_cap
 from rlscale.algos.hooks import add_hook
+from rlscale.algos.runner_start import (
+    NothingSampled,
+    forget_start_error,
+    nothing_sampled,
+    start_error,
+)
 from rlscale.errors import TrainingFailed
 from rlscale.results.failure import failure_error, record_failure
 from rlscale.results.rundir import RESUME
@@ -101,7 +107,14 @@ class Segment:
     def failed(self, exc: BaseException) -> TrainingFailed:
         """End the segment with ``exc``: the root error (the env's own, for simulator
         faults) and where it was raised in the summary, the full traceback in the run's
-        ``error.txt``. Returns the one-line error for the caller to raise."""
+        ``error.txt``. Returns the one-line error for the caller to raise.
+
+        A run that sampled nothing while an env runner could not build its env (RLlib then
+        fails with an error of its own) fails with the env's error."""
+        why = start_error() if self.summary.timesteps_total == 0 else None
+        if why is not None and not isinstance(exc, NothingSampled):
+            cause, exc = exc, nothing_sampled(why)
+            exc.__context__ = cause  # in error.txt; the line is the env's error
         failure, error_file = record_failure(self.run_dir, exc)
         self.summary.status = FAILED
         self.summary.error = self.summary.error or failure.line()
@@ -143,6 +156,11 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
     # checkpoint has the last word.
     add_hook(config, "on_algorithm_init",
              functools.partial(_on_algorithm_init, str(run_dir), *restore))
+    # RLlib sets its logger's level when the algorithm starts (WARN: a page per env runner
+    # that fails to start reaches the console); keep this process's (quiet unless -v).
+    config.debugging(log_level=logging.getLevelName(
+        logging.getLogger("ray.rllib").getEffectiveLevel()))
+    forget_start_error()
     job.run_dir.prepare(job.mode, job.resolved_config(), command)
     summary.mark_running()
     summary.segments += 1
