@@ -150,6 +150,7 @@ def build_algo_config(
     from rlscale.algos.normalize import observation_pipeline
     from rlscale.algos.policies import apply_multi_agent, use_multi_agent_replay_buffer
     from rlscale.algos.returns import log_episode_return, put_window_mean
+    from rlscale.algos.runner_start import fail_if_nothing_sampled
     from rlscale.algos.throughput import fold_throughput, time_sampling
 
     overrides = validate_algo_config(info, exp.algo_config, warn=False)
@@ -208,12 +209,12 @@ def build_algo_config(
         on_episode_end=[log_episode_return, faults.count_episode],
         on_sample_end=faults.drain_faults,
         on_train_result=[put_window_mean, fold_throughput,
-                         faults.fault_result_hook(fault_settings),
+                         faults.fault_result_hook(fault_settings), fail_if_nothing_sampled,
                          functools.partial(_keep_rllib_log_level, _rllib_log_level())],
         on_environment_created=time_sampling,
     )
     # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
-    apply_evaluation(config, exp)
+    apply_evaluation(config, exp, env)
     apply_initial_log_std(config, exp.exploration.log_std_init)
     if model is not None:
         config.rl_module(model_config=model)

@@ -268,7 +268,13 @@ class FaultTolerantEnv(gym.Wrapper):  # type: ignore[type-arg]
 def _make_fault_tolerant(
     creator: Callable[[Any], Any], settings: FaultSettings, env_config: Any
 ) -> FaultTolerantEnv:
-    return FaultTolerantEnv(lambda: creator(env_config), settings.step_timeout_s)
+    try:
+        return FaultTolerantEnv(lambda: creator(env_config), settings.step_timeout_s)
+    except Exception as exc:  # the runner cannot start: the driver names why
+        from rlscale.algos.runner_start import note_start_error
+
+        note_start_error(exc)
+        raise
 
 
 def register_fault_tolerant_env(env: Any, settings: FaultSettings) -> None:

@@ -8,6 +8,7 @@ import math
 import shlex
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -54,22 +55,44 @@ def setup_logging(verbose: bool) -> None:
     )
 
 
+# After SIGTERM, how long the clean stop may take before the work is aborted (as by a second
+# Ctrl-C), so that a SIGTERM ends any run within seconds whatever its env does: a scheduler
+# sends SIGKILL soon after (Slurm's KillWait, 30 s by default).
+TERM_GRACE_S = 4.0
+
+
 @contextmanager
 def stop_cleanly_on_signals(
     console: Any, message: str, request_stop: Callable[[], None]
 ) -> Iterator[Callable[[], None]]:
     """While inside: the first Ctrl-C (or SIGTERM) prints ``message`` and calls
-    ``request_stop``, which ends the work cleanly; a second one aborts as usual. The
-    previous handlers are back on exit.
+    ``request_stop``, which ends the work cleanly; a second one aborts as usual. After a
+    SIGTERM, the work is aborted when the clean stop has not ended it within
+    :data:`TERM_GRACE_S`. The previous handlers are back on exit.
 
     Yields a function that takes the signals again: Ray's core worker installs a SIGTERM
     handler of its own when this process starts or joins Ray, so call it once Ray is up
     (a Slurm job's time limit arrives as SIGTERM)."""
+    state = {"inside": True, "abort": False}
+    main_thread = threading.main_thread().ident
+
+    def abort_if_still_running() -> None:
+        if state["inside"] and main_thread is not None:
+            state["abort"] = True
+            signal.pthread_kill(main_thread, signal.SIGINT)
 
     def on_signal(signum: int, frame: Any) -> None:
+        if state["abort"]:
+            console.print(f"\n[yellow]Still running {TERM_GRACE_S:g} s after SIGTERM: "
+                          "aborting (the run resumes from its latest checkpoint)[/yellow]")
+            raise KeyboardInterrupt
         signal.signal(signum, signal.SIG_DFL)
         console.print(f"\n[yellow]{message} (press Ctrl-C again to abort)...[/yellow]")
         request_stop()
+        if signum == signal.SIGTERM:
+            timer = threading.Timer(TERM_GRACE_S, abort_if_still_running)
+            timer.daemon = True
+            timer.start()
 
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = {s: signal.getsignal(s) for s in signals}
@@ -82,6 +105,7 @@ def stop_cleanly_on_signals(
     try:
         yield take
     finally:
+        state["inside"] = False
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -77,6 +77,11 @@ class EvaluationSettings(_Strict):
     every: int = Field(0, ge=0, description="Evaluate every N iterations (0: never).")
     episodes: int = Field(10, ge=1, description="Episodes per evaluation.")
     explore: bool = Field(False, description="Sample actions instead of acting greedily.")
+    max_episode_steps: int | None = Field(
+        None, ge=1, description="Steps after which an evaluation episode is cut (truncated) "
+        "[default: the env's own time limit, else 1000]. Bounds every evaluation, and is the "
+        "horizon of a continuing task's evaluation return.",
+    )
 
 
 class NormalizeSettings(_Strict):

@@ -44,13 +44,24 @@ _IGNORED_WARNINGS = (
 )
 
 
+NO_TIME_LIMIT = (
+    "the env has no time limit (no TimeLimit, no max_episode_steps): its episodes may never "
+    "end. Training still learns from partial episodes; evaluation episodes are cut after "
+    "evaluation.max_episode_steps (default 1000). If its episodes should end, add one: "
+    "env_wrappers: [{gymnasium.wrappers:TimeLimit: {max_episode_steps: N}}] "
+    "(docs/time-limits.md)"
+)
+
+
 def _run_gymnasium_checker(env: gym.Env, report: EnvReport) -> None:
     from gymnasium.utils.env_checker import check_env as gym_check_env
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            gym_check_env(env.unwrapped, skip_render_check=True, skip_close_check=True)
+            # The env as RLlib steps it, its wrappers included (a wrapper may be what makes
+            # its spaces Gymnasium's, as an RLlib wrapper around a simulator does).
+            gym_check_env(env, skip_render_check=True, skip_close_check=True)
         except Exception as exc:  # the checker's verdict
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if "eterministic" in text:
@@ -305,6 +316,8 @@ def check_env(
         if bad is not None:
             report.add(ERROR, f"RLlib cannot train on the observation space {bad}: "
                               f"{SUPPORTED_OBSERVATIONS}")
+    if resolved.max_episode_steps is None:
+        report.add(WARNING, NO_TIME_LIMIT, key="no-time-limit")
     with _env_for_check(resolved, report) as env:
         _rollouts(env, episodes, seed, max_steps, report)
         _check_determinism(env, seed, report)

@@ -35,6 +35,7 @@ import gymnasium as gym
 
 from rlscale.envs import multiagent
 from rlscale.envs.atari import atari_env_config, is_ale_id, register_ale_ids
+from rlscale.envs.bounds import apply_bound, env_time_limit, split_bound
 from rlscale.envs.wrappers import (
     WrapperEntry,
     WrapperRef,
@@ -91,6 +92,8 @@ class ResolvedEnv:
     # A multi-agent env: its agents and their spaces (observation_space and action_space
     # are then None).
     agents: multiagent.AgentSpaces | None = None
+    # The env's own episode step limit (a TimeLimit's), None when it has none.
+    max_episode_steps: int | None = None
 
     @property
     def is_multiagent(self) -> bool:
@@ -363,8 +366,11 @@ def create_env_for_rllib(
     spec: str, env_packages: Sequence[str], env_config: Mapping[str, Any],
     wrappers: Sequence[WrapperRef] = (),
 ) -> gym.Env:
-    """The creator RLlib calls in every env runner (``env_config`` is its EnvContext)."""
-    return make_env(spec, env_config, env_packages, wrappers)
+    """The creator RLlib calls in every env runner (``env_config`` is its EnvContext); an
+    evaluation env gets its episode bound (:mod:`rlscale.envs.bounds`)."""
+    env_config, bound = split_bound(env_config)
+    env = make_env(spec, env_config, env_packages, wrappers)
+    return env if multiagent.object_kind(env) is not None else apply_bound(env, bound)
 
 
 def create_vector_env_for_rllib(
@@ -373,10 +379,11 @@ def create_vector_env_for_rllib(
     """The creator of a native vector env: RLlib (``gym_env_vectorize_mode`` set to
     ``vector_entry_point``) calls it with ``num_envs`` in ``env_config`` for a runner's
     vector env, and without it for a single env."""
-    config = dict(env_config)
+    own, bound = split_bound(env_config)
+    config = dict(own)
     num_envs = config.pop("num_envs", None)
     if num_envs is None:
-        return make_env(spec, config, env_packages)
+        return apply_bound(make_env(spec, config, env_packages), bound)
     import_env_packages(env_packages)  # the package registers the id in this process too
     return gym.make_vec(
         spec, num_envs=int(num_envs), vectorization_mode="vector_entry_point", **config
@@ -436,6 +443,7 @@ def resolve_env(
                 and gym.spec(target.name).vector_entry_point is not None
             ),
             env_wrappers=refs,
+            max_episode_steps=env_time_limit(env),
         )
     finally:
         try:

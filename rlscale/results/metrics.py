@@ -22,6 +22,9 @@ ENV_STEPS_THIS_ITER = "env_runners/num_env_steps_sampled"
 # and the number of episodes it played.
 EVAL_RETURN_MEAN = f"evaluation/{ENV_RUNNER_RESULTS}/{EPISODE_RETURN_MEAN_KEY}"
 EVAL_EPISODES = f"evaluation/{ENV_RUNNER_RESULTS}/num_episodes"
+# Evaluation episodes a stop cut short (rlscale.envs.bounds), in the evaluation that was cut.
+EVAL_CUT_KEY = "episodes_cut_by_stop"
+EVAL_CUT = f"evaluation/{EVAL_CUT_KEY}"
 
 
 def get_metric(result: Mapping[str, Any], path: str) -> Any:
@@ -60,4 +63,5 @@ def progress_row(result: Mapping[str, Any]) -> dict[str, Any]:
         # None in iterations that did not evaluate.
         "eval_return_mean": finite(get_metric(result, EVAL_RETURN_MEAN)),
         "eval_episodes": finite(get_metric(result, EVAL_EPISODES)),
+        "eval_cut": int(finite(get_metric(result, EVAL_CUT)) or 0),
     }

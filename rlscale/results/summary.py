@@ -95,6 +95,10 @@ class Summary:
     best_eval_return_mean: float | None = None
     best_eval_iteration: int | None = None
     eval_episodes: int | None = None
+    # The step cap of an evaluation episode (evaluation.max_episode_steps, else the env's
+    # time limit, else 1000), and the last iteration whose evaluation a stop cut short.
+    eval_max_episode_steps: int | None = None
+    eval_cut_iteration: int | None = None
     target_on: str = "train"
 
     def mark_running(self) -> None:
@@ -137,6 +141,9 @@ class Summary:
 
     def _record_evaluation(self, row: Mapping[str, Any]) -> None:
         ret = row.get("eval_return_mean")
+        if row.get("eval_cut"):  # cut short by a stop: its return is not the policy's
+            self.eval_cut_iteration = self.iterations
+            return
         if ret is None:
             return
         self.eval_return_mean, self.eval_iteration = ret, self.iterations

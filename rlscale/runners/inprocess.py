@@ -24,7 +24,7 @@ from typing import Any
 from rlscale.results.summary import Summary
 from rlscale.runners.job import TrainingJob
 from rlscale.runners.segment import ResultHook, Segment, begin_segment
-from rlscale.runners.stopping import criteria_met, stop_criteria, stop_requested
+from rlscale.runners.stopping import criteria_met, past, stop_criteria, stop_requested
 from rlscale.runners.tracking import logger_callbacks
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,8 @@ def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook
                 raise segment.failed(exc) from exc
             result["trial_id"] = trial.trial_id
             iteration = int(result.get("training_iteration", 0))
-            done = stop_requested() or criteria_met(criteria, result)
+            done = (stop_requested() or past(segment.deadline)
+                    or criteria_met(criteria, result))
             result["done"] = done
             for logger in loggers:
                 logger.log_trial_result(iteration, trial, result)

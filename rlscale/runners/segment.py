@@ -17,14 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlscale.algos.evaluation import bound_evaluation, episode_step_cap
 from rlscale.algos.hooks import add_hook
+from rlscale.algos.runner_start import (
+    NothingSampled,
+    forget_start_error,
+    nothing_sampled,
+    start_error,
+)
 from rlscale.errors import TrainingFailed
 from rlscale.results.failure import failure_error, record_failure
 from rlscale.results.rundir import RESUME
 from rlscale.results.summary import COMPLETED, FAILED, INTERRUPTED, Summary
 from rlscale.runners.cluster import record_placement
 from rlscale.runners.job import TrainingJob
-from rlscale.runners.stopping import clear_stop, stop_requested
+from rlscale.runners.stopping import clear_stop, stop_requested, wall_deadline
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,10 @@ class SummaryRecorder:
     def result(self, result: dict[str, Any]) -> dict[str, Any]:
         """Fold one iteration's result in (written now and then); returns its progress row."""
         row = self.summary.record_result(result)
+        if row.get("eval_cut"):
+            log.warning("the run is stopping: the evaluation of iteration %d was cut short "
+                        "(%d episode(s) truncated); its return is not counted",
+                        row["iteration"], row["eval_cut"])
         now = time.monotonic()
         if now - self.written >= SUMMARY_EVERY_S:
             self.summary.write(self.run_dir)
@@ -77,6 +88,8 @@ class Segment:
     job: TrainingJob
     summary: Summary
     algo_config: Any  # AlgorithmConfig, with the on_algorithm_init hook of this segment
+    # stop.time_s as a time.time() value (rlscale.runners.stopping.wall_deadline).
+    deadline: float | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -94,7 +107,14 @@ class Segment:
     def failed(self, exc: BaseException) -> TrainingFailed:
         """End the segment with ``exc``: the root error (the env's own, for simulator
         faults) and where it was raised in the summary, the full traceback in the run's
-        ``error.txt``. Returns the one-line error for the caller to raise."""
+        ``error.txt``. Returns the one-line error for the caller to raise.
+
+        A run that sampled nothing while an env runner could not build its env (RLlib then
+        fails with an error of its own) fails with the env's error."""
+        why = start_error() if self.summary.timesteps_total == 0 else None
+        if why is not None and not isinstance(exc, NothingSampled):
+            cause, exc = exc, nothing_sampled(why)
+            exc.__context__ = cause  # in error.txt; the line is the env's error
         failure, error_file = record_failure(self.run_dir, exc)
         self.summary.status = FAILED
         self.summary.error = self.summary.error or failure.line()
@@ -129,13 +149,23 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
         restore = (str(run_dir / latest.path), latest.time_total_s)
         log.info("resuming from %s (iteration %d)", latest.path, latest.iteration)
     config = job.algo_config.copy(copy_frozen=False)
+    # The clock of stop.time_s starts before anything slow (Ray's workers, the build).
+    deadline = wall_deadline(job.exp.stop, restore[1])
+    bound_evaluation(config, deadline)  # an evaluation running at the deadline is cut
     # After the experiment's own hooks (e.g. the initial log-std), so a resumed run's
     # checkpoint has the last word.
     add_hook(config, "on_algorithm_init",
              functools.partial(_on_algorithm_init, str(run_dir), *restore))
+    # RLlib sets its logger's level when the algorithm starts (WARN: a page per env runner
+    # that fails to start reaches the console); keep this process's (quiet unless -v).
+    config.debugging(log_level=logging.getLevelName(
+        logging.getLogger("ray.rllib").getEffectiveLevel()))
+    forget_start_error()
     job.run_dir.prepare(job.mode, job.resolved_config(), command)
     summary.mark_running()
     summary.segments += 1
+    if job.exp.evaluation.every:
+        summary.eval_max_episode_steps = episode_step_cap(job.exp, job.env)
     summary.write(run_dir)
     clear_stop()
-    return Segment(job, summary, config)
+    return Segment(job, summary, config, deadline)

@@ -11,35 +11,39 @@ from typing import Any
 from rlscale.results.summary import COMPLETED, FAILED, Summary
 from rlscale.runners.job import TrainingJob
 from rlscale.runners.segment import ResultHook, SummaryRecorder, begin_segment
-from rlscale.runners.stopping import criteria_met, stop_criteria, stop_requested
+from rlscale.runners.stopping import criteria_met, past, stop_criteria, stop_requested
 from rlscale.runners.tracking import logger_callbacks
 
 log = logging.getLogger(__name__)
 
 
-def make_stopper(criteria: Mapping[str, float], stop_on_request: bool = True) -> Any:
+def make_stopper(criteria: Mapping[str, float], stop_on_request: bool = True,
+                 deadline: float | None = None) -> Any:
     from ray import tune
 
     class RunStopper(tune.Stopper):
         """Stops a trial at the first criterion reached, or (train) when a stop was requested.
 
         A sweep passes ``stop_on_request=False``: its interrupted trials must stay unfinished
-        so that a resumed sweep continues them.
+        so that a resumed sweep continues them. ``deadline``: stop.time_s in wall-clock time
+        (a train run's; a sweep's trials count their own training time).
         """
 
-        def __init__(self, criteria: Mapping[str, float], stop_on_request: bool) -> None:
+        def __init__(self, criteria: Mapping[str, float], stop_on_request: bool,
+                     deadline: float | None) -> None:
             self.criteria = dict(criteria)
             self.stop_on_request = stop_on_request
+            self.deadline = deadline
 
         def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-            if self.stop_on_request and stop_requested():
+            if (self.stop_on_request and stop_requested()) or past(self.deadline):
                 return True
             return criteria_met(self.criteria, result)
 
         def stop_all(self) -> bool:
             return False
 
-    return RunStopper(criteria, stop_on_request)
+    return RunStopper(criteria, stop_on_request, deadline)
 
 
 class TrialRuns:
@@ -166,7 +170,7 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
         run_config=tune.RunConfig(
             name=run_dir.name,
             storage_path=str(run_dir.parent),
-            stop=make_stopper(stop_criteria(job.exp.stop)),
+            stop=make_stopper(stop_criteria(job.exp.stop), deadline=segment.deadline),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=job.exp.checkpoint.every, checkpoint_at_end=True
             ),

@@ -157,3 +157,51 @@ def test_sweep_checks_the_env_and_no_check_env_skips_it(cli, testenvs: Path) -> 
     assert f"Env      {BROKEN}:LeakyObservation" in result.stdout
     assert "Trials   2 (1 grid point(s) x 2 seed(s) x 1 sample(s))" in result.stdout
     assert not (cli.cwd / "rlscale_runs").exists(), "a dry run writes nothing"
+
+
+def test_an_env_without_a_time_limit_gets_a_warning(cli) -> None:
+    result = cli("check-env", "gymnasium.envs.classic_control.pendulum:PendulumEnv",
+                 "--episodes", "1")
+    assert result.exit_code == 0, result.output
+    assert "warning: the env has no time limit (no TimeLimit, no max_episode_steps)" \
+        in result.stdout
+    result = cli("check-env", "Pendulum-v1", "--episodes", "1")
+    assert result.exit_code == 0, result.output
+    assert "no time limit" not in result.stdout
+
+
+def test_the_env_is_checked_as_rllib_steps_it_with_its_wrappers(cli) -> None:
+    """A simulator whose own spaces are not Gymnasium's, made a Gymnasium env by a wrapper
+    (as CityLearn's RLlib wrapper does): the wrapper is what RLlib steps, and passes."""
+    (cli.cwd / "wrapped_sim.py").write_text(textwrap.dedent('''
+        import gymnasium as gym
+        import numpy as np
+
+        class RawSpace:  # the simulator's own space type
+            shape = (1,)
+
+        class Sim(gym.Env):
+            observation_space = RawSpace()
+            action_space = RawSpace()
+
+            def reset(self, *, seed=None, options=None):
+                super().reset(seed=seed)
+                self.t = 0
+                return np.zeros(2, np.float32), {}
+
+            def step(self, action):
+                self.t += 1
+                return np.zeros(2, np.float32), 0.0, self.t >= 5, False, {}
+
+        class Gymified(gym.Wrapper):
+            def __init__(self, env):
+                super().__init__(env)
+                self.observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+                self.action_space = gym.spaces.Discrete(2)
+
+        def make(config):
+            return Gymified(Sim())
+    '''))
+    result = cli("check-env", "wrapped_sim.py:make", "--episodes", "1")
+    assert result.exit_code == 0, result.output
+    assert "error:" not in result.stdout and "OK: no errors" in result.stdout
