@@ -125,6 +125,9 @@ def train(
     overwrite: bool = option("overwrite"),
     address: str | None = option("address"),
     dry_run: bool = option("dry_run"),
+    predict: bool = typer.Option(
+        False, "--predict", help="With --dry-run: train a short pilot (or read the run's "
+        "figures) and predict env steps/s at more cores and nodes (docs/scaling.md)."),
     engine: str | None = option("engine"),
     verbose: bool = option("verbose"),
     eval_every: int | None = option("eval_every"),
@@ -153,8 +156,20 @@ def train(
     common: dict[str, Any] = {"overrides": flags, "sets": sets or [], "resume": resume,
                               "overwrite": overwrite, "check_env": not no_check_env,
                               "verbose": verbose}
+    if predict and not dry_run:
+        from rlscale.errors import ConfigError
+
+        raise ConfigError("--predict goes with --dry-run (it trains only a short pilot)")
     if dry_run:
         _print_plan(console, launch.plan(experiment, **common))
+        if predict:
+            from rlscale.cli.scaling import print_scaling
+            from rlscale.runners.predict import predict_scaling
+
+            print_scaling(console, predict_scaling(
+                experiment, overrides=flags, sets=sets or [], resume=resume,
+                check_env=not no_check_env,
+                verbose=verbose))
         return
     printer = ProgressPrinter(console, start)
     with stop_cleanly_on_signals(
