@@ -116,7 +116,8 @@ def scaling_check(cost_ms: float, cores: tuple[int, int] = (1, 2)) -> list[dict[
             print(f"scaling: {n} core(s) measured {measured or float('nan'):,.0f} env steps/s "
                   f"load {ttt.load()}", flush=True)
         for n, (exp, _) in runs.items():
-            report = predict_scaling(exp, resume=True, max_cores=max(cores), check_env=False)
+            # The env check measures the step time the plan of each point goes by.
+            report = predict_scaling(exp, resume=True, max_cores=max(cores))
             for other, (_, measured) in runs.items():
                 point = next(p for p in report.cores if p.cores == other)
                 error = (point.steps_per_s / measured - 1) if measured else None
@@ -134,10 +135,14 @@ def goals_of(result: dict[str, Any]) -> list[dict[str, Any]]:
     caps = result["caps"]
 
     def ratio(env: str, ours: str, peer_runs: list[dict]) -> float | None:
-        runs = result["time_to_target"].get(env, {})
+        """Median over median; None when either side reached the target in no run (the
+        cap over the cap says nothing)."""
+        runs = result["time_to_target"].get(env, {}).get(ours, [])
+        if not any(r["seconds"] is not None for r in runs) or \
+                not any(r["seconds"] is not None for r in peer_runs):
+            return None
         cap = caps.get(env, ttt.cap_of(env))
-        mine = median_seconds(runs.get(ours, []), cap)
-        theirs = median_seconds(peer_runs, cap)
+        mine, theirs = median_seconds(runs, cap), median_seconds(peer_runs, cap)
         return None if mine is None or not theirs else round(mine / theirs, 3)
 
     for cost, key in ((0.5, "slow_0.5ms"), (2.0, "slow_2ms")):

@@ -38,7 +38,9 @@ def test_goals_compare_against_the_better_sb3_and_render() -> None:
     # SB3's better (one process, 20 s) is the peer: 30 / 20; a miss counts as the cap.
     assert found["slow_0.5ms rlscale"]["figure"] == 1.5
     assert found["slow_0.5ms rlscale"]["met"] is False
-    assert found["slow_0.5ms rlscale async"]["figure"] == 3.0
+    # rlscale async missed the target: the cap over SB3's time is no figure.
+    assert found["slow_0.5ms rlscale async"]["figure"] is None
+    assert found["slow_0.5ms rlscale async"]["met"] is None
     assert found["startup_two_runners"]["figure"] == 3.0
     assert found["scaling_error"] == {**found["scaling_error"], "figure": 0.1, "met": True}
     result["goals"] = list(found.values())
