@@ -50,7 +50,8 @@ def _current(result: dict[str, Any]) -> list[str]:
         "|---|---|---|---|",
     ]
     for goal in result.get("goals", []):
-        lines.append(f"| {goal['what']} | {_num(goal['figure'], '.3g')} | "
+        what = goal["what"].replace("|", "\\|")  # a Markdown cell holds no bare "|"
+        lines.append(f"| {what} | {_num(goal['figure'], '.3g')} | "
                      f"{_num(goal['limit'], 'g')} | {_met(goal)} |")
     lines += ["", "### Time to target", "",
               "| env | contestant | runs | reached | median s (missed: the cap) | "
