@@ -164,8 +164,10 @@ def train(
         _print_plan(console, launch.plan(experiment, **common))
         if predict:
             from rlscale.cli.scaling import print_scaling
-            from rlscale.runners.predict import predict_scaling
+            from rlscale.runners.predict import PILOT_ITERS, predict_scaling
 
+            console.print(f"Predicting scaling: the run's own figures if it trained, else a "
+                          f"pilot of {PILOT_ITERS} iterations (in a temporary folder) ...")
             print_scaling(console, predict_scaling(
                 experiment, overrides=flags, sets=sets or [], resume=resume,
                 check_env=not no_check_env,
