@@ -37,5 +37,6 @@ def print_scaling(console: Console, report: ScalingReport) -> None:
     for line in _rows(report.nodes, "nodes"):
         console.print(line, markup=False)
     console.print(
-        f"  More cores buy nothing past {report.knee_cores} on one node (it reaches "
-        f"{KNEE_GAIN:.0%} of the best predicted steps/s)", markup=False)
+        f"  More cores buy nothing past {report.knee_cores} on one node (doubling them adds "
+        f"less than {KNEE_GAIN:.0%} to the predicted steps/s, a grown batch included)",
+        markup=False)

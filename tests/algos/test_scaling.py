@@ -111,4 +111,5 @@ def test_predict_from_a_trained_runs_figures(trained_run: Path, cli) -> None:
     assert f"from the figures of {trained_run} (1 iterations)" in out
     assert "Scaling prediction (synchronous sampling)" in out
     assert "More cores buy nothing past " in out
+    assert "on one node (doubling them adds less than 5% to the predicted steps/s" in out
     assert sorted(p.name for p in trained_run.iterdir()) == before
