@@ -11,7 +11,8 @@ The model, per iteration of a ``B``-step batch spread over ``p`` sampling proces
   other nodes than the learner's, moving it over the network (``bytes`` per step from the
   observation size, ``bandwidth`` assumed, :data:`NETWORK_BYTES_PER_S`),
 - a synchronous iteration takes ``S + L + W``; an asynchronous one ``max(S, L + W)``
-  (sampling goes on while the learner updates).
+  (remote env runners sample while the learner updates; with none, the main process
+  samples and learns in turn: ``S + L + W`` again).
 
 The plan of each point is the real resource plan (:func:`rlscale.algos.plan.plan_resources`
 and its batch scaling), so a prediction uses the runners and batch that run would get. The
@@ -134,7 +135,7 @@ def predict_point(pilot: Pilot, plan: ResourcePlan, batch: int, *, nodes: Sequen
     learning_s = pilot.learning_s_per_step * batch
     network_s = batch * remote_processes / len(rates) * bytes_per_step / bandwidth
     overhead_s = pilot.overhead_s + network_s
-    if synchronous:
+    if synchronous or not plan.num_env_runners:  # the main process samples, then learns
         iteration_s = sampling_s + learning_s + overhead_s
     else:
         iteration_s = max(sampling_s, learning_s + overhead_s)

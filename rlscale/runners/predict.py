@@ -85,12 +85,16 @@ def predict_scaling(
 
     job = launch.plan(experiment, overrides=overrides, sets=sets, resume=resume,
                       check_env=check_env, verbose=verbose)
-    pilot, source = _existing_pilot(job.run_dir.path)
-    if pilot is None:
-        pilot, source = _run_pilot(experiment, overrides, sets, check_env, verbose)
     base, _ = launch.load(experiment, overrides, sets)
     base, algo = canonical_experiment(base)
     own = get_algo(base.algo)  # the experiment's (PPO for PPO sampled asynchronously)
+    pilot, source = _existing_pilot(job.run_dir.path)
+    if pilot is None:
+        # PPO's synchronous loop times its learner; APPO's update only queues the batch
+        # for its learner thread: a PPO experiment sampled asynchronously pilots as PPO.
+        extra = {"sampling": "sync"} if own.name != algo.name else {}
+        pilot, source = _run_pilot(experiment, {**dict(overrides or {}), **extra}, sets,
+                                   check_env, verbose)
     synchronous = algo.synchronous
     res = base.resources
     step_us = job.plan.env_step_time_us

@@ -82,6 +82,11 @@ def test_asynchronous_sampling_overlaps_the_learner() -> None:
     assert (sync[0].env_runners, done[0].env_runners) == (4, 3)
     assert sync[0].iteration_s == pytest.approx(1.25)
     assert done[0].iteration_s == pytest.approx(1.0)
+    # On 1 core no runner: the main process samples (3 s), then learns, async or not.
+    (alone,) = predict_cores(pilot, _planner(False), [1], synchronous=False,
+                             bytes_per_step=20.0)
+    assert alone.env_runners == 0
+    assert alone.iteration_s == pytest.approx(3.5)
 
 
 def test_nodes_pay_the_network_for_remote_samples() -> None:
