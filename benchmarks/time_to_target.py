@@ -55,6 +55,8 @@ RLSCALE_ALGO: dict[str, str] = {}
 GENERIC = "rlscale generic"
 # rlscale with a path forced: the algorithm in the main process, or in Tune's trial actor.
 ENGINES = {"rlscale driver": "driver", "rlscale tune": "tune"}
+# rlscale with the experiment's sampling key set: its env runners never wait for the learner.
+ASYNC = "rlscale async"
 
 
 def target_of(env: str) -> float:
@@ -87,6 +89,8 @@ class Contestant:
         if self.name.startswith("rlscale"):
             generic = ["--generic"] if self.name == GENERIC else []
             engine = ["--engine", ENGINES[self.name]] if self.name in ENGINES else []
+            if self.name == ASYNC:
+                engine.extend(["--sampling", "async"])
             return [py, str(base / "rlscale_train.py"), *common, *generic, *engine,
                     "--algo", RLSCALE_ALGO.get(env, "PPO"), "--output", str(workdir)]
         if self.name.startswith("RLlib"):
@@ -198,7 +202,7 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=None, help="seconds per run")
     parser.add_argument("--contestants", default=None,
                         help=f"comma-separated (default: {CLASSIC_CONTESTANTS}; on the slow "
-                             f"simulator {SLOW_CONTESTANTS}); also: {GENERIC}, "
+                             f"simulator {SLOW_CONTESTANTS}); also: {GENERIC}, {ASYNC}, "
                              f"{', '.join(ENGINES)}")
     parser.add_argument("--out", default=str(HERE / "results" / "time_to_target.md"))
     args = parser.parse_args()

@@ -34,6 +34,8 @@ def main() -> None:
                         help="the algorithm's preset for envs without their own (ALGO/default), "
                              "as a custom env gets")
     parser.add_argument("--engine", choices=["auto", "driver", "tune"], default="auto")
+    parser.add_argument("--sampling", choices=["sync", "async"], default=None,
+                        help="the experiment's sampling key (default: rlscale's)")
     args = parser.parse_args()
 
     # rlscale checks the env with random-action episodes in this process before training
@@ -53,6 +55,7 @@ def main() -> None:
             # rlscale's env runners import the module that registers the logged ids
             "env_packages": ["episode_log"],
             "output": args.output, "name": f"{args.env}-{args.seed}",
+            **({"sampling": args.sampling} if args.sampling else {}),
         }, engine=args.engine)
         return
     # Before the library API (rlscale.train) existed: the CLI, as a user types it.

@@ -141,9 +141,11 @@ def warn_renamed(keys: list[str]) -> None:
 
 
 def build_algo_config(
-    exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan
+    exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan,
+    algo_config: dict[str, Any] | None = None,
 ) -> AlgorithmConfig:
-    """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
+    """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys
+    (``algo_config``: in place of ``exp.algo_config``, e.g. PPO's carried over to APPO)."""
     from rlscale.algos import faults
     from rlscale.algos.evaluation import apply_evaluation
     from rlscale.algos.exploration import apply_initial_log_std, initial_log_std_model
@@ -153,7 +155,8 @@ def build_algo_config(
     from rlscale.algos.runner_start import fail_if_nothing_sampled
     from rlscale.algos.throughput import fold_throughput, time_sampling
 
-    overrides = validate_algo_config(info, exp.algo_config, warn=False)
+    overrides = validate_algo_config(
+        info, exp.algo_config if algo_config is None else algo_config, warn=False)
     model = overrides.pop("model", None)
     # exploration.log_std_init: the log-std a parameter of its own (rlscale.algos.exploration)
     model = initial_log_std_model(exp.exploration.log_std_init, info, env, model)

@@ -33,8 +33,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rlscale.errors import ResourceError
+
+if TYPE_CHECKING:
+    from rlscale.algos.sampling import SamplingChoice
 
 # Median env step time from which a synchronous algorithm on one local node samples on every
 # core (remote env runners on all of them; the main process only learns). Measured on 2
@@ -111,6 +115,8 @@ class ResourcePlan:
     placement: tuple[Placement, ...] = field(default=())
     # The env's mean step time measured before training (None: not measured).
     env_step_time_us: float | None = None
+    # Whether the runners wait for the learner, and why (set once the RLlib keys are known).
+    sampling: SamplingChoice | None = None
 
     @property
     def sampling_processes(self) -> int:

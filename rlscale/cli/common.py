@@ -31,6 +31,10 @@ def print_plan_table(console: Console, plan: Any) -> None:
         console.print(f"  {'on node':<26} {where.describe()}", markup=False)
     for reason in plan.reasons:
         console.print(f"  - {reason}")
+    if getattr(plan, "sampling", None) is not None:
+        from rlscale.algos.sampling import describe
+
+        console.print(f"  {'sampling':<26} {describe(plan.sampling)}", markup=False)
 
 
 def print_policy_settings(console: Console, exp: Any) -> None:

@@ -131,8 +131,20 @@ def train(
     common: dict[str, Any] = {"overrides": overrides, "sets": flags["sets"] or [],
                               "resume": flags["resume"], "overwrite": flags["overwrite"],
                               "check_env": not flags["no_check_env"], "verbose": verbose}
+    if flags["predict"] and not flags["dry_run"]:
+        from rlscale.errors import ConfigError
+
+        raise ConfigError("--predict goes with --dry-run (it trains only a short pilot)")
     if flags["dry_run"]:
         _print_plan(console, launch.plan(experiment, **common))
+        if flags["predict"]:
+            from rlscale.cli.scaling import print_scaling
+            from rlscale.runners.predict import PILOT_ITERS, predict_scaling
+
+            console.print(f"Predicting scaling: the run's own figures if it trained, else a "
+                          f"pilot of {PILOT_ITERS} iterations (in a temporary folder) ...")
+            pilot = {k: v for k, v in common.items() if k != "overwrite"}
+            print_scaling(console, predict_scaling(experiment, **pilot))
         return
     printer = ProgressPrinter(console, start)
     with stop_cleanly_on_signals(

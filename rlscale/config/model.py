@@ -182,6 +182,12 @@ class ExperimentConfig(_Strict):
     algo_config: dict[str, Any] = Field(
         default_factory=dict, description="Settings passed to RLlib's AlgorithmConfig."
     )
+    sampling: Literal["sync", "async"] | None = Field(
+        None, description="sync: the env runners wait while the learner updates (PPO's "
+        "loop, the default); async: they sample the next batch meanwhile, one batch "
+        "off-policy (PPO runs as RLlib's APPO with its settings carried over; APPO and "
+        "IMPALA always do). --dry-run says which and why.",
+    )
     policies: str | dict[str, str] | None = Field(
         None, description="Multi-agent envs: 'shared' (one policy for all agents; the default "
         "when all have the same spaces), 'per_agent' (one per agent id; the default otherwise), "

@@ -20,6 +20,7 @@ from rlscale.algos.build import validate_algo_config
 from rlscale.algos.evaluation import check_evaluation
 from rlscale.algos.normalize import observation_pipeline
 from rlscale.algos.plan import scale_batch
+from rlscale.algos.sampling import async_algo_config, choose_sampling
 from rlscale.config.model import ExperimentConfig
 from rlscale.config.presets import multiagent_preset
 from rlscale.envs import ResolvedEnv, resolve_env
@@ -76,10 +77,11 @@ def run_mode(resume: bool, overwrite: bool) -> str:
 
 def canonical_experiment(exp: ExperimentConfig) -> tuple[ExperimentConfig, AlgoInfo]:
     """The experiment with the algorithm's own name, and a file-path env recorded with its
-    absolute path (config.yaml reruns from anywhere); the algorithm."""
+    absolute path (config.yaml reruns from anywhere); the algorithm RLlib trains (APPO for
+    PPO with ``sampling: async``: see rlscale.algos.sampling)."""
     algo = get_algo(exp.algo)
     exp = exp.model_copy(update={"algo": algo.name, "env": canonical_spec(exp.env)})
-    return exp, algo
+    return exp, choose_sampling(algo, exp.sampling).algo
 
 
 OutputDirT = TypeVar("OutputDirT", bound=OutputDir)
@@ -143,12 +145,16 @@ def build_run(
 ) -> tuple[ExperimentConfig, ResolvedEnv, ResourcePlan, AlgorithmConfig]:
     """Resolve the env, plan the resources and build the RLlib config of one run.
 
-    ``check_env`` runs the fast part of ``rlscale check-env`` on the environment;
-    ``on_plan`` is called with the plan before anything imports RLlib: checking
-    ``algo_config`` against RLlib's config and building it come last, so that Ray can start
-    while RLlib is imported (see :data:`PlanHook`). Returns the experiment with the planned
-    cores recorded in ``resources.num_cpus``.
+    ``algo`` is the algorithm RLlib trains (:func:`canonical_experiment`'s); the user's
+    ``algo_config`` is checked against the experiment's own (``exp.algo``) and, for PPO with
+    ``sampling: async``, carried over to APPO. ``check_env`` runs the fast part of
+    ``rlscale check-env`` on the environment; ``on_plan`` is called with the plan before
+    anything imports RLlib: checking ``algo_config`` against RLlib's config and building it
+    come last, so that Ray can start while RLlib is imported (see :data:`PlanHook`).
+    Returns the experiment with the planned cores recorded in ``resources.num_cpus``.
     """
+    own = get_algo(exp.algo)
+    sampling = choose_sampling(own, exp.sampling)
     res = exp.resources
     check_cpus_within_reach(res.num_cpus, capacity, res.oversubscribe)
     env = resolve_env(exp.env, exp.env_config, exp.env_packages, exp.env_wrappers)
@@ -180,12 +186,16 @@ def build_run(
     )
     ready = on_plan(plan) if on_plan is not None else None
     # algo_config's keys, types and ranges (RLlib is imported here), then the batch.
-    validate_algo_config(algo, exp.algo_config, warn=False)
-    if algo.on_policy:
-        exp, plan = _scale_batch(exp, algo, plan)
+    validate_algo_config(own, exp.algo_config, warn=False)
+    if own.on_policy:
+        exp, plan = _scale_batch(exp, own, plan)
+    settings, sampling = async_algo_config(
+        sampling, exp.algo_config, plan.num_envs_per_env_runner * plan.sampling_processes,
+        _batch(exp, own))
+    plan = dataclasses.replace(plan, sampling=sampling)
     if ready is not None:
         ready()
-    return exp, env, plan, build_algo_config(exp, algo, env, plan)
+    return exp, env, plan, build_algo_config(exp, algo, env, plan, algo_config=settings)
 
 
 BATCH_KEY = "train_batch_size_per_learner"
@@ -203,16 +213,20 @@ def _scale_batch(
     from_preset = preset.get("algo_config", {}) if isinstance(preset, dict) else {}
     mine = exp.algo_config
     explicit = any(k in mine and mine[k] != from_preset.get(k) for k in USER_BATCH_KEYS)
-    if BATCH_KEY in mine:
-        batch = int(mine[BATCH_KEY])
-    else:
-        fresh = algo.config()
-        batch = int(fresh.train_batch_size_per_learner or fresh.train_batch_size)
+    batch = _batch(exp, algo)
     grown, why = scale_batch(plan, batch, explicit)
     if why is None:
         return exp, plan
     exp = exp.model_copy(update={"algo_config": {**mine, BATCH_KEY: grown}})
     return exp, dataclasses.replace(plan, reasons=(*plan.reasons, why))
+
+
+def _batch(exp: ExperimentConfig, algo: AlgoInfo) -> int:
+    """The train batch of ``exp``: its own, else RLlib's default for ``algo``."""
+    if BATCH_KEY in exp.algo_config:
+        return int(exp.algo_config[BATCH_KEY])
+    fresh = algo.config()
+    return int(fresh.train_batch_size_per_learner or fresh.train_batch_size)
 
 
 def prepare_job(

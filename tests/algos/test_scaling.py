@@ -1,0 +1,120 @@
+"""The scaling prediction (rlscale.algos.scaling) and ``train --dry-run --predict``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from rlscale.algos.plan import Node, ResourcePlan, plan_resources, scale_batch
+from rlscale.algos.scaling import (
+    Bound,
+    Pilot,
+    core_counts,
+    knee,
+    pilot_from_throughput,
+    predict_cores,
+    predict_nodes,
+)
+from tests.conftest import assert_error
+
+# A throughput record as summary.json holds it: 2 runners, 4 timed iterations.
+THROUGHPUT = {
+    "total": {"iterations": 4, "iteration_s": 8.0, "sampling_s": 6.0, "learning_s": 1.6,
+              "waiting_s": 0.4},
+    "last": {"nodes": [{"node": "10.0.0.1", "sampling_processes": 2, "env_steps": 3000,
+                        "env_steps_per_s": 2000.0}]},
+}
+
+
+def _planner(synchronous: bool = True, step_us: float | None = 500.0):
+    def plan(nodes: Sequence[Node], cores: int) -> tuple[ResourcePlan, int]:
+        p = plan_resources(nodes=nodes, num_cpus=cores, synchronous=synchronous,
+                           num_envs=8, may_oversubscribe=len(nodes) == 1,
+                           env_step_time_us=step_us)
+        return p, scale_batch(p, 3000, explicit=True)[0]  # the batch stays 3,000
+    return plan
+
+
+def test_pilot_from_a_runs_throughput() -> None:
+    pilot = pilot_from_throughput(THROUGHPUT)
+    assert pilot is not None
+    # 1,500 steps per process in 1.5 s of sampling per iteration.
+    assert pilot.steps_per_process_s == pytest.approx(1000.0)
+    assert pilot.learning_s_per_step == pytest.approx(0.4 / 3000)
+    assert pilot.overhead_s == pytest.approx(0.1)
+    # The model gives the pilot's own rate back: 3,000 steps in 1.5 + 0.4 + 0.1 s.
+    assert pilot.steps_per_s == pytest.approx(1500.0)
+    assert pilot_from_throughput(None) is None
+    assert pilot_from_throughput({"total": {"iterations": 0}}) is None
+
+
+def test_more_cores_sample_faster_until_the_learner_bounds() -> None:
+    pilot = pilot_from_throughput(THROUGHPUT)
+    assert pilot is not None
+    points = predict_cores(pilot, _planner(), core_counts(64), synchronous=True,
+                           bytes_per_step=20.0)
+    assert [p.cores for p in points] == [1, 2, 4, 8, 16, 32, 64]
+    # An expensive env on 2 cores: 2 runners sample (the plan's rule), twice one's rate.
+    one, two = points[0], points[1]
+    assert (one.env_runners, two.env_runners) == (0, 2)
+    assert one.steps_per_s == pytest.approx(3000 / (3.0 + 0.4 + 0.1))
+    assert two.steps_per_s == pytest.approx(1500.0)
+    assert one.bound is Bound.ENV
+    rates = [p.steps_per_s for p in points]
+    assert rates == sorted(rates)
+    # Sampling takes ever less; the learner (and the driver's rest) stays: it bounds.
+    assert points[-1].bound is Bound.LEARNER
+    assert points[-1].steps_per_s < 3000 / 0.5
+    # 3,000 / (3 / n + 0.5) steps/s: 64 to 128 cores adds 4.5%, 32 to 64 8.6%.
+    assert knee(pilot, _planner(), synchronous=True, bytes_per_step=20.0) == 64
+
+
+def test_asynchronous_sampling_overlaps_the_learner() -> None:
+    pilot = pilot_from_throughput(THROUGHPUT)
+    assert pilot is not None
+    sync = predict_cores(pilot, _planner(True), [4], synchronous=True, bytes_per_step=20.0)
+    done = predict_cores(pilot, _planner(False), [4], synchronous=False, bytes_per_step=20.0)
+    # Synchronous, an expensive env samples on all 4 cores: 0.75 s, then 0.5 s of learning
+    # and the rest. Asynchronous, 3 runners (the learner keeps a core): 1 s of sampling
+    # while the learner's 0.5 s go on.
+    assert (sync[0].env_runners, done[0].env_runners) == (4, 3)
+    assert sync[0].iteration_s == pytest.approx(1.25)
+    assert done[0].iteration_s == pytest.approx(1.0)
+    # On 1 core no runner: the main process samples (3 s), then learns, async or not.
+    (alone,) = predict_cores(pilot, _planner(False), [1], synchronous=False,
+                             bytes_per_step=20.0)
+    assert alone.env_runners == 0
+    assert alone.iteration_s == pytest.approx(3.5)
+
+
+def test_nodes_pay_the_network_for_remote_samples() -> None:
+    pilot = Pilot(steps_per_process_s=1000.0, learning_s_per_step=1e-5, overhead_s=0.0,
+                  batch=4000, processes=1, iterations=3)
+    slow = predict_nodes(pilot, _planner(), 4, [1, 2], synchronous=True,
+                         bytes_per_step=1e6, bandwidth=1e9)
+    assert slow[0].network_s == 0.0  # every sampler beside the learner
+    assert slow[1].network_s > 0.0 and slow[1].bound is Bound.NETWORK
+    assert slow[1].steps_per_s < slow[0].steps_per_s  # "two nodes slower than one"
+
+
+def test_predict_goes_with_dry_run(cli) -> None:
+    result = cli("train", "--env", "CartPole-v1", "--predict")
+    assert_error(result, "--predict goes with --dry-run (it trains only a short pilot)",
+                 cli.cwd)
+
+
+@pytest.mark.training
+def test_predict_from_a_trained_runs_figures(trained_run: Path, cli) -> None:
+    # A run that trained is its own pilot: nothing is trained, nothing written.
+    before = sorted(p.name for p in trained_run.iterdir())
+    result = cli("train", str(trained_run / "config.yaml"), "--resume", "--dry-run",
+                 "--predict")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert f"from the figures of {trained_run} (1 iterations)" in out
+    assert "Scaling prediction (synchronous sampling)" in out
+    assert "More cores buy nothing past " in out
+    assert "on one node (doubling them adds less than 5% to the predicted steps/s" in out
+    assert sorted(p.name for p in trained_run.iterdir()) == before
