@@ -58,6 +58,9 @@ def export(
     console.print(f"  input   {info.input_name}  float32 [batch, "
                   f"{', '.join(map(str, info.input_shape))}]   {info.observation_space}",
                   markup=False)
+    for name, shape in info.extra_inputs:
+        console.print(f"  input   {name}  float32 [batch, {', '.join(map(str, shape))}]   "
+                      "1 legal, 0 illegal", markup=False)
     console.print(f"  output  {info.output_name}  float32 [batch, "
                   f"{', '.join(map(str, info.output_shape))}]   {info.action_space}",
                   markup=False)

@@ -30,18 +30,22 @@ _PlainDumper.add_multi_representer(object, lambda d, o: d.represent_str(str(o)))
 
 
 def _print_policies(console: Console, job: Any) -> None:
-    from rlscale.algos.policies import plan_policies
+    from rlscale.algos.policies import plan_policies, policy_masks
 
     plan = plan_policies(job.exp.policies, job.exp.policies_to_train, job.env.agents)
+    masks = policy_masks(plan, job.env.agents, job.exp.action_mask.key)
     for policy in plan.policies:
         trains = "" if policy in plan.to_train else "  (not trained)"
         console.print(f"         policy {policy}: {', '.join(plan.agents_of(policy))}{trains}",
                       markup=False)
+        if policy in masks:
+            console.print(f"           action mask: {masks[policy].describe()}", markup=False)
 
 
 def _print_plan(console: Console, job: Any) -> None:
     from rlscale.algos import config_diff
     from rlscale.algos.spaces import observation_connector
+    from rlscale.envs.masks import find_action_mask
 
     console.print(f"[bold]Run[/bold]      {job.run_dir.path}")
     console.print("[bold]Env[/bold]      ", end="")
@@ -56,7 +60,11 @@ def _print_plan(console: Console, job: Any) -> None:
                       f"actions {describe_space(job.env.action_space)}", markup=False)
     if job.env.env_config:
         console.print(f"         env_config {job.env.env_config}", markup=False)
-    if observation_connector(job.env.observation_space) is not None:
+    mask = find_action_mask(job.env.observation_space, job.env.action_space,
+                            job.exp.action_mask.key)
+    if mask is not None:
+        console.print(f"         action mask: {mask.describe()}", markup=False)
+    elif observation_connector(job.env.observation_space) is not None:
         console.print("         observations flattened (discrete parts one-hot) by RLlib's "
                       "FlattenObservations connector")
     if job.env.agents is not None:

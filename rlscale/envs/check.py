@@ -24,6 +24,7 @@ import numpy as np
 
 from rlscale.envs import multiagent
 from rlscale.envs.compare import space_structure, structure_difference
+from rlscale.envs.masks import sample_action
 from rlscale.envs.report import (
     ERROR,
     WARNING,
@@ -121,7 +122,7 @@ def _rollouts(env: gym.Env, episodes: int, seed: int, max_steps: int,
         _check_observation(env, obs, f"after reset, episode {episode + 1}", report)
         length, ret, done = 0, 0.0, False
         while not done and length < max_steps:
-            action = env.action_space.sample()
+            action = sample_action(env.action_space, obs)  # legal, if the env masks actions
             t0 = time.perf_counter()
             out = _step(env, action, report)
             spent = time.perf_counter() - t0

@@ -9,6 +9,11 @@ filter's saved means and standard deviations inside the graph. It returns:
 * ``Box`` actions: ``action`` ``[batch, *action_shape]``: the distribution's mean, already
   mapped into the action bounds exactly as RLlib does when it acts (``normalize_actions``
   / ``clip_actions`` of the run).
+
+A policy trained with an action mask (``rlscale.algos.masking``) takes two inputs: ``obs``,
+the observation without its mask flattened as ``gymnasium.spaces.flatten`` does, and
+``action_mask`` ``[batch, n]`` (1 legal, 0 illegal); the logits of illegal actions come out
+at the lowest float, so their argmax is always a legal action.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ ONNX, TORCHSCRIPT = "onnx", "torchscript"
 FORMATS = (ONNX, TORCHSCRIPT)
 SUFFIXES = {ONNX: (".onnx",), TORCHSCRIPT: (".pt", ".pth", ".ts")}
 OPSET = 17
+# A masked policy's second input: 1 for a legal action, 0 for an illegal one.
+MASK_INPUT = "action_mask"
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class ExportInfo:
     output_shape: tuple[int, ...]
     observation_space: str
     action_space: str
+    # Inputs after ``obs`` (a masked policy's ``action_mask``): name and shape.
+    extra_inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
 
 def _output_name(action_space: gym.Space) -> str:
@@ -97,7 +106,11 @@ def _network(policy: Policy) -> Any:
                 self.n = int(np.prod(space.shape))
                 self.shape = tuple(space.shape)
 
-        def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        def forward(self, obs: torch.Tensor,
+                    action_mask: torch.Tensor | None = None) -> torch.Tensor:
+            if action_mask is not None:  # a masked policy: illegal logits at the lowest float
+                masked: torch.Tensor = self.module.masked_logits(obs, action_mask)
+                return masked
             if self.normalize:  # the run's MeanStdFilter, as RLlib applied it
                 obs = (obs - self.obs_mean) / self.obs_denom
                 if self.obs_clip:
@@ -125,38 +138,46 @@ def export_policy(policy: Policy, path: Path, fmt: str) -> ExportInfo:
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     out_name = _output_name(policy.action_space)
-    sample = policy.inputs([policy.observation_space.sample() for _ in range(2)])
-    dummy = torch.as_tensor(sample)
+    samples = policy.export_inputs([policy.observation_space.sample() for _ in range(2)])
+    dummies = tuple(torch.as_tensor(s) for s in samples)
     net = _network(policy)
     with torch.no_grad():
-        expected = net(dummy)
+        expected = net(*dummies)
     meta = {
         "observation_space": describe_space(policy.observation_space),
         "action_space": describe_space(policy.action_space),
         "output": out_name,
     }
+    names = ["obs"]
+    if policy.mask is not None:
+        names.append(MASK_INPUT)
+        meta["action_mask"] = (f"input {MASK_INPUT}: the observation's '{policy.mask.key}' "
+                               "(1 legal, 0 illegal); obs: the rest, flattened")
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         if fmt == ONNX:
-            _export_onnx(net, dummy, tmp, out_name, meta)
+            _export_onnx(net, dummies, names, tmp, out_name, meta)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                traced = torch.jit.trace(net, dummy)
+                traced = torch.jit.trace(net, dummies)
             torch.jit.save(traced, str(tmp), _extra_files={"rlscale.json": json.dumps(meta)})
         publish_file(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return ExportInfo(
-        path=path, format=fmt, input_name="obs", input_shape=tuple(dummy.shape[1:]),
+        path=path, format=fmt, input_name="obs", input_shape=tuple(dummies[0].shape[1:]),
         output_name=out_name, output_shape=tuple(expected.shape[1:]),
         observation_space=meta["observation_space"], action_space=meta["action_space"],
+        extra_inputs=tuple((name, tuple(d.shape[1:])) for name, d in
+                           zip(names[1:], dummies[1:], strict=True)),
     )
 
 
-def _export_onnx(net: Any, dummy: Any, path: Path, out_name: str, meta: dict[str, str]) -> None:
+def _export_onnx(net: Any, dummies: tuple[Any, ...], names: list[str], path: Path,
+                 out_name: str, meta: dict[str, str]) -> None:
     import torch
 
     try:
@@ -167,8 +188,9 @@ def _export_onnx(net: Any, dummy: Any, path: Path, out_name: str, meta: dict[str
         warnings.simplefilter("ignore")
         # The TorchScript-based exporter: self-contained, no onnxscript needed.
         torch.onnx.export(
-            net, (dummy,), str(path), dynamo=False, input_names=["obs"],
-            output_names=[out_name], dynamic_axes={"obs": {0: "batch"}, out_name: {0: "batch"}},
+            net, dummies, str(path), dynamo=False, input_names=names,
+            output_names=[out_name],
+            dynamic_axes={**{name: {0: "batch"} for name in names}, out_name: {0: "batch"}},
             opset_version=OPSET,
         )
     model = onnx.load(str(path))

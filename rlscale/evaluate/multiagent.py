@@ -83,10 +83,13 @@ class MultiAgentEvalResult:
     seconds: float = 0.0
 
     def stats(self) -> dict[str, Any]:
-        """Mean, std, min, max of the total return, mean length, and each agent's mean."""
+        """Mean, std, min, max of the total return, mean length, and each agent's mean and
+        win rate (the share of episodes it ended with a positive return)."""
         return {
             **episode_stats(self.returns, self.lengths),
             "agent_return_mean": {a: float(np.mean(v)) for a, v in self.agent_returns.items()},
+            "agent_win_rate": {a: float(np.mean(np.asarray(v) > 0))
+                               for a, v in self.agent_returns.items()},
         }
 
 
@@ -171,7 +174,9 @@ def export_agent_policies(policies: AgentPolicies, directory: Path, fmt: str,
         "policies": {
             info.path.stem: {
                 "file": info.path.name, "agents": plan.agents_of(info.path.stem),
-                "input": info.input_name, "output": info.output_name,
+                "input": info.input_name,
+                "inputs": [info.input_name, *(name for name, _ in info.extra_inputs)],
+                "output": info.output_name,
                 "observation_space": info.observation_space,
                 "action_space": info.action_space,
             } for info in infos

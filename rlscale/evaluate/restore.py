@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 
+from rlscale.envs.masks import find_action_mask
 from rlscale.errors import ConfigError, EnvSpecError, RunDirError
 from rlscale.results.rundir import CONFIG_FILE, is_run_dir, read_config_file, read_summary
 from rlscale.results.summary import SUMMARY_FILE
@@ -222,6 +223,9 @@ class Policy:
         self.normalize_actions = normalize_actions
         self.clip_actions = clip_actions
         self._flatten = self._needs_flatten(module.observation_space, env_observation_space)
+        # The action mask a masked module (rlscale.algos.masking) takes out of observations.
+        self.mask = find_action_mask(env_observation_space, env_action_space,
+                                     getattr(module, "_mask_key", None))
 
     @staticmethod
     def _needs_flatten(module_space: gym.Space, env_space: gym.Space) -> bool:
@@ -239,31 +243,41 @@ class Policy:
             f"{env_space}; was the env config changed since training?"
         )
 
-    def observations(self, obs: Any) -> np.ndarray:
+    def observations(self, obs: Any) -> Any:
         """A batch of raw env observations (list or stacked array) as module input:
         :meth:`inputs`, normalized by the run's observation filter if it had one."""
         array = self.inputs(obs)
         return array if self.obs_filter is None else self.obs_filter(array)
 
-    def inputs(self, obs: Any) -> np.ndarray:
+    def inputs(self, obs: Any) -> Any:
         """A batch of raw env observations, flattened or cast as the module takes them
-        (what an exported policy file takes: it normalizes them itself)."""
+        (what an exported policy file takes: it normalizes them itself); a ``Dict`` the
+        module takes as it is (an action mask in it) as a dict of stacked arrays."""
         items = list(obs) if not isinstance(obs, np.ndarray) else obs
+        if isinstance(self.observation_space, gym.spaces.Dict) and not self._flatten:
+            return {key: _as_module_array([o[key] for o in items])
+                    for key in self.observation_space.spaces}
         if self._flatten:
             rows = [gym.spaces.flatten(self.observation_space, o) for o in items]
             return np.asarray(rows, dtype=np.float32)
-        array = np.asarray(items)
-        # As RLlib's NumpyToTensor connector: floats reach the module as float32.
-        if np.issubdtype(array.dtype, np.floating):
-            return array.astype(np.float32, copy=False)
-        return array
+        return _as_module_array(items)
+
+    def export_inputs(self, obs: Any) -> tuple[np.ndarray, ...]:
+        """A batch of raw env observations as an exported file takes them: ``(obs,)``, or
+        ``(obs, action_mask)`` for a masked policy (the rest of the ``Dict`` flattened as
+        ``gymnasium.spaces.flatten`` does, and the mask, both float32)."""
+        if self.mask is None:
+            return (np.asarray(self.inputs(obs)),)
+        rest = self.mask.observation_space
+        flat = [gym.spaces.flatten(rest, {k: o[k] for k in rest.spaces}) for o in obs]
+        masks = [np.asarray(o[self.mask.key]).reshape(-1) for o in obs]
+        return (np.asarray(flat, dtype=np.float32), np.asarray(masks, dtype=np.float32))
 
     def action_dist_inputs(self, obs: Any) -> torch.Tensor:
         """The module's inference output for a batch of raw env observations."""
-        import torch
         from ray.rllib.core import Columns
 
-        batch = {Columns.OBS: torch.as_tensor(self.observations(obs))}
+        batch = {Columns.OBS: _as_tensors(self.observations(obs))}
         return self.module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
 
     def act(self, obs: Any, explore: bool = False) -> np.ndarray:
@@ -272,7 +286,7 @@ class Policy:
         from ray.rllib.core import Columns
         from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
-        batch = {Columns.OBS: torch.as_tensor(self.observations(obs))}
+        batch = {Columns.OBS: _as_tensors(self.observations(obs))}
         # The module is in eval mode since it was restored: call the forward passes that
         # forward_inference/forward_exploration wrap, without switching modes every step.
         with torch.no_grad():
@@ -297,6 +311,23 @@ class Policy:
                 actions = np.stack([clip_action(a, self.action_space) for a in actions])
             actions = actions.astype(self.action_space.dtype, copy=False)
         return actions
+
+
+def _as_module_array(items: Any) -> np.ndarray:
+    array = np.asarray(items)
+    # As RLlib's NumpyToTensor connector: floats reach the module as float32.
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(np.float32, copy=False)
+    return array
+
+
+def _as_tensors(value: Any) -> Any:
+    """An array, or a dict of them, as torch tensors."""
+    import torch
+
+    if isinstance(value, dict):
+        return {k: _as_tensors(v) for k, v in value.items()}
+    return torch.as_tensor(value)
 
 
 def load_policy(ref: CheckpointRef, env: gym.Env) -> Policy:
