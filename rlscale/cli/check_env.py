@@ -103,6 +103,8 @@ def check_env(
     else:
         out(f"Observations  {report.observation_space}", markup=False)
         out(f"Actions       {report.action_space}", markup=False)
+    for agent, mask in report.action_masks.items():
+        out(f"Action mask   {agent + ': ' if agent else ''}{mask}", markup=False)
     if report.episode_lengths:
         capped = (f" ({report.capped_episodes} stopped at --max-steps {max_steps})"
                   if report.capped_episodes else "")

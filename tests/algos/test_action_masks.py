@@ -59,6 +59,17 @@ def test_random_actions_of_the_checks_are_legal() -> None:
             for _ in range(20)} == {2}
 
 
+def test_check_env_reports_the_mask_and_plays_legal_moves(cli: Cli) -> None:
+    # The env raises on an illegal action: check-env's random episodes must not take one.
+    result = cli("check-env", ENV, "--env-config", '{"illegal": "end", "illegal_log": "x"}')
+    assert result.exit_code == 0, result.output
+    assert ("Action mask   key 'action_mask' (6 actions; the policy sees observations)"
+            in result.stdout)
+    assert "lengths     25, 25, 25" in result.stdout
+    # Gymnasium's own checker steps with unmasked random actions: only its steps are illegal.
+    assert len((cli.cwd / "x").read_text().splitlines()) <= 5
+
+
 def test_dry_run_reports_the_mask_and_dqn_is_refused(cli: Cli) -> None:
     result = cli("train", "--env", ENV, "--dry-run", "--no-check-env", "--num-cpus", "2")
     assert result.exit_code == 0, result.output
