@@ -331,6 +331,7 @@ def check_env(
 def _note_masks(resolved: ResolvedEnv, report: EnvReport) -> None:
     """The action mask of the env (or of each agent), found from the spaces with the default
     key; a key that cannot be a mask of the actions is an error."""
+    pairs: list[tuple[str, gym.Space | None, gym.Space | None]]
     if resolved.agents is not None:
         pairs = [(a, *resolved.agents.spaces_of(a)) for a in resolved.agents.agents]
     else:
