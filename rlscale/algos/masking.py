@@ -130,12 +130,14 @@ class MaskingMixin:
         out[Columns.ACTION_DIST_INPUTS] = mask_logits(out[Columns.ACTION_DIST_INPUTS], mask)
         return out
 
-    def masked_logits(self, flat_obs: Any, mask: Any) -> Any:
-        """The masked logits of flattened observations (what an exported file computes)."""
+    def masked_forward(self, batch: dict[str, Any], mask: Any) -> dict[str, Any]:
+        """The inference pass on a batch whose observations are already flattened, its
+        logits masked by ``mask`` (what an exported file computes)."""
         from ray.rllib.core import Columns
 
-        out = super()._forward({Columns.OBS: flat_obs})  # type: ignore[misc]
-        return mask_logits(out[Columns.ACTION_DIST_INPUTS], mask)
+        out: dict[str, Any] = super()._forward(batch)  # type: ignore[misc]
+        out[Columns.ACTION_DIST_INPUTS] = mask_logits(out[Columns.ACTION_DIST_INPUTS], mask)
+        return out
 
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> Any:
         inner, _ = self._split(batch) if embeddings is None else (batch, None)

@@ -105,16 +105,31 @@ def run_multiagent_episodes(
     """Run ``episodes`` episodes of ``env`` (an RLlib ``MultiAgentEnv``), each agent acting
     with its policy while it has an observation and is not done. ``on_frame`` receives
     one rendered frame before each step, as for single-agent envs."""
-    from rlscale.envs.multiagent import render
     if seed is not None:
         import torch
 
         torch.manual_seed(seed)
+    from rlscale.evaluate.episodes import one_torch_thread
+
     result = MultiAgentEvalResult(agent_returns={a: [] for a in policies.plan.mapping})
     start = time.monotonic()
+    with one_torch_thread():
+        _play(policies, env, episodes, seed, explore, on_episode, on_frame, result)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _play(policies: AgentPolicies, env: Any, episodes: int, seed: int | None, explore: bool,
+          on_episode: EpisodeHook | None, on_frame: Callable[[np.ndarray], None] | None,
+          result: MultiAgentEvalResult) -> None:
+    from rlscale.envs.multiagent import render
+
     for i in range(episodes):
         obs, _ = env.reset(seed=None if seed is None else seed + i)
         returns = dict.fromkeys(policies.plan.mapping, 0.0)
+        # Each agent's recurrent state (agents sharing a policy have one each), reset per
+        # episode.
+        states = {a: policies.policy_of(a).initial_state() for a in policies.plan.mapping}
         done: set[Any] = set()
         length = 0
         while True:
@@ -125,7 +140,9 @@ def run_multiagent_episodes(
                 if agent in done:
                     continue
                 policy = policies.policy_of(agent)
-                action = policy.act([observation], explore=explore)[0]
+                acted, states[str(agent)] = policy.act_with_state(
+                    [observation], states[str(agent)], explore=explore)
+                action = acted[0]
                 if isinstance(policy.action_space, gym.spaces.Discrete):
                     action = int(action)
                 actions[agent] = action
@@ -142,8 +159,6 @@ def run_multiagent_episodes(
             result.agent_returns.setdefault(agent, []).append(value)
         if on_episode is not None:
             on_episode(i, result.returns[-1], length)
-    result.seconds = time.monotonic() - start
-    return result
 
 
 def export_agent_policies(policies: AgentPolicies, directory: Path, fmt: str,

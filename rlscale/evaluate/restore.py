@@ -273,32 +273,76 @@ class Policy:
         masks = [np.asarray(o[self.mask.key]).reshape(-1) for o in obs]
         return (np.asarray(flat, dtype=np.float32), np.asarray(masks, dtype=np.float32))
 
+    @property
+    def stateful(self) -> bool:
+        """True for a recurrent policy (``use_lstm``): its actions depend on a state carried
+        from step to step of an episode."""
+        return bool(self.module.is_stateful())
+
+    def initial_state(self, batch: int = 1) -> Any:
+        """The recurrent state at the start of an episode for ``batch`` envs (RLlib's: zeros),
+        a dict of tensors; ``None`` for a policy without memory."""
+        if not self.stateful:
+            return None
+        import torch
+        import tree
+
+        return tree.map_structure(
+            lambda x: torch.as_tensor(x).unsqueeze(0).repeat(batch, *([1] * np.ndim(x))),
+            self.module.get_initial_state())
+
     def action_dist_inputs(self, obs: Any) -> torch.Tensor:
-        """The module's inference output for a batch of raw env observations."""
+        """The module's inference output for a batch of raw env observations (a recurrent
+        policy: each at the start of an episode)."""
+        import torch
         from ray.rllib.core import Columns
 
-        batch = {Columns.OBS: _as_tensors(self.observations(obs))}
-        return self.module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+        with torch.no_grad():
+            out, _ = self._forward(obs, False, self.initial_state(len(obs)))
+        return out[Columns.ACTION_DIST_INPUTS]
+
+    def _forward(self, obs: Any, explore: bool, state: Any) -> tuple[dict[str, Any], Any]:
+        """The module's forward pass on a batch of raw env observations; with a recurrent
+        ``state``, one time step (RLlib's [batch, time] layout) and the next state."""
+        import tree
+        from ray.rllib.core import Columns
+
+        inputs = _as_tensors(self.observations(obs))
+        batch: dict[str, Any] = {Columns.OBS: inputs}
+        if state is not None:
+            batch[Columns.OBS] = tree.map_structure(lambda t: t.unsqueeze(1), inputs)
+            batch[Columns.STATE_IN] = state
+        # The module is in eval mode since it was restored: call the forward passes that
+        # forward_inference/forward_exploration wrap, without switching modes every step.
+        out = (self.module._forward_exploration(batch) if explore
+               else self.module._forward_inference(batch))
+        if state is None:
+            return out, None
+        squeezed = {k: out[k][:, 0] for k in (Columns.ACTION_DIST_INPUTS, Columns.ACTIONS)
+                    if k in out}
+        return {**out, **squeezed}, out[Columns.STATE_OUT]
 
     def act(self, obs: Any, explore: bool = False) -> np.ndarray:
-        """Env actions for a batch of raw observations."""
+        """Env actions for a batch of raw observations (a recurrent policy: each at the
+        start of an episode; :meth:`act_with_state` carries its memory)."""
+        return self.act_with_state(obs, self.initial_state(len(obs)), explore)[0]
+
+    def act_with_state(self, obs: Any, state: Any,
+                       explore: bool = False) -> tuple[np.ndarray, Any]:
+        """Env actions for a batch of raw observations and the policy's next state:
+        ``state`` is :meth:`initial_state` at an episode's start, then what the previous
+        call returned (``None`` throughout for a policy without memory)."""
         import torch
         from ray.rllib.core import Columns
         from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
-        batch = {Columns.OBS: _as_tensors(self.observations(obs))}
-        # The module is in eval mode since it was restored: call the forward passes that
-        # forward_inference/forward_exploration wrap, without switching modes every step.
         with torch.no_grad():
-            if explore:
-                out = self.module._forward_exploration(batch)
-                dist_cls = self.module.get_exploration_action_dist_cls()
-            else:
-                out = self.module._forward_inference(batch)
-                dist_cls = self.module.get_inference_action_dist_cls()
+            out, state = self._forward(obs, explore, state)
             if Columns.ACTIONS in out:  # modules that pick actions themselves (e.g. DQN)
                 actions = out[Columns.ACTIONS]
             else:
+                dist_cls = (self.module.get_exploration_action_dist_cls() if explore
+                            else self.module.get_inference_action_dist_cls())
                 dist = dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
                 if not explore:
                     dist = dist.to_deterministic()
@@ -310,7 +354,7 @@ class Policy:
             elif self.clip_actions:
                 actions = np.stack([clip_action(a, self.action_space) for a in actions])
             actions = actions.astype(self.action_space.dtype, copy=False)
-        return actions
+        return actions, state
 
 
 def _as_module_array(items: Any) -> np.ndarray:
