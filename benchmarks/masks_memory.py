@@ -32,11 +32,13 @@ EXAMPLES = ROOT / "examples"
 SUITES = {
     "masks": {
         "experiment": EXAMPLES / "masked_choice.yaml", "target": 18.0, "cap": 300,
+        "env": f"{EXAMPLES / 'masked_choice.py'}:MaskedChoice",
         "contestants": {"masked": [], "unmasked": ["--set", "action_mask.key=null"]},
         "script": EXAMPLES / "onnx_masked_policy.py",
     },
     "memory": {
         "experiment": EXAMPLES / "stateless_cartpole.yaml", "target": 150.0, "cap": 600,
+        "env": f"{EXAMPLES / 'stateless_cartpole.py'}:StatelessCartPole",
         "contestants": {"LSTM": [], "MLP": ["--set", "algo_config.model.use_lstm=false"]},
         "script": EXAMPLES / "onnx_lstm_policy.py",
     },
@@ -51,7 +53,8 @@ def rlscale(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def train(suite: dict, name: str, extra: list[str], seed: int, home: Path,
           num_cpus: int) -> dict:
     log = home / f"{name}.illegal"
-    args = ["train", str(suite["experiment"]), "--name", name, "--seed", str(seed),
+    args = ["train", str(suite["experiment"]), "--env", suite["env"], "--name", name,
+            "--seed", str(seed),
             "--num-cpus", str(num_cpus), "--stop-reward", str(suite["target"]),
             "--stop-time", str(suite["cap"]), "--checkpoint-every", "0", *extra]
     if suite is SUITES["masks"]:
