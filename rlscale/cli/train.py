@@ -67,6 +67,11 @@ def _print_plan(console: Console, job: Any) -> None:
     elif observation_connector(job.env.observation_space) is not None:
         console.print("         observations flattened (discrete parts one-hot) by RLlib's "
                       "FlattenObservations connector")
+    model = getattr(job.algo_config, "model_config", None) or {}
+    if isinstance(model, dict) and model.get("use_lstm"):
+        console.print(f"         memory: an LSTM of {model.get('lstm_cell_size')} units, trained "
+                      f"on sequences of {model.get('max_seq_len')} steps; evaluate and export "
+                      "carry its state", markup=False)
     if job.env.agents is not None:
         _print_policies(console, job)
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")

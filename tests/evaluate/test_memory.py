@@ -17,11 +17,18 @@ import pytest
 from rlscale.evaluate.restore import load_policy, locate_checkpoint
 from tests.conftest import Cli, read_summary
 
-pytestmark = pytest.mark.training
-
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "examples" / "stateless_cartpole.yaml"
 ITERS = 8  # 2,048 env steps each
+
+
+def test_dry_run_says_the_policy_has_memory(cli: Cli) -> None:
+    result = cli("train", str(EXPERIMENT), "--env",
+                 f"{ROOT / 'examples' / 'stateless_cartpole.py'}:StatelessCartPole",
+                 "--dry-run", "--no-check-env", "--num-cpus", "2")
+    assert result.exit_code == 0, result.output
+    assert ("memory: an LSTM of 64 units, trained on sequences of 20 steps; evaluate and "
+            "export carry its state") in result.stdout
 
 
 def _train(home: Path, name: str, *extra: str) -> Path:
@@ -50,6 +57,7 @@ def _evaluate(home: Path, run: Path) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.training
 def test_lstm_beats_mlp_and_exports_with_its_state(runs: dict[str, Path]) -> None:
     home = runs["home"]
     lstm, mlp = _evaluate(home, runs["lstm"]), _evaluate(home, runs["mlp"])
@@ -71,6 +79,7 @@ def test_lstm_beats_mlp_and_exports_with_its_state(runs: dict[str, Path]) -> Non
     assert float(lines["mean return"]) >= 0.9 * lstm["return_mean"]
 
 
+@pytest.mark.training
 def test_the_state_is_carried_and_reset_per_episode(runs: dict[str, Path]) -> None:
     sys.path.insert(0, str(ROOT / "examples"))
     from stateless_cartpole import StatelessCartPole
@@ -93,6 +102,7 @@ def test_the_state_is_carried_and_reset_per_episode(runs: dict[str, Path]) -> No
     assert not np.allclose(np.array(carried[1:]), fresh[1:], atol=1e-3)  # memory matters
 
 
+@pytest.mark.training
 def test_an_lstm_run_resumes(runs: dict[str, Path], tmp_path: Path) -> None:
     run = tmp_path / "rlscale_runs" / "lstm"
     shutil.copytree(runs["lstm"], run)
