@@ -81,6 +81,12 @@ def test_dry_run_reports_the_mask_and_dqn_is_refused(cli: Cli) -> None:
                  "--set", "action_mask.key=null")
     assert result.exit_code == 0, result.output
     assert "action mask" not in result.stdout and "FlattenObservations" in result.stdout
+    # APPO's and IMPALA's modules are masked too (built here, on CPU, by the dry run).
+    for algo in ("APPO", "IMPALA"):
+        result = cli("train", "--env", ENV, "--algo", algo, "--dry-run", "--no-check-env",
+                     "--num-cpus", "2")
+        assert result.exit_code == 0, result.output
+        assert "action mask: key 'action_mask'" in result.stdout
     result = cli("train", "--env", ENV, "--algo", "DQN", "--no-check-env", "--num-cpus", "2")
     assert_error(result, "DQN cannot train with an action mask (the observation's "
                  "'action_mask'): use one of PPO, APPO, IMPALA, or set action_mask.key: null "
@@ -175,3 +181,39 @@ def test_tictactoe_learns_against_a_fixed_opponent(cli: Cli) -> None:
     assert result.exit_code == 0, result.output
     mapping = json.loads((cli.cwd / "ttt" / "policy_mapping.json").read_text())
     assert mapping["policies"]["learner"]["inputs"] == ["obs", "action_mask"]
+
+
+def test_every_forward_pass_of_a_masked_module_is_masked() -> None:
+    """PPO's exploration/inference/training passes and APPO's target network: the argmax
+    of the logits is legal whatever the (untrained) weights say."""
+    import torch
+    from ray.rllib.algorithms.appo import APPOConfig
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rlscale.algos.masking import masked_spec
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    from masked_choice import MaskedChoice
+
+    env = MaskedChoice()
+    mask = find_action_mask(env.observation_space, env.action_space)
+    assert mask is not None
+    obs = [env.reset(seed=i)[0] for i in range(16)]
+    batch = {"obs": {k: torch.as_tensor(np.stack([o[k] for o in obs])) for k in obs[0]}}
+    legal = np.stack([o["action_mask"] for o in obs]) > 0
+
+    def assert_legal(logits: torch.Tensor) -> None:
+        picked = logits.detach().argmax(-1).numpy()
+        assert legal[np.arange(len(obs)), picked].all()
+
+    for config in (PPOConfig(), APPOConfig()):
+        config.environment(observation_space=env.observation_space,
+                           action_space=env.action_space)
+        config.rl_module(rl_module_spec=masked_spec(config, mask))
+        module = config.get_rl_module_spec().build()
+        for forward in (module.forward_exploration, module.forward_inference,
+                        module.forward_train):
+            assert_legal(forward(dict(batch))["action_dist_inputs"])
+        if hasattr(module, "make_target_networks"):  # APPO
+            module.make_target_networks()
+            assert_legal(next(iter(module.forward_target(dict(batch)).values())))
