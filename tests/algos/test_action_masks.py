@@ -217,3 +217,49 @@ def test_every_forward_pass_of_a_masked_module_is_masked() -> None:
         if hasattr(module, "make_target_networks"):  # APPO
             module.make_target_networks()
             assert_legal(next(iter(module.forward_target(dict(batch)).values())))
+
+
+def test_a_masked_recurrent_policy_exports_mask_and_state(tmp_path: Path) -> None:
+    """An LSTM with a mask (untrained): evaluate's stepping (state carried) and the exported
+    ONNX file (obs, action_mask, state in; logits, state out) pick the same legal actions."""
+    ort = pytest.importorskip("onnxruntime")
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    from rlscale.algos.masking import masked_spec
+    from rlscale.evaluate.export import export_policy
+    from rlscale.evaluate.restore import Policy
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    from masked_choice import MaskedChoice
+
+    env = MaskedChoice()
+    config = PPOConfig().environment(observation_space=env.observation_space,
+                                     action_space=env.action_space)
+    config.rl_module(model_config={"use_lstm": True, "lstm_cell_size": 16, "max_seq_len": 5})
+    mask = find_action_mask(env.observation_space, env.action_space)
+    assert mask is not None
+    config.rl_module(rl_module_spec=masked_spec(config, mask))
+    module = config.get_rl_module_spec().build()
+    module.eval()
+    policy = Policy(module, env.observation_space, env.action_space, False, False)
+    export_policy(policy, tmp_path / "p.onnx", "onnx")
+    session = ort.InferenceSession(str(tmp_path / "p.onnx"), providers=["CPUExecutionProvider"])
+    inputs = [i.name for i in session.get_inputs()]
+    outputs = [o.name for o in session.get_outputs()]
+    assert inputs[:2] == ["obs", "action_mask"] and inputs[2].startswith("state_in_")
+    assert outputs[0] == "logits" and outputs[1].startswith("state_out_")
+    onnx_state = {i.name: np.zeros([1, *i.shape[1:]], np.float32)
+                  for i in session.get_inputs() if i.name.startswith("state_in_")}
+    obs, _ = env.reset(seed=0)
+    state = policy.initial_state()
+    for _ in range(25):
+        actions, state = policy.act_with_state([obs], state)
+        flat, legal = policy.export_inputs([obs])
+        logits, *next_state = session.run(outputs, {"obs": flat, "action_mask": legal,
+                                                    **onnx_state})
+        onnx_state = {name.replace("state_out_", "state_in_"): value
+                      for name, value in zip(outputs[1:], next_state, strict=True)}
+        assert int(logits.argmax()) == int(actions[0])
+        assert obs["action_mask"][actions[0]] == 1
+        obs, _, terminated, truncated, _ = env.step(int(actions[0]))
+        assert not terminated
