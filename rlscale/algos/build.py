@@ -8,11 +8,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from rlscale.algos.images import image_model
+from rlscale.algos.masking import apply_action_mask, check_masking_algo
 from rlscale.algos.plan import ResourcePlan
 from rlscale.algos.registry import AlgoInfo, check_action_space
 from rlscale.algos.spaces import has_box, observation_connector
 from rlscale.algos.validate import check_model_values, check_module, check_values
 from rlscale.envs.images import env_image_plan
+from rlscale.envs.masks import find_action_mask
 from rlscale.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -164,9 +166,18 @@ def build_algo_config(
     model = image_model(env_image_plan(env), model)
     if exp.policies is not None and not env.is_multiagent:
         raise ConfigError(f"policies: '{exp.env}' is a single-agent env")
+    # An action mask in the observation (rlscale.algos.masking): the masked RL module takes
+    # the Dict as it is, so no flattening connector.
+    mask = find_action_mask(env.observation_space, env.action_space, exp.action_mask.key)
+    if mask is not None:
+        check_masking_algo(info.name, mask)
+        if exp.normalize.obs:
+            raise ConfigError(f"normalize.obs: the observation holds an action mask "
+                              f"('{mask.key}'), which must not be normalized; set "
+                              "normalize.obs: false")
     # Refuses, before any Ray process, an observation space RLlib cannot train on;
     # adds the connector (e.g. flattening Dict/Tuple, one-hot Discrete) when one is needed.
-    connector = observation_connector(env.observation_space)
+    connector = None if mask is not None else observation_connector(env.observation_space)
     # normalize.obs: RLlib's MeanStdFilter after it (rlscale.algos.normalize).
     connector = observation_pipeline(env.observation_space, exp.normalize.obs, connector)
     fault_settings = faults.FaultSettings(**exp.faults.model_dump())
@@ -204,7 +215,10 @@ def build_algo_config(
     if env.agents is not None:  # multi-agent: policies, their modules and the mapping
         for space in env.agents.action_spaces.values():
             check_action_space(info, space)
-        apply_multi_agent(config, exp.policies, exp.policies_to_train, env.agents)
+        apply_multi_agent(config, exp.policies, exp.policies_to_train, env.agents,
+                          mask_key=exp.action_mask.key, algo=info.name)
+    elif mask is not None:
+        apply_action_mask(config, mask)
     # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
     # Env faults: counted, kept out of that window, and stopping a run they outpace.
     # Where the time goes (sampling, learning, waiting; steps per node): rlscale_throughput.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rlscale.envs.images import image_plan
+from rlscale.envs.masks import ActionMask, find_action_mask
 from rlscale.envs.multiagent import AgentSpaces
 from rlscale.envs.resolve import describe_space
 from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, unsupported_observation_part
@@ -191,12 +192,28 @@ def check_observation_spaces(agents: AgentSpaces) -> bool:
 
 
 def flatten_multi_agent_observations(env: Any = None, spaces: Any = None,
-                                     device: Any = None) -> Any:
+                                     device: Any = None,
+                                     agent_ids: Sequence[str] | None = None) -> Any:
     """The env-to-module connector flattening each agent's observations (module-level:
-    RLlib pickles it)."""
+    RLlib pickles it); ``agent_ids``: only theirs (the others' policies mask actions and
+    take the ``Dict`` as it is)."""
     from ray.rllib.connectors.env_to_module import FlattenObservations
 
-    return FlattenObservations(multi_agent=True)
+    if agent_ids is None:
+        return FlattenObservations(multi_agent=True)
+    return FlattenObservations(multi_agent=True, agent_ids=list(agent_ids))
+
+
+def policy_masks(plan: PolicyPlan, agents: AgentSpaces,
+                 key: str | None) -> dict[str, ActionMask]:
+    """The action mask of each policy whose agents' observations hold one."""
+    masks = {}
+    for policy in plan.policies:
+        obs, act = agents.spaces_of(plan.agents_of(policy)[0])
+        mask = find_action_mask(obs, act, key)
+        if mask is not None:
+            masks[policy] = mask
+    return masks
 
 
 def has_box_action(agents: AgentSpaces) -> bool:
@@ -211,15 +228,25 @@ def apply_multi_agent(
     setting: str | Mapping[str, str] | None,
     to_train: Sequence[str] | None,
     agents: AgentSpaces,
+    mask_key: str | None = None,
+    algo: str = "PPO",
 ) -> PolicyPlan:
     """Set ``config``'s multi-agent settings: the policies, the agent-to-policy mapping, the
-    policies that learn, one RL module per policy, and the observation connector."""
+    policies that learn, one RL module per policy (masked where the agents' observations
+    hold an action mask under ``mask_key``), and the observation connector."""
     from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
     from ray.rllib.policy.policy import PolicySpec
 
+    from rlscale.algos.masking import check_masking_algo, masked_spec
+
     plan = plan_policies(setting, to_train, agents)
+    masks = policy_masks(plan, agents, mask_key)
+    for mask in masks.values():
+        check_masking_algo(algo, mask)
     flatten = check_observation_spaces(agents)
+    flattened = [a for a in agents.agents if plan.mapping[a] not in masks]
+    flatten = flatten and bool(flattened)
     policies: dict[str, Any] = {}
     for policy in plan.policies:
         obs, act = agents.spaces_of(plan.agents_of(policy)[0])
@@ -229,11 +256,14 @@ def apply_multi_agent(
     mapping_fn: Callable[..., str] = functools.partial(map_agent, rules=plan.rules)
     config.multi_agent(policies=policies, policy_mapping_fn=mapping_fn,
                        policies_to_train=list(plan.to_train))
-    config.rl_module(rl_module_spec=MultiRLModuleSpec(
-        rl_module_specs={policy: RLModuleSpec() for policy in plan.policies}
-    ))
+    config.rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={
+        policy: masked_spec(config, masks[policy]) if policy in masks else RLModuleSpec()
+        for policy in plan.policies
+    }))
     if flatten:
-        config.env_runners(env_to_module_connector=flatten_multi_agent_observations)
+        config.env_runners(env_to_module_connector=(
+            flatten_multi_agent_observations if not masks else
+            functools.partial(flatten_multi_agent_observations, agent_ids=flattened)))
     if not has_box_action(agents):
         config.environment(normalize_actions=False, clip_actions=False)
     return plan

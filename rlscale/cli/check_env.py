@@ -107,6 +107,8 @@ def check_env(
         image = image_plan(resolved.observation_space)
         if image is not None:  # what train, evaluate and export do with it
             out(f"Images        {image.describe()}", markup=False)
+    for agent, mask in report.action_masks.items():
+        out(f"Action mask   {agent + ': ' if agent else ''}{mask}", markup=False)
     if report.episode_lengths:
         capped = (f" ({report.capped_episodes} stopped at --max-steps {max_steps})"
                   if report.capped_episodes else "")

@@ -88,7 +88,9 @@ def _print_report(report: EvaluationReport) -> None:
     }
     if report.agent_return_mean is not None and report.agent_policy is not None:
         for agent, mean in report.agent_return_mean.items():
-            lines[f"  {agent}"] = f"{mean:.2f}  (policy {report.agent_policy[agent]})"
+            wins = (report.agent_win_rate or {}).get(agent)
+            rate = f", wins {wins:.0%}" if wins is not None else ""
+            lines[f"  {agent}"] = f"{mean:.2f}  (policy {report.agent_policy[agent]}{rate})"
     lines["episodes"] = (f"{report.episodes} ({'sampled' if report.explore else 'greedy'} "
                          f"actions, seed {report.seed})")
     lines["checkpoint"] = report.checkpoint

@@ -29,7 +29,7 @@ def export(
     """Export the policy: observations -> action logits (Discrete) or action (Box)."""
     from rlscale.errors import ConfigError
     from rlscale.evaluate.episodes import make_eval_env
-    from rlscale.evaluate.export import FORMATS, SUFFIXES, export_policy
+    from rlscale.evaluate.export import FORMATS, MASK_INPUT, SUFFIXES, export_policy
     from rlscale.evaluate.multiagent import is_multiagent_ref
     from rlscale.evaluate.restore import load_policy, locate_checkpoint
     from rlscale.evaluate.video import check_output_file
@@ -58,9 +58,16 @@ def export(
     console.print(f"  input   {info.input_name}  {info.input_dtype} [batch, "
                   f"{', '.join(map(str, info.input_shape))}]   {info.observation_space}",
                   markup=False)
+    for name, shape in info.extra_inputs:
+        what = "1 legal, 0 illegal" if name == MASK_INPUT else "recurrent state"
+        console.print(f"  input   {name}  float32 [batch, {', '.join(map(str, shape))}]   "
+                      f"{what}", markup=False)
     console.print(f"  output  {info.output_name}  float32 [batch, "
                   f"{', '.join(map(str, info.output_shape))}]   {info.action_space}",
                   markup=False)
+    for name, shape in info.extra_outputs:
+        console.print(f"  output  {name}  float32 [batch, {', '.join(map(str, shape))}]   "
+                      "next state", markup=False)
 
 
 def _export_multiagent(ref: Any, output: Path, fmt: str, overwrite: bool) -> None:

@@ -30,19 +30,23 @@ _PlainDumper.add_multi_representer(object, lambda d, o: d.represent_str(str(o)))
 
 
 def _print_policies(console: Console, job: Any) -> None:
-    from rlscale.algos.policies import plan_policies
+    from rlscale.algos.policies import plan_policies, policy_masks
 
     plan = plan_policies(job.exp.policies, job.exp.policies_to_train, job.env.agents)
+    masks = policy_masks(plan, job.env.agents, job.exp.action_mask.key)
     for policy in plan.policies:
         trains = "" if policy in plan.to_train else "  (not trained)"
         console.print(f"         policy {policy}: {', '.join(plan.agents_of(policy))}{trains}",
                       markup=False)
+        if policy in masks:
+            console.print(f"           action mask: {masks[policy].describe()}", markup=False)
 
 
 def _print_plan(console: Console, job: Any) -> None:
     from rlscale.algos import config_diff
     from rlscale.algos.spaces import observation_connector
     from rlscale.envs.images import env_image_plan
+    from rlscale.envs.masks import find_action_mask
 
     console.print(f"[bold]Run[/bold]      {job.run_dir.path}")
     console.print("[bold]Env[/bold]      ", end="")
@@ -61,13 +65,22 @@ def _print_plan(console: Console, job: Any) -> None:
         console.print(f"         wrapper {ref.path}{' ' + str(ref.kwargs) if ref.kwargs else ''}",
                       markup=False)
     image = env_image_plan(job.env)
+    mask = find_action_mask(job.env.observation_space, job.env.action_space,
+                            job.exp.action_mask.key)
     if image is not None:
         model = job.exp.algo_config.get("model") or {}
         console.print(f"         observations: {image.describe(bool(model.get('conv_filters')))}",
                       markup=False)
-    elif observation_connector(job.env.observation_space) is not None:
+    if mask is not None:
+        console.print(f"         action mask: {mask.describe()}", markup=False)
+    elif image is None and observation_connector(job.env.observation_space) is not None:
         console.print("         observations flattened (discrete parts one-hot) by RLlib's "
                       "FlattenObservations connector")
+    model = getattr(job.algo_config, "model_config", None) or {}
+    if isinstance(model, dict) and model.get("use_lstm"):
+        console.print(f"         memory: an LSTM of {model.get('lstm_cell_size')} units, trained "
+                      f"on sequences of {model.get('max_seq_len')} steps; evaluate and export "
+                      "carry its state", markup=False)
     if job.env.agents is not None:
         _print_policies(console, job)
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")

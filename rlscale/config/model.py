@@ -101,6 +101,17 @@ class ExplorationSettings(_Strict):
     )
 
 
+class ActionMaskSettings(_Strict):
+    """Discrete actions an env marks illegal in its ``Dict`` observation (PettingZoo's
+    convention), masked out of the policy's choices."""
+
+    key: str | None = Field(
+        "action_mask", min_length=1, description="The observation key that holds the mask "
+        "(1: legal, 0: illegal; one entry per action, or per MultiDiscrete choice); found "
+        "from the spaces. null: no masking (the key is then an ordinary observation).",
+    )
+
+
 class MlflowSettings(_Strict):
     """An MLflow tracking server or store."""
 
@@ -208,6 +219,7 @@ class ExperimentConfig(_Strict):
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
     exploration: ExplorationSettings = Field(default_factory=ExplorationSettings)
+    action_mask: ActionMaskSettings = Field(default_factory=ActionMaskSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     faults: FaultsConfig = Field(default_factory=FaultsConfig)
     name: str | None = Field(None, description="Run name (default <env>-<algo>-<time>).")

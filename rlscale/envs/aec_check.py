@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from rlscale.envs.masks import sample_action
 from rlscale.envs.multiagent import AgentSpaces
 
 if TYPE_CHECKING:
@@ -142,6 +143,14 @@ def _check_state(env: Any, agents: AgentSpaces, turns: _Turns, report: EnvReport
     check_flags(env, turns, report)
 
 
+def _observe(env: Any, agent: str) -> Any:
+    """The agent's observation (its action mask), None when the env cannot tell."""
+    try:
+        return env.observe(agent)
+    except Exception:  # noqa: BLE001  (the checks report a broken env)
+        return None
+
+
 def aec_rollouts(env: Any, agents: AgentSpaces, episodes: int, seed: int, max_steps: int,
                  report: EnvReport) -> None:
     """Random-action episodes on ``env`` (a PettingZoo AEC env), each agent acting on its
@@ -159,7 +168,8 @@ def aec_rollouts(env: Any, agents: AgentSpaces, episodes: int, seed: int, max_st
                 return  # reported by check_selection / check_agents_known
             done = _done(env, agent)
             before = [str(a) for a in env.agents]
-            env.step(None if done else agents.action_spaces[agent].sample())
+            env.step(None if done else sample_action(agents.action_spaces[agent],
+                                                     _observe(env, agent)))
             turns.step += 1
             if done:
                 check_dead_step(agent, env, turns, report)

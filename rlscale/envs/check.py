@@ -24,6 +24,7 @@ import numpy as np
 
 from rlscale.envs import multiagent
 from rlscale.envs.compare import space_structure, structure_difference
+from rlscale.envs.masks import DEFAULT_KEY, find_action_mask, sample_action
 from rlscale.envs.report import (
     ERROR,
     WARNING,
@@ -118,6 +119,14 @@ def _check_observation(env: gym.Env, obs: Any, where: str, report: EnvReport) ->
         report.add(ERROR, f"{why[1]} (first {where})", key=why[0])
 
 
+def _check_mask(obs: Any, where: str, report: EnvReport) -> None:
+    """An action mask that leaves no legal action: nothing the policy may do."""
+    mask = obs.get(DEFAULT_KEY) if isinstance(obs, dict) else None
+    if mask is not None and not np.any(np.asarray(mask) > 0):
+        report.add(ERROR, f"the observation's '{DEFAULT_KEY}' marks every action illegal "
+                          f"(first {where})", key="mask-empty")
+
+
 def _rollouts(env: gym.Env, episodes: int, seed: int, max_steps: int,
               report: EnvReport) -> None:
     env.action_space.seed(seed)
@@ -130,9 +139,10 @@ def _rollouts(env: gym.Env, episodes: int, seed: int, max_steps: int,
             _step(env, env.action_space.sample(), report)  # report its API too
             return
         _check_observation(env, obs, f"after reset, episode {episode + 1}", report)
+        _check_mask(obs, f"after reset, episode {episode + 1}", report)
         length, ret, done = 0, 0.0, False
         while not done and length < max_steps:
-            action = env.action_space.sample()
+            action = sample_action(env.action_space, obs)  # legal, if the env masks actions
             t0 = time.perf_counter()
             out = _step(env, action, report)
             spent = time.perf_counter() - t0
@@ -144,6 +154,8 @@ def _rollouts(env: gym.Env, episodes: int, seed: int, max_steps: int,
             obs, reward, done = out
             length += 1
             _check_observation(env, obs, f"at episode {episode + 1}, step {length}", report)
+            if not done:
+                _check_mask(obs, f"at episode {episode + 1}, step {length}", report)
             if not isinstance(reward, int | float | np.integer | np.floating) or isinstance(
                     reward, bool):
                 report.add(ERROR, f"step(): the reward must be a number, got "
@@ -308,6 +320,7 @@ def check_env(
         observation_space=describe_space(resolved.observation_space),
         action_space=describe_space(resolved.action_space),
     )
+    _note_masks(resolved, report)
     if resolved.agents is not None:
         _check_multiagent(resolved, report, episodes, seed, max_steps)
         return _check_recreate(resolved, report) if recreate else report
@@ -326,6 +339,24 @@ def check_env(
     if recreate:
         _check_recreate(resolved, report)
     return report
+
+
+def _note_masks(resolved: ResolvedEnv, report: EnvReport) -> None:
+    """The action mask of the env (or of each agent), found from the spaces with the default
+    key; a key that cannot be a mask of the actions is an error."""
+    pairs: list[tuple[str, gym.Space | None, gym.Space | None]]
+    if resolved.agents is not None:
+        pairs = [(a, *resolved.agents.spaces_of(a)) for a in resolved.agents.agents]
+    else:
+        pairs = [("", resolved.observation_space, resolved.action_space)]
+    for who, obs, act in pairs:
+        try:
+            mask = find_action_mask(obs, act)
+        except EnvSpecError as exc:
+            report.add(ERROR, f"{who + ': ' if who else ''}{exc}")
+            continue
+        if mask is not None:
+            report.action_masks[who] = mask.describe()
 
 
 def _check_recreate(resolved: ResolvedEnv, report: EnvReport) -> EnvReport:

@@ -148,10 +148,12 @@ def time_random_steps(env: Any, steps: int, seed: int = 0) -> float:
     actions, each agent acting while it has an observation; it resets when ``__all__``."""
     import time
 
+    from rlscale.envs.masks import sample_action
+
     obs, _ = env.reset(seed=seed)
     spent = 0.0
     for _ in range(steps):
-        actions = {a: env.get_action_space(a).sample() for a in obs}
+        actions = {a: sample_action(env.get_action_space(a), obs[a]) for a in obs}
         start = time.perf_counter()
         obs, _, terminated, truncated, _ = env.step(actions)
         spent += time.perf_counter() - start

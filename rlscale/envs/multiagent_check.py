@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rlscale.envs.masks import sample_action
 from rlscale.envs.multiagent import PARALLEL, AgentSpaces
 from rlscale.envs.resolve import describe_space
 
@@ -151,14 +152,17 @@ def rollouts(env: Any, agents: AgentSpaces, episodes: int, seed: int, max_steps:
         if not (isinstance(out, tuple) and len(out) == 2):
             report.add(ERROR, "reset() must return (observations, infos), dicts keyed by agent")
             return
-        acting = _check_obs(out[0], agents, ep, report)
+        last = out[0]
+        acting = _check_obs(last, agents, ep, report)
         over = False
         while not over and ep.step < max_steps:
             if not acting:
                 report.add(ERROR, f"no agent has an observation, so none can act, but the "
                                   f"episode has not ended (first {ep.where()})", key="no-agent")
                 break
-            actions = {aid: agents.action_spaces[a].sample() for a, aid in acting.items()}
+            # Legal actions, if the env masks them.
+            actions = {aid: sample_action(agents.action_spaces[a], last.get(aid))
+                       for a, aid in acting.items()}
             for agent in acting:
                 ep.lengths[agent] = ep.lengths.get(agent, 0) + 1
             t0 = time.perf_counter()
@@ -171,6 +175,7 @@ def rollouts(env: Any, agents: AgentSpaces, episodes: int, seed: int, max_steps:
                                   "truncateds, infos), dicts keyed by agent")
                 return
             obs, rewards, terminated, truncated, _ = result
+            last = obs if isinstance(obs, Mapping) else {}
             acting = _check_obs(obs, agents, ep, report)
             _rewards(rewards, agents.observation_spaces, ep, report)
             term = _check_flags("terminateds", terminated, ep, report)

@@ -49,6 +49,8 @@ class EnvReport:
     agents: dict[str, tuple[str, str]] = field(default_factory=dict)
     agent_returns: dict[str, list[float]] = field(default_factory=dict)
     agent_lengths: dict[str, list[int]] = field(default_factory=dict)
+    # The action mask found from the spaces: agent ("" for a single-agent env) -> what it is.
+    action_masks: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +123,8 @@ def run_episodes(
     on_frame: FrameHook | None = None,
     on_episode: EpisodeHook | None = None,
 ) -> EvalResult:
-    """Run ``episodes`` full episodes, acting with ``policy.act``.
+    """Run ``episodes`` full episodes, acting with ``policy.act_with_state`` (a recurrent
+    policy's state carried from step to step, and reset at each episode's start).
 
     Episode ``i`` resets with seed ``seed + i`` (reproducible; ``None``: unseeded).
     ``on_frame`` receives ``env.render()`` once per action taken, so a recording has
@@ -135,13 +137,39 @@ def run_episodes(
         env.action_space.seed(seed)
     result = EvalResult()
     start = time.monotonic()
+    with one_torch_thread():
+        _play(policy, env, episodes, seed, explore, on_frame, on_episode, result)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """One PyTorch thread while a policy acts on one observation at a time: more only
+    fight over the cores with each other and with other processes (a recurrent policy's
+    steps slow down most)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _play(policy: Any, env: gym.Env, episodes: int, seed: int | None, explore: bool,
+          on_frame: FrameHook | None, on_episode: EpisodeHook | None,
+          result: EvalResult) -> None:
     for i in range(episodes):
         obs, _ = env.reset(seed=None if seed is None else seed + i)
         total, length, done = 0.0, 0, False
+        state = policy.initial_state()  # a recurrent policy's memory: reset each episode
         while not done:
             if on_frame is not None:
                 on_frame(np.asarray(env.render()))
-            action = policy.act([obs], explore=explore)[0]
+            actions, state = policy.act_with_state([obs], state, explore=explore)
+            action = actions[0]
             if isinstance(env.action_space, gym.spaces.Discrete):
                 action = int(action)
             obs, reward, terminated, truncated, _ = env.step(action)
@@ -152,5 +180,3 @@ def run_episodes(
         result.lengths.append(length)
         if on_episode is not None:
             on_episode(i, total, length)
-    result.seconds = time.monotonic() - start
-    return result

@@ -11,6 +11,16 @@ as training did (rlscale.envs.images). It returns:
 * ``Box`` actions: ``action`` ``[batch, *action_shape]``: the distribution's mean, already
   mapped into the action bounds exactly as RLlib does when it acts (``normalize_actions``
   / ``clip_actions`` of the run).
+
+A policy trained with an action mask (``rlscale.algos.masking``) takes two inputs: ``obs``,
+the observation without its mask flattened as ``gymnasium.spaces.flatten`` does, and
+``action_mask`` ``[batch, n]`` (1 legal, 0 illegal); the logits of illegal actions come out
+at the lowest float, so their argmax is always a legal action.
+
+A recurrent policy (``use_lstm``) takes its state as well, ``state_in_<leaf>`` (RLlib's LSTM
+state: ``actor_h``, ``actor_c``, and the critic's, ``[batch, layers, cell]``, zeros at an
+episode's start), and returns the next one, ``state_out_<leaf>``, after its first output:
+feed each back at the next step (``examples/onnx_lstm_policy.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +46,10 @@ ONNX, TORCHSCRIPT = "onnx", "torchscript"
 FORMATS = (ONNX, TORCHSCRIPT)
 SUFFIXES = {ONNX: (".onnx",), TORCHSCRIPT: (".pt", ".pth", ".ts")}
 OPSET = 17
+# A masked policy's second input: 1 for a legal action, 0 for an illegal one.
+MASK_INPUT = "action_mask"
+# A recurrent policy's state: inputs and outputs named by these and the state's leaf.
+STATE_IN, STATE_OUT = "state_in_", "state_out_"
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,10 @@ class ExportInfo:
     observation_space: str
     action_space: str
     input_dtype: str = "float32"  # an image policy's: the env's (e.g. uint8)
+    # Inputs after ``obs`` (a masked policy's ``action_mask``, a recurrent policy's
+    # ``state_in_*``) and outputs after the first (``state_out_*``): name and shape.
+    extra_inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    extra_outputs: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
 
 def _output_name(action_space: gym.Space) -> str:
@@ -63,13 +81,28 @@ def _output_name(action_space: gym.Space) -> str:
     )
 
 
+def state_names(policy: Policy) -> list[str]:
+    """A recurrent policy's state leaves, as they follow ``state_in_``/``state_out_`` in the
+    exported file's names (``actor_h``, ``actor_c``, ``critic_h``, ...), in tree order."""
+    if not policy.stateful:
+        return []
+    import tree
+
+    return ["_".join(str(p) for p in path)
+            for path, _ in tree.flatten_with_path(policy.module.get_initial_state())]
+
+
 def _network(policy: Policy) -> Any:
     """A plain ``torch.nn.Module``: observations -> logits (Discrete) or action (Box)."""
     import torch
+    import tree
     from ray.rllib.core import Columns
 
     space = policy.action_space
     module = policy.module
+    masked = policy.mask is not None
+    stateful = policy.stateful
+    state_structure = module.get_initial_state() if stateful else None
 
     class PolicyNetwork(torch.nn.Module):
         low: torch.Tensor
@@ -106,7 +139,11 @@ def _network(policy: Policy) -> Any:
                 self.n = int(np.prod(space.shape))
                 self.shape = tuple(space.shape)
 
-        def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        def forward(self, obs: torch.Tensor, *rest: torch.Tensor) -> Any:
+            # rest: the action mask of a masked policy, then a recurrent policy's state
+            # (its leaves in tree order).
+            mask = rest[0] if masked else None
+            states = rest[1:] if masked else rest
             if self.image_layout:
                 if self.image_layout == CHANNELS_FIRST:
                     obs = obs.permute(0, 2, 3, 1)  # [batch, C, H, W] -> [batch, H, W, C]
@@ -119,10 +156,23 @@ def _network(policy: Policy) -> Any:
                 obs = (obs - self.obs_mean) / self.obs_denom
                 if self.obs_clip:
                     obs = torch.clamp(obs, -self.obs_clip, self.obs_clip)
-            out = self.module._forward_inference({Columns.OBS: obs})
+            batch: dict[str, Any] = {Columns.OBS: obs}
+            if stateful:  # one time step of RLlib's [batch, time] layout
+                batch[Columns.OBS] = obs.unsqueeze(1)
+                batch[Columns.STATE_IN] = tree.unflatten_as(state_structure, list(states))
+            if masked:  # illegal logits at the lowest float
+                out = self.module.masked_forward(batch, mask)
+            else:
+                out = self.module._forward_inference(batch)
             inputs = out[Columns.ACTION_DIST_INPUTS]
-            if self.discrete:
-                return inputs
+            if stateful:
+                inputs = inputs[:, 0]
+            result = inputs if self.discrete else self._action(inputs)
+            if stateful:
+                return (result, *tree.flatten(out[Columns.STATE_OUT]))
+            return result
+
+        def _action(self, inputs: torch.Tensor) -> torch.Tensor:
             mean = inputs[..., : self.n].reshape((-1, *self.shape))
             if self.unsquash:
                 mean = self.low + (mean + 1.0) * (self.high - self.low) / 2.0
@@ -138,43 +188,65 @@ def _network(policy: Policy) -> Any:
 def export_policy(policy: Policy, path: Path, fmt: str) -> ExportInfo:
     """Write ``policy`` to ``path`` as ``fmt`` (atomically); returns what was written."""
     import torch
+    import tree
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     out_name = _output_name(policy.action_space)
-    sample = policy.inputs([policy.observation_space.sample() for _ in range(2)])
-    dummy = torch.as_tensor(sample)
+    samples = policy.export_inputs([policy.observation_space.sample() for _ in range(2)])
+    states = state_names(policy)
+    initial = policy.initial_state(2)
+    dummies = tuple(torch.as_tensor(s) for s in samples) + tuple(
+        tree.flatten(initial) if initial is not None else ())
     net = _network(policy)
     with torch.no_grad():
-        expected = net(dummy)
+        expected = net(*dummies)
+    if states:
+        expected = expected[0]
     meta = {
         "observation_space": describe_space(policy.observation_space),
         "action_space": describe_space(policy.action_space),
         "output": out_name,
     }
+    names = ["obs"]
+    if policy.mask is not None:
+        names.append(MASK_INPUT)
+        meta["action_mask"] = (f"input {MASK_INPUT}: the observation's '{policy.mask.key}' "
+                               "(1 legal, 0 illegal); obs: the rest, flattened")
+    names += [f"{STATE_IN}{name}" for name in states]
+    outputs = [out_name, *(f"{STATE_OUT}{name}" for name in states)]
+    if states:
+        meta["state"] = (f"recurrent: feed each {STATE_OUT}* back as {STATE_IN}* at the next "
+                         "step; zeros at an episode's start")
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         if fmt == ONNX:
-            _export_onnx(net, dummy, tmp, out_name, meta)
+            _export_onnx(net, dummies, names, tmp, outputs, meta)
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                traced = torch.jit.trace(net, dummy)
+                traced = torch.jit.trace(net, dummies)
             torch.jit.save(traced, str(tmp), _extra_files={"rlscale.json": json.dumps(meta)})
         publish_file(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return ExportInfo(
-        path=path, format=fmt, input_name="obs", input_shape=tuple(dummy.shape[1:]),
+        path=path, format=fmt, input_name="obs", input_shape=tuple(dummies[0].shape[1:]),
         output_name=out_name, output_shape=tuple(expected.shape[1:]),
         observation_space=meta["observation_space"], action_space=meta["action_space"],
-        input_dtype=str(sample.dtype),
+        input_dtype=str(samples[0].dtype),
+        extra_inputs=tuple((name, tuple(d.shape[1:])) for name, d in
+                           zip(names[1:], dummies[1:], strict=True)),
+        extra_outputs=tuple((name, tuple(d.shape[1:])) for name, d in
+                            zip(outputs[1:], dummies[len(dummies) - len(states):],
+                                strict=True)),
     )
 
 
-def _export_onnx(net: Any, dummy: Any, path: Path, out_name: str, meta: dict[str, str]) -> None:
+def _export_onnx(net: Any, dummies: tuple[Any, ...], names: list[str], path: Path,
+                 outputs: list[str], meta: dict[str, str]) -> None:
     import torch
 
     try:
@@ -185,8 +257,9 @@ def _export_onnx(net: Any, dummy: Any, path: Path, out_name: str, meta: dict[str
         warnings.simplefilter("ignore")
         # The TorchScript-based exporter: self-contained, no onnxscript needed.
         torch.onnx.export(
-            net, (dummy,), str(path), dynamo=False, input_names=["obs"],
-            output_names=[out_name], dynamic_axes={"obs": {0: "batch"}, out_name: {0: "batch"}},
+            net, dummies, str(path), dynamo=False, input_names=names,
+            output_names=outputs,
+            dynamic_axes={name: {0: "batch"} for name in (*names, *outputs)},
             opset_version=OPSET,
         )
     model = onnx.load(str(path))

@@ -83,10 +83,13 @@ class MultiAgentEvalResult:
     seconds: float = 0.0
 
     def stats(self) -> dict[str, Any]:
-        """Mean, std, min, max of the total return, mean length, and each agent's mean."""
+        """Mean, std, min, max of the total return, mean length, and each agent's mean and
+        win rate (the share of episodes it ended with a positive return)."""
         return {
             **episode_stats(self.returns, self.lengths),
             "agent_return_mean": {a: float(np.mean(v)) for a, v in self.agent_returns.items()},
+            "agent_win_rate": {a: float(np.mean(np.asarray(v) > 0))
+                               for a, v in self.agent_returns.items()},
         }
 
 
@@ -102,16 +105,31 @@ def run_multiagent_episodes(
     """Run ``episodes`` episodes of ``env`` (an RLlib ``MultiAgentEnv``), each agent acting
     with its policy while it has an observation and is not done. ``on_frame`` receives
     one rendered frame before each step, as for single-agent envs."""
-    from rlscale.envs.multiagent import render
     if seed is not None:
         import torch
 
         torch.manual_seed(seed)
+    from rlscale.evaluate.episodes import one_torch_thread
+
     result = MultiAgentEvalResult(agent_returns={a: [] for a in policies.plan.mapping})
     start = time.monotonic()
+    with one_torch_thread():
+        _play(policies, env, episodes, seed, explore, on_episode, on_frame, result)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _play(policies: AgentPolicies, env: Any, episodes: int, seed: int | None, explore: bool,
+          on_episode: EpisodeHook | None, on_frame: Callable[[np.ndarray], None] | None,
+          result: MultiAgentEvalResult) -> None:
+    from rlscale.envs.multiagent import render
+
     for i in range(episodes):
         obs, _ = env.reset(seed=None if seed is None else seed + i)
         returns = dict.fromkeys(policies.plan.mapping, 0.0)
+        # Each agent's recurrent state (agents sharing a policy have one each), reset per
+        # episode.
+        states = {a: policies.policy_of(a).initial_state() for a in policies.plan.mapping}
         done: set[Any] = set()
         length = 0
         while True:
@@ -122,7 +140,9 @@ def run_multiagent_episodes(
                 if agent in done:
                     continue
                 policy = policies.policy_of(agent)
-                action = policy.act([observation], explore=explore)[0]
+                acted, states[str(agent)] = policy.act_with_state(
+                    [observation], states[str(agent)], explore=explore)
+                action = acted[0]
                 if isinstance(policy.action_space, gym.spaces.Discrete):
                     action = int(action)
                 actions[agent] = action
@@ -139,8 +159,6 @@ def run_multiagent_episodes(
             result.agent_returns.setdefault(agent, []).append(value)
         if on_episode is not None:
             on_episode(i, result.returns[-1], length)
-    result.seconds = time.monotonic() - start
-    return result
 
 
 def export_agent_policies(policies: AgentPolicies, directory: Path, fmt: str,
@@ -171,7 +189,9 @@ def export_agent_policies(policies: AgentPolicies, directory: Path, fmt: str,
         "policies": {
             info.path.stem: {
                 "file": info.path.name, "agents": plan.agents_of(info.path.stem),
-                "input": info.input_name, "output": info.output_name,
+                "input": info.input_name,
+                "inputs": [info.input_name, *(name for name, _ in info.extra_inputs)],
+                "output": info.output_name,
                 "observation_space": info.observation_space,
                 "action_space": info.action_space,
             } for info in infos

@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlscale.envs.images import image_plan, to_module
+from rlscale.envs.masks import find_action_mask
 from rlscale.errors import ConfigError, EnvSpecError, RunDirError
 from rlscale.results.rundir import CONFIG_FILE, is_run_dir, read_config_file, read_summary
 from rlscale.results.summary import SUMMARY_FILE
@@ -228,6 +229,9 @@ class Policy:
         self.image = plan if plan is not None and plan.converts else None
         self._flatten = self.image is None and self._needs_flatten(
             module.observation_space, env_observation_space)
+        # The action mask a masked module (rlscale.algos.masking) takes out of observations.
+        self.mask = find_action_mask(env_observation_space, env_action_space,
+                                     getattr(module, "_mask_key", None))
 
     @staticmethod
     def _needs_flatten(module_space: gym.Space, env_space: gym.Space) -> bool:
@@ -245,7 +249,7 @@ class Policy:
             f"{env_space}; was the env config changed since training?"
         )
 
-    def observations(self, obs: Any) -> np.ndarray:
+    def observations(self, obs: Any) -> Any:
         """A batch of raw env observations (list or stacked array) as module input:
         :meth:`inputs`, normalized by the run's observation filter if it had one."""
         array = self.inputs(obs)
@@ -253,49 +257,103 @@ class Policy:
             array = to_module(array, self.image)
         return array if self.obs_filter is None else self.obs_filter(array)
 
-    def inputs(self, obs: Any) -> np.ndarray:
+    def inputs(self, obs: Any) -> Any:
         """A batch of raw env observations, flattened or cast as the module takes them
         (what an exported policy file takes: it normalizes them, and converts images,
-        itself)."""
+        itself); a ``Dict`` the module takes as it is (an action mask in it) as a dict of
+        stacked arrays."""
         items = list(obs) if not isinstance(obs, np.ndarray) else obs
         if self.image is not None:  # the env's own layout and dtype
             return np.asarray(items, dtype=self.observation_space.dtype)
+        if isinstance(self.observation_space, gym.spaces.Dict) and not self._flatten:
+            return {key: _as_module_array([o[key] for o in items])
+                    for key in self.observation_space.spaces}
         if self._flatten:
             rows = [gym.spaces.flatten(self.observation_space, o) for o in items]
             return np.asarray(rows, dtype=np.float32)
-        array = np.asarray(items)
-        # As RLlib's NumpyToTensor connector: floats reach the module as float32.
-        if np.issubdtype(array.dtype, np.floating):
-            return array.astype(np.float32, copy=False)
-        return array
+        return _as_module_array(items)
+
+    def export_inputs(self, obs: Any) -> tuple[np.ndarray, ...]:
+        """A batch of raw env observations as an exported file takes them: ``(obs,)``, or
+        ``(obs, action_mask)`` for a masked policy (the rest of the ``Dict`` flattened as
+        ``gymnasium.spaces.flatten`` does, and the mask, both float32)."""
+        if self.mask is None:
+            return (np.asarray(self.inputs(obs)),)
+        rest = self.mask.observation_space
+        flat = [gym.spaces.flatten(rest, {k: o[k] for k in rest.spaces}) for o in obs]
+        masks = [np.asarray(o[self.mask.key]).reshape(-1) for o in obs]
+        return (np.asarray(flat, dtype=np.float32), np.asarray(masks, dtype=np.float32))
+
+    @property
+    def stateful(self) -> bool:
+        """True for a recurrent policy (``use_lstm``): its actions depend on a state carried
+        from step to step of an episode."""
+        return bool(self.module.is_stateful())
+
+    def initial_state(self, batch: int = 1) -> Any:
+        """The recurrent state at the start of an episode for ``batch`` envs (RLlib's: zeros),
+        a dict of tensors; ``None`` for a policy without memory."""
+        if not self.stateful:
+            return None
+        import torch
+        import tree
+
+        return tree.map_structure(
+            lambda x: torch.as_tensor(x).unsqueeze(0).repeat(batch, *([1] * np.ndim(x))),
+            self.module.get_initial_state())
 
     def action_dist_inputs(self, obs: Any) -> torch.Tensor:
-        """The module's inference output for a batch of raw env observations."""
+        """The module's inference output for a batch of raw env observations (a recurrent
+        policy: each at the start of an episode)."""
         import torch
         from ray.rllib.core import Columns
 
-        batch = {Columns.OBS: torch.as_tensor(self.observations(obs))}
-        return self.module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+        with torch.no_grad():
+            out, _ = self._forward(obs, False, self.initial_state(len(obs)))
+        return out[Columns.ACTION_DIST_INPUTS]
+
+    def _forward(self, obs: Any, explore: bool, state: Any) -> tuple[dict[str, Any], Any]:
+        """The module's forward pass on a batch of raw env observations; with a recurrent
+        ``state``, one time step (RLlib's [batch, time] layout) and the next state."""
+        import tree
+        from ray.rllib.core import Columns
+
+        inputs = _as_tensors(self.observations(obs))
+        batch: dict[str, Any] = {Columns.OBS: inputs}
+        if state is not None:
+            batch[Columns.OBS] = tree.map_structure(lambda t: t.unsqueeze(1), inputs)
+            batch[Columns.STATE_IN] = state
+        # The module is in eval mode since it was restored: call the forward passes that
+        # forward_inference/forward_exploration wrap, without switching modes every step.
+        out = (self.module._forward_exploration(batch) if explore
+               else self.module._forward_inference(batch))
+        if state is None:
+            return out, None
+        squeezed = {k: out[k][:, 0] for k in (Columns.ACTION_DIST_INPUTS, Columns.ACTIONS)
+                    if k in out}
+        return {**out, **squeezed}, out[Columns.STATE_OUT]
 
     def act(self, obs: Any, explore: bool = False) -> np.ndarray:
-        """Env actions for a batch of raw observations."""
+        """Env actions for a batch of raw observations (a recurrent policy: each at the
+        start of an episode; :meth:`act_with_state` carries its memory)."""
+        return self.act_with_state(obs, self.initial_state(len(obs)), explore)[0]
+
+    def act_with_state(self, obs: Any, state: Any,
+                       explore: bool = False) -> tuple[np.ndarray, Any]:
+        """Env actions for a batch of raw observations and the policy's next state:
+        ``state`` is :meth:`initial_state` at an episode's start, then what the previous
+        call returned (``None`` throughout for a policy without memory)."""
         import torch
         from ray.rllib.core import Columns
         from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
-        batch = {Columns.OBS: torch.as_tensor(self.observations(obs))}
-        # The module is in eval mode since it was restored: call the forward passes that
-        # forward_inference/forward_exploration wrap, without switching modes every step.
         with torch.no_grad():
-            if explore:
-                out = self.module._forward_exploration(batch)
-                dist_cls = self.module.get_exploration_action_dist_cls()
-            else:
-                out = self.module._forward_inference(batch)
-                dist_cls = self.module.get_inference_action_dist_cls()
+            out, state = self._forward(obs, explore, state)
             if Columns.ACTIONS in out:  # modules that pick actions themselves (e.g. DQN)
                 actions = out[Columns.ACTIONS]
             else:
+                dist_cls = (self.module.get_exploration_action_dist_cls() if explore
+                            else self.module.get_inference_action_dist_cls())
                 dist = dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
                 if not explore:
                     dist = dist.to_deterministic()
@@ -307,7 +365,24 @@ class Policy:
             elif self.clip_actions:
                 actions = np.stack([clip_action(a, self.action_space) for a in actions])
             actions = actions.astype(self.action_space.dtype, copy=False)
-        return actions
+        return actions, state
+
+
+def _as_module_array(items: Any) -> np.ndarray:
+    array = np.asarray(items)
+    # As RLlib's NumpyToTensor connector: floats reach the module as float32.
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(np.float32, copy=False)
+    return array
+
+
+def _as_tensors(value: Any) -> Any:
+    """An array, or a dict of them, as torch tensors."""
+    import torch
+
+    if isinstance(value, dict):
+        return {k: _as_tensors(v) for k, v in value.items()}
+    return torch.as_tensor(value)
 
 
 def load_policy(ref: CheckpointRef, env: gym.Env) -> Policy:

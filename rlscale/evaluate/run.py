@@ -43,6 +43,9 @@ class EvaluationReport:
     agent_policy: dict[str, str] | None = None
     agent_returns: dict[str, list[float]] | None = None
     agent_return_mean: dict[str, float] | None = None
+    # The share of episodes each agent ended with a positive return: its win rate in a game
+    # scored +1 win, -1 loss, 0 draw (PettingZoo's classic games).
+    agent_win_rate: dict[str, float] | None = None
 
     @property
     def multiagent(self) -> bool:
@@ -59,6 +62,7 @@ class EvaluationReport:
         }
         if self.multiagent:
             out["agent_return_mean"] = self.agent_return_mean
+            out["agent_win_rate"] = self.agent_win_rate
             out["agent_policy"] = self.agent_policy
         out["returns"] = self.returns
         out["lengths"] = self.lengths
@@ -189,5 +193,6 @@ def _multiagent(ref: Any, config: dict[str, Any], env_config: dict[str, Any],
         returns=result.returns, lengths=result.lengths, restore_s=restore_s,
         episodes_s=result.seconds, total_s=time.monotonic() - start,
         agent_policy=dict(policies.plan.mapping), agent_returns=result.agent_returns,
-        agent_return_mean=stats["agent_return_mean"], video=video, video_frames=frames,
+        agent_return_mean=stats["agent_return_mean"], agent_win_rate=stats["agent_win_rate"],
+        video=video, video_frames=frames,
     )

@@ -53,6 +53,7 @@ def _probe(spec: str, env_config: dict[str, Any], env_packages: Sequence[str],
     import warnings
 
     from rlscale.envs import multiagent
+    from rlscale.envs.masks import sample_action
     from rlscale.envs.resolve import make_env
 
     prefix = f"environment '{spec}': "
@@ -63,15 +64,15 @@ def _probe(spec: str, env_config: dict[str, Any], env_packages: Sequence[str],
             try:
                 if multiagent.object_kind(env) is not None:  # every agent acts at random
                     return multiagent.time_random_steps(env, steps) / steps * 1e6, None
-                env.reset(seed=0)
+                obs, _ = env.reset(seed=0)
                 spent = 0.0
                 for _ in range(steps):
-                    action = env.action_space.sample()
+                    action = sample_action(env.action_space, obs)  # legal, if masked
                     start = time.perf_counter()
-                    _, _, terminated, truncated, _ = env.step(action)
+                    obs, _, terminated, truncated, _ = env.step(action)
                     spent += time.perf_counter() - start
                     if terminated or truncated:
-                        env.reset()
+                        obs, _ = env.reset()
             finally:
                 env.close()
     except EnvSpecError as exc:
