@@ -170,21 +170,24 @@ def resolve_experiment(
     for item in sets:
         user = deep_merge(user, parse_set(item))
     user = deep_merge(user, flags or {})
+    # Who set what: the dotted keys the user gave (file, --set, flags), recorded here once,
+    # so that later choices (the multi-agent preset, the batch) never compare values.
+    given = frozenset(dotted_keys(user))
     first = validate(user)
     preset_name, preset = load_preset(first.preset, first.algo, first.env)
     if not preset:
-        return first, preset_name
+        return first.with_user_keys(given), preset_name
     merged = deep_merge(preset, user)
     merged["preset"] = preset_name
-    return validate(merged).with_user_keys(frozenset(_dotted(user))), preset_name
+    return validate(merged).with_user_keys(given), preset_name
 
 
-def _dotted(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+def dotted_keys(data: Mapping[str, Any], prefix: str = "") -> list[str]:
     """Every dotted path of ``data``'s leaves (and of each mapping on the way)."""
     out: list[str] = []
     for key, value in data.items():
         path = f"{prefix}{key}"
         out.append(path)
         if isinstance(value, Mapping):
-            out += _dotted(value, f"{path}.")
+            out += dotted_keys(value, f"{path}.")
     return out

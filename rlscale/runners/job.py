@@ -196,13 +196,18 @@ USER_BATCH_KEYS = (BATCH_KEY, "train_batch_size", "rollout_fragment_length")
 def _scale_batch(
     exp: ExperimentConfig, algo: AlgoInfo, plan: ResourcePlan
 ) -> tuple[ExperimentConfig, ResourcePlan]:
-    """Grow a batch the user did not set (the preset's or RLlib's) with the plan's envs."""
-    from rlscale.config.presets import load_preset
+    """Grow a batch the user did not set (the preset's or RLlib's) with the plan's envs.
 
-    _, preset = load_preset(exp.preset, exp.algo, exp.env) if exp.preset else (None, {})
-    from_preset = preset.get("algo_config", {}) if isinstance(preset, dict) else {}
+    Who set the batch is what ``resolve_experiment`` recorded (``exp.user_keys()``), never
+    a comparison of values: a user's batch equal to the preset's is the user's. An
+    experiment not merged from layers (no preset in it) holds only its caller's keys.
+    """
     mine = exp.algo_config
-    explicit = any(k in mine and mine[k] != from_preset.get(k) for k in USER_BATCH_KEYS)
+    user = exp.user_keys()
+    if user is None:
+        explicit = any(k in mine for k in USER_BATCH_KEYS)
+    else:
+        explicit = any(f"algo_config.{k}" in user for k in USER_BATCH_KEYS)
     if BATCH_KEY in mine:
         batch = int(mine[BATCH_KEY])
     else:

@@ -204,7 +204,12 @@ def _probe_experiment(exp: ExperimentConfig, space: SearchSpace) -> ExperimentCo
     data["search"] = {}
     for dim in space.dimensions:
         set_path(data, dim.parts, dim.probe_values()[0])
-    return ExperimentConfig.model_validate(data)
+    probe = ExperimentConfig.model_validate(data)
+    user = exp.user_keys()
+    if user is None:
+        return probe
+    # Who set what survives the round trip; the searched keys are the user's too.
+    return probe.with_user_keys(user | {d.key for d in space.dimensions})
 
 
 def prepare_sweep(

@@ -1,0 +1,24 @@
+"""Preparing a sweep: the probe trial keeps what the user set."""
+
+from __future__ import annotations
+
+from rlscale.config import resolve_experiment
+from rlscale.config.model import ExperimentConfig
+from rlscale.config.search import parse_search
+from rlscale.runners.sweep import _probe_experiment
+
+
+def test_the_probe_keeps_who_set_what() -> None:
+    exp, _ = resolve_experiment(
+        None, sets=["algo_config.train_batch_size_per_learner=1024"],
+        flags={"env": "CartPole-v1", "search": {"algo_config.lr": {"grid": [1e-3, 3e-4]}}},
+    )
+    space = parse_search(exp.search, list(ExperimentConfig.model_fields))
+    probe = _probe_experiment(exp, space)
+    assert probe.algo_config["lr"] == 1e-3
+    user = probe.user_keys()
+    assert user is not None and exp.user_keys() is not None
+    # The user's batch (equal to the preset's) stays the user's; the searched key is theirs.
+    assert user == exp.user_keys() | {"algo_config.lr"}
+    assert "algo_config.train_batch_size_per_learner" in user
+    assert "algo_config.num_epochs" not in user
