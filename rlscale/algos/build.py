@@ -165,7 +165,7 @@ def build_algo_config(
     connector = observation_connector(env.observation_space)
     # normalize.obs: RLlib's MeanStdFilter after it (rlscale.algos.normalize).
     connector = observation_pipeline(env.observation_space, exp.normalize.obs, connector)
-    fault_settings = faults.FaultSettings(**exp.faults.model_dump())
+    fault_settings = exp.faults
     faults.register_fault_tolerant_env(env, fault_settings)
     config = (
         info.config()

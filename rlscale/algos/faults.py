@@ -44,6 +44,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from rlscale.config.model import FaultsConfig
 from rlscale.errors import TrainingFailed
 from rlscale.results import metrics
 
@@ -65,16 +66,6 @@ _RLLIB_STEP_FAILURES = "num_env_step_failures"  # RLlib's own count (whole vecto
 RESET_ATTEMPTS = 3  # a reset() that raises this often in a row propagates the last error
 OUTCOME_WINDOW = 100  # episodes over which the share of failed ones is judged
 MIN_OUTCOMES = 20  # ... once this many have ended
-
-
-@dataclass(frozen=True)
-class FaultSettings:
-    """The experiment's ``faults`` section, as the env wrapper and callbacks need it."""
-
-    step_timeout_s: float | None = 30.0
-    max_failed_fraction: float = 0.95
-    max_restarts_without_episode: int = 50
-    env_runner_restart_delay_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -266,12 +257,12 @@ class FaultTolerantEnv(gym.Wrapper):  # type: ignore[type-arg]
 
 
 def _make_fault_tolerant(
-    creator: Callable[[Any], Any], settings: FaultSettings, env_config: Any
+    creator: Callable[[Any], Any], settings: FaultsConfig, env_config: Any
 ) -> FaultTolerantEnv:
     return FaultTolerantEnv(lambda: creator(env_config), settings.step_timeout_s)
 
 
-def register_fault_tolerant_env(env: Any, settings: FaultSettings) -> None:
+def register_fault_tolerant_env(env: Any, settings: FaultsConfig) -> None:
     """Register ``env`` (a :class:`~rlscale.envs.resolve.ResolvedEnv`) with Tune's registry,
     each sub-environment wrapped in :class:`FaultTolerantEnv` (native vector envs as is)."""
     import functools
@@ -338,7 +329,7 @@ def _pop_fault(section: dict[str, Any]) -> EnvFault | None:
     return None
 
 
-def fault_result_hook(settings: FaultSettings) -> Callable[..., None]:
+def fault_result_hook(settings: FaultsConfig) -> Callable[..., None]:
     """The ``on_train_result`` callback that reports faults and stops the run when they
     outpace progress."""
     import functools
@@ -347,7 +338,7 @@ def fault_result_hook(settings: FaultSettings) -> Callable[..., None]:
 
 
 def _on_train_result(
-    settings: FaultSettings, *, algorithm: Any, result: dict[str, Any], **_: Any
+    settings: FaultsConfig, *, algorithm: Any, result: dict[str, Any], **_: Any
 ) -> None:
     state = getattr(algorithm, "_rlscale_fault_progress", None)
     if state is None:
@@ -386,7 +377,7 @@ def _rllib_step_failures(algorithm: Any, runners: dict[str, Any]) -> int:
     return max(total - seen, 0)
 
 
-def _stop_if_outpaced(settings: FaultSettings, state: _Progress) -> None:
+def _stop_if_outpaced(settings: FaultsConfig, state: _Progress) -> None:
     fault = state.last_fault
     if fault is None:
         return
@@ -405,7 +396,7 @@ def _stop_if_outpaced(settings: FaultSettings, state: _Progress) -> None:
         )
 
 
-def fault_tolerance_settings(settings: FaultSettings) -> dict[str, Any]:
+def fault_tolerance_settings(settings: FaultsConfig) -> dict[str, Any]:
     """RLlib's ``fault_tolerance(...)`` arguments: crashed or killed env-runner processes
     are restarted after a short delay; a sub-environment RLlib sees fail (one not wrapped
     here) is rebuilt instead of failing the runner."""

@@ -22,6 +22,9 @@ ENV_STEPS_THIS_ITER = "env_runners/num_env_steps_sampled"
 # and the number of episodes it played.
 EVAL_RETURN_MEAN = f"evaluation/{ENV_RUNNER_RESULTS}/{EPISODE_RETURN_MEAN_KEY}"
 EVAL_EPISODES = f"evaluation/{ENV_RUNNER_RESULTS}/num_episodes"
+# rlscale's own section of each result: where an iteration's time went (algos/throughput.py
+# writes it, results/throughput.py folds it into summary.json).
+THROUGHPUT = "rlscale_throughput"
 
 
 def get_metric(result: Mapping[str, Any], path: str) -> Any:

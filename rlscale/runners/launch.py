@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlscale.config import resolve_experiment
-from rlscale.config.load import deep_merge, nest
+from rlscale.config.load import deep_merge
 from rlscale.config.model import ExperimentConfig
+from rlscale.config.paths import nest
 from rlscale.errors import ConfigError
 from rlscale.results.summary import Summary
 from rlscale.runners.job import TrainingJob, prepare_job, run_mode

@@ -24,13 +24,8 @@ from rlscale.algos import AlgoInfo, ResourcePlan
 from rlscale.algos.build import validate_algo_config
 from rlscale.algos.plan import plan_sweep, sweep_concurrency
 from rlscale.config.model import ExperimentConfig
-from rlscale.config.search import (
-    Dimension,
-    SearchSpace,
-    get_path,
-    parse_search,
-    set_path,
-)
+from rlscale.config.paths import get_path, nest, set_path
+from rlscale.config.search import Dimension, SearchSpace, parse_search
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.errors import ConfigError, RlscaleError, TrainingFailed, did_you_mean
 from rlscale.results import metrics
@@ -52,10 +47,11 @@ from rlscale.runners.job import (
     check_cpus_within_reach,
     place_output,
 )
+from rlscale.runners.segment import segment_summary
 from rlscale.runners.session import Capacity, local_capacity
-from rlscale.runners.stopping import clear_stop, request_stop, stop_criteria, stop_requested
+from rlscale.runners.stopping import clear_stop, request_stop, stop_requested
 from rlscale.runners.tracking import logger_callbacks
-from rlscale.runners.tune_run import TrialRuns, make_stopper, make_tracker, track
+from rlscale.runners.tune_run import TrialRuns, run_config, track
 
 if TYPE_CHECKING:
     from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
@@ -166,12 +162,6 @@ def _check_options(options: SweepOptions, space: SearchSpace) -> None:
         )
 
 
-def _nested(parts: tuple[str, ...], value: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    set_path(out, parts, value)
-    return out
-
-
 def _rllib_path(
     dim: Dimension, algo: AlgoInfo, rllib: dict[str, Any]
 ) -> tuple[str, ...]:
@@ -187,7 +177,7 @@ def _rllib_path(
     translated: dict[str, Any] = {}
     for value in dim.probe_values():
         try:
-            translated = validate_algo_config(algo, _nested(rest, value))
+            translated = validate_algo_config(algo, nest(rest, value))
         except ConfigError as exc:
             raise ConfigError(f"search: {exc}") from None
     key = next(iter(translated))
@@ -370,13 +360,8 @@ class SweepTrials(TrialRuns):
         path = Path(trial.path)
         exp = self.job.exp
         resumed = (path / SUMMARY_FILE).is_file()
-        if resumed:
-            summary = Summary.read(path)
-        else:
-            summary = Summary(env=exp.env, algo=self.job.algo.name, target_reward=exp.stop.reward,
-                              target_on=exp.stop.on or "train")
-        summary.mark_running()
-        summary.segments += 1
+        previous = Summary.read(path) if resumed else None
+        summary = segment_summary(exp, self.job.algo.name, previous)
         config = self.job.trial_experiment()
         for key, value in self.values(trial).items():
             set_path(config, key.split("."), value)
@@ -515,18 +500,11 @@ def run_sweep(job: SweepJob, command: str, hook: TrialHook | None = None) -> boo
                 trial_dirname_creator=trial_dirname,
                 trial_name_creator=trial_dirname,
             ),
-            run_config=tune.RunConfig(
-                name=TRIALS_DIR,
-                storage_path=str(job.sweep_dir.path),
-                stop=make_stopper(stop_criteria(job.exp.stop), stop_on_request=False),
-                checkpoint_config=tune.CheckpointConfig(
-                    checkpoint_frequency=job.exp.checkpoint.every, checkpoint_at_end=True
-                ),
-                failure_config=tune.FailureConfig(max_failures=0),
-                # MLflow / W&B (tracking:): one experiment / group for the sweep's trials.
-                callbacks=[make_tracker(),
-                           *logger_callbacks(job.exp, job.sweep_dir.path, f"{TRIALS_DIR}/*")],
-                verbose=0,
+            # MLflow / W&B (tracking:): one experiment / group for the sweep's trials.
+            run_config=run_config(
+                job.exp, job.sweep_dir.path, TRIALS_DIR,
+                logger_callbacks(job.exp, job.sweep_dir.path, f"{TRIALS_DIR}/*"),
+                stop_on_request=False,
             ),
         )
     track(runs)
