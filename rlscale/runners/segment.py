@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 ResultHook = Callable[[dict[str, Any]], None]
 
 # summary.json is rewritten (atomically, with an fsync) at most this often for results;
-# checkpoints, the start and the end always write it. One write per iteration cost the
-# driver 2 ms on a local disk, and a shared file system far more.
+# checkpoints, the start and the end always write it. One atomic write per iteration costs
+# the driver time on a local disk, and far more on a shared file system
+# (docs/code-figures.md).
 SUMMARY_EVERY_S = 2.0
 
 
