@@ -18,7 +18,6 @@ KNOWN_LONG_FUNCTIONS = {
 KNOWN_LONG_MODULES = {
     "rlscale/algos/plan.py",
     "rlscale/envs/resolve.py",
-    "rlscale/algos/faults.py",
 }
 
 

@@ -29,21 +29,19 @@ keep RLlib's behaviour (the whole vector env is rebuilt), counted by RLlib's
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
-import math
 import os
-import signal
 import threading
-import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import gymnasium as gym
 
+from rlscale.algos import watchdog
+from rlscale.algos.watchdog import WATCHDOG, StepTimeout
 from rlscale.config.model import FaultsConfig
 from rlscale.errors import TrainingFailed
 from rlscale.results import metrics
@@ -86,7 +84,7 @@ class EnvFault:
     def from_exception(cls, exc: BaseException) -> EnvFault:
         """The fault of ``exc``, located at the innermost frame of its traceback."""
         frames = traceback.extract_tb(exc.__traceback__)
-        while len(frames) > 1 and frames[-1].filename == __file__:
+        while len(frames) > 1 and frames[-1].filename in (__file__, watchdog.__file__):
             frames.pop()  # a timeout is raised by the watchdog's handler: where the env was
         where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -96,10 +94,6 @@ class EnvFault:
     def from_dict(cls, data: Mapping[str, Any]) -> EnvFault:
         """The inverse of :func:`dataclasses.asdict`."""
         return cls(**{k: str(data.get(k, "")) for k in ("type", "message", "where", "traceback")})
-
-
-class StepTimeout(Exception):
-    """An env's ``step()`` or ``reset()`` ran past ``faults.step_timeout_s``."""
 
 
 class SimulatorFaults(TrainingFailed):
@@ -137,72 +131,6 @@ class _ProcessFaults:
 _PROCESS_FAULTS = _ProcessFaults()
 
 
-# --- the step watchdog ------------------------------------------------------------------
-
-class _Watchdog:
-    """Interrupts a step that outlives its deadline: one thread per process, polling."""
-
-    def __init__(self) -> None:
-        self.deadline = math.inf
-        self.timeout = math.inf
-        self.thread_id = 0
-        self._started = False
-        self._use_signal = False
-        self._lock = threading.Lock()
-
-    def start(self, timeout: float) -> None:
-        with self._lock:
-            self.timeout = min(self.timeout, timeout)
-            if self._started:
-                return
-            self._started = True
-            if threading.current_thread() is threading.main_thread():
-                with contextlib.suppress(ValueError, OSError):
-                    if signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None):
-                        signal.signal(signal.SIGALRM, self._on_alarm)
-                        self._use_signal = True
-            threading.Thread(target=self._watch, name="rlscale-step-watchdog",
-                             daemon=True).start()
-
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[None]:
-        self.thread_id = threading.get_ident()
-        self.deadline = time.monotonic() + self.timeout
-        try:
-            yield
-        finally:
-            self.deadline = math.inf
-
-    def _expired(self) -> bool:
-        return time.monotonic() >= self.deadline
-
-    def _on_alarm(self, signum: int, frame: Any) -> None:
-        if self._expired() and threading.get_ident() == self.thread_id:
-            self.deadline = math.inf
-            raise StepTimeout(self._message())
-
-    def _message(self) -> str:
-        return f"the env did not return within {self.timeout:g} s (faults.step_timeout_s)"
-
-    def _watch(self) -> None:
-        while True:
-            time.sleep(min(max(self.timeout / 10, 0.05), 1.0))
-            if not self._expired():
-                continue
-            ours = signal.getsignal(signal.SIGALRM) == self._on_alarm  # not replaced since
-            if ours and self._use_signal and self.thread_id == threading.main_thread().ident:
-                signal.pthread_kill(self.thread_id, signal.SIGALRM)
-            else:  # another thread: an exception at its next bytecode (not inside C code)
-                self.deadline = math.inf
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(self.thread_id), ctypes.py_object(StepTimeout)
-                )
-            time.sleep(0.05)
-
-
-_WATCHDOG = _Watchdog()
-
-
 # --- the env wrapper ---------------------------------------------------------------------
 
 class FaultTolerantEnv(gym.Wrapper):  # type: ignore[type-arg]
@@ -214,10 +142,10 @@ class FaultTolerantEnv(gym.Wrapper):  # type: ignore[type-arg]
         self._timeout = step_timeout_s
         self._last_obs: Any = None
         if step_timeout_s is not None:
-            _WATCHDOG.start(step_timeout_s)
+            WATCHDOG.start(step_timeout_s)
 
     def _guard(self) -> contextlib.AbstractContextManager[None]:
-        return _WATCHDOG.watching() if self._timeout is not None else contextlib.nullcontext()
+        return WATCHDOG.watching() if self._timeout is not None else contextlib.nullcontext()
 
     def _rebuild(self, exc: BaseException) -> EnvFault:
         fault = EnvFault.from_exception(exc)
