@@ -141,9 +141,13 @@ def warn_renamed(keys: list[str]) -> None:
 
 
 def build_algo_config(
-    exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan
+    exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan,
+    overrides: dict[str, Any] | None = None,
 ) -> AlgorithmConfig:
-    """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys."""
+    """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys.
+
+    ``overrides``: ``exp.algo_config`` as :func:`validate_algo_config` returned it, when the
+    caller has checked it already (it is checked here otherwise)."""
     from rlscale.algos import faults
     from rlscale.algos.evaluation import apply_evaluation
     from rlscale.algos.exploration import apply_initial_log_std, initial_log_std_model
@@ -152,7 +156,9 @@ def build_algo_config(
     from rlscale.algos.returns import log_episode_return, put_window_mean
     from rlscale.algos.throughput import fold_throughput, time_sampling
 
-    overrides = validate_algo_config(info, exp.algo_config, warn=False)
+    if overrides is None:
+        overrides = validate_algo_config(info, exp.algo_config, warn=False)
+    overrides = dict(overrides)
     model = overrides.pop("model", None)
     # exploration.log_std_init: the log-std a parameter of its own (rlscale.algos.exploration)
     model = initial_log_std_model(exp.exploration.log_std_init, info, env, model)

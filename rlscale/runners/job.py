@@ -180,12 +180,14 @@ def build_run(
     )
     ready = on_plan(plan) if on_plan is not None else None
     # algo_config's keys, types and ranges (RLlib is imported here), then the batch.
-    validate_algo_config(algo, exp.algo_config, warn=False)
+    checked = validate_algo_config(algo, exp.algo_config, warn=False)
     if algo.on_policy:
         exp, plan = _scale_batch(exp, algo, plan)
+        if BATCH_KEY in exp.algo_config:  # the batch, grown or not, as the plan has it
+            checked[BATCH_KEY] = exp.algo_config[BATCH_KEY]
     if ready is not None:
         ready()
-    return exp, env, plan, build_algo_config(exp, algo, env, plan)
+    return exp, env, plan, build_algo_config(exp, algo, env, plan, overrides=checked)
 
 
 BATCH_KEY = "train_batch_size_per_learner"
