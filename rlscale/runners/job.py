@@ -18,7 +18,7 @@ from rlscale.algos import (
 )
 from rlscale.algos.build import validate_algo_config
 from rlscale.algos.evaluation import check_evaluation
-from rlscale.algos.normalize import observation_pipeline
+from rlscale.algos.normalize import check_observation_normalization
 from rlscale.algos.plan import scale_batch
 from rlscale.config.model import ExperimentConfig
 from rlscale.config.presets import multiagent_preset
@@ -156,7 +156,7 @@ def build_run(
         exp = multiagent_preset(exp)
     check_tracking(exp)  # MLflow / W&B installed, MLflow's store opens (runners.tracking)
     check_evaluation(exp)  # stop.on: eval needs evaluation.every (algos.evaluation)
-    observation_pipeline(env.observation_space, exp.normalize.obs, None)  # normalize.obs: a Box
+    check_observation_normalization(env.observation_space, exp.normalize.obs)
     check_action_space(algo, env.action_space)
     step_time_us = None
     if check_env:
