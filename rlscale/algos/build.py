@@ -144,10 +144,13 @@ def warn_renamed(keys: list[str]) -> None:
 
 def build_algo_config(
     exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan,
-    algo_config: dict[str, Any] | None = None,
+    algo_config: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None,
 ) -> AlgorithmConfig:
-    """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys
-    (``algo_config``: in place of ``exp.algo_config``, e.g. PPO's carried over to APPO)."""
+    """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys.
+
+    ``algo_config``: in place of ``exp.algo_config`` (e.g. PPO's carried over to APPO);
+    ``overrides``: the user's keys as :func:`validate_algo_config` returned them, when the
+    caller has checked them already (they are checked here otherwise)."""
     from rlscale.algos import faults
     from rlscale.algos.evaluation import apply_evaluation
     from rlscale.algos.exploration import apply_initial_log_std, initial_log_std_model
@@ -157,8 +160,10 @@ def build_algo_config(
     from rlscale.algos.runner_start import fail_if_nothing_sampled
     from rlscale.algos.throughput import fold_throughput, time_sampling
 
-    overrides = validate_algo_config(
-        info, exp.algo_config if algo_config is None else algo_config, warn=False)
+    if overrides is None:
+        overrides = validate_algo_config(
+            info, exp.algo_config if algo_config is None else algo_config, warn=False)
+    overrides = dict(overrides)
     model = overrides.pop("model", None)
     # exploration.log_std_init: the log-std a parameter of its own (rlscale.algos.exploration)
     model = initial_log_std_model(exp.exploration.log_std_init, info, env, model)
@@ -180,7 +185,7 @@ def build_algo_config(
     connector = None if mask is not None else observation_connector(env.observation_space)
     # normalize.obs: RLlib's MeanStdFilter after it (rlscale.algos.normalize).
     connector = observation_pipeline(env.observation_space, exp.normalize.obs, connector)
-    fault_settings = faults.FaultSettings(**exp.faults.model_dump())
+    fault_settings = exp.faults
     faults.register_fault_tolerant_env(env, fault_settings)
     config = (
         info.config()
@@ -208,7 +213,7 @@ def build_algo_config(
         config.env_runners(gym_env_vectorize_mode="vector_entry_point")
     if env.action_space is not None and not has_box(env.action_space):
         # Unsquashing and clipping only touch Box actions, yet RLlib copies and walks every
-        # action to apply them: without it a CartPole env runner samples 20-25% faster.
+        # action to apply them: sampling is faster without (docs/code-figures.md).
         config.environment(normalize_actions=False, clip_actions=False)
     if connector is not None:
         config.env_runners(env_to_module_connector=connector)

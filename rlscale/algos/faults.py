@@ -29,21 +29,20 @@ keep RLlib's behaviour (the whole vector env is rebuilt), counted by RLlib's
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
-import math
 import os
-import signal
 import threading
-import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import gymnasium as gym
 
+from rlscale.algos import watchdog
+from rlscale.algos.watchdog import WATCHDOG, StepTimeout
+from rlscale.config.model import FaultsConfig
 from rlscale.errors import TrainingFailed
 from rlscale.results import metrics
 
@@ -68,16 +67,6 @@ MIN_OUTCOMES = 20  # ... once this many have ended
 
 
 @dataclass(frozen=True)
-class FaultSettings:
-    """The experiment's ``faults`` section, as the env wrapper and callbacks need it."""
-
-    step_timeout_s: float | None = 30.0
-    max_failed_fraction: float = 0.95
-    max_restarts_without_episode: int = 50
-    env_runner_restart_delay_s: float = 1.0
-
-
-@dataclass(frozen=True)
 class EnvFault:
     """An exception an env raised: its type, message and where it was raised."""
 
@@ -95,7 +84,7 @@ class EnvFault:
     def from_exception(cls, exc: BaseException) -> EnvFault:
         """The fault of ``exc``, located at the innermost frame of its traceback."""
         frames = traceback.extract_tb(exc.__traceback__)
-        while len(frames) > 1 and frames[-1].filename == __file__:
+        while len(frames) > 1 and frames[-1].filename in (__file__, watchdog.__file__):
             frames.pop()  # a timeout is raised by the watchdog's handler: where the env was
         where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -105,10 +94,6 @@ class EnvFault:
     def from_dict(cls, data: Mapping[str, Any]) -> EnvFault:
         """The inverse of :func:`dataclasses.asdict`."""
         return cls(**{k: str(data.get(k, "")) for k in ("type", "message", "where", "traceback")})
-
-
-class StepTimeout(Exception):
-    """An env's ``step()`` or ``reset()`` ran past ``faults.step_timeout_s``."""
 
 
 class SimulatorFaults(TrainingFailed):
@@ -146,72 +131,6 @@ class _ProcessFaults:
 _PROCESS_FAULTS = _ProcessFaults()
 
 
-# --- the step watchdog ------------------------------------------------------------------
-
-class _Watchdog:
-    """Interrupts a step that outlives its deadline: one thread per process, polling."""
-
-    def __init__(self) -> None:
-        self.deadline = math.inf
-        self.timeout = math.inf
-        self.thread_id = 0
-        self._started = False
-        self._use_signal = False
-        self._lock = threading.Lock()
-
-    def start(self, timeout: float) -> None:
-        with self._lock:
-            self.timeout = min(self.timeout, timeout)
-            if self._started:
-                return
-            self._started = True
-            if threading.current_thread() is threading.main_thread():
-                with contextlib.suppress(ValueError, OSError):
-                    if signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None):
-                        signal.signal(signal.SIGALRM, self._on_alarm)
-                        self._use_signal = True
-            threading.Thread(target=self._watch, name="rlscale-step-watchdog",
-                             daemon=True).start()
-
-    @contextlib.contextmanager
-    def watching(self) -> Iterator[None]:
-        self.thread_id = threading.get_ident()
-        self.deadline = time.monotonic() + self.timeout
-        try:
-            yield
-        finally:
-            self.deadline = math.inf
-
-    def _expired(self) -> bool:
-        return time.monotonic() >= self.deadline
-
-    def _on_alarm(self, signum: int, frame: Any) -> None:
-        if self._expired() and threading.get_ident() == self.thread_id:
-            self.deadline = math.inf
-            raise StepTimeout(self._message())
-
-    def _message(self) -> str:
-        return f"the env did not return within {self.timeout:g} s (faults.step_timeout_s)"
-
-    def _watch(self) -> None:
-        while True:
-            time.sleep(min(max(self.timeout / 10, 0.05), 1.0))
-            if not self._expired():
-                continue
-            ours = signal.getsignal(signal.SIGALRM) == self._on_alarm  # not replaced since
-            if ours and self._use_signal and self.thread_id == threading.main_thread().ident:
-                signal.pthread_kill(self.thread_id, signal.SIGALRM)
-            else:  # another thread: an exception at its next bytecode (not inside C code)
-                self.deadline = math.inf
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(self.thread_id), ctypes.py_object(StepTimeout)
-                )
-            time.sleep(0.05)
-
-
-_WATCHDOG = _Watchdog()
-
-
 # --- the env wrapper ---------------------------------------------------------------------
 
 class FaultTolerantEnv(gym.Wrapper):  # type: ignore[type-arg]
@@ -223,10 +142,10 @@ class FaultTolerantEnv(gym.Wrapper):  # type: ignore[type-arg]
         self._timeout = step_timeout_s
         self._last_obs: Any = None
         if step_timeout_s is not None:
-            _WATCHDOG.start(step_timeout_s)
+            WATCHDOG.start(step_timeout_s)
 
     def _guard(self) -> contextlib.AbstractContextManager[None]:
-        return _WATCHDOG.watching() if self._timeout is not None else contextlib.nullcontext()
+        return WATCHDOG.watching() if self._timeout is not None else contextlib.nullcontext()
 
     def _rebuild(self, exc: BaseException) -> EnvFault:
         fault = EnvFault.from_exception(exc)
@@ -266,7 +185,7 @@ class FaultTolerantEnv(gym.Wrapper):  # type: ignore[type-arg]
 
 
 def _make_fault_tolerant(
-    creator: Callable[[Any], Any], settings: FaultSettings, env_config: Any
+    creator: Callable[[Any], Any], settings: FaultsConfig, env_config: Any
 ) -> FaultTolerantEnv:
     try:
         return FaultTolerantEnv(lambda: creator(env_config), settings.step_timeout_s)
@@ -277,7 +196,7 @@ def _make_fault_tolerant(
         raise
 
 
-def register_fault_tolerant_env(env: Any, settings: FaultSettings) -> None:
+def register_fault_tolerant_env(env: Any, settings: FaultsConfig) -> None:
     """Register ``env`` (a :class:`~rlscale.envs.resolve.ResolvedEnv`) with Tune's registry,
     each sub-environment wrapped in :class:`FaultTolerantEnv` (native vector envs as is)."""
     import functools
@@ -344,7 +263,7 @@ def _pop_fault(section: dict[str, Any]) -> EnvFault | None:
     return None
 
 
-def fault_result_hook(settings: FaultSettings) -> Callable[..., None]:
+def fault_result_hook(settings: FaultsConfig) -> Callable[..., None]:
     """The ``on_train_result`` callback that reports faults and stops the run when they
     outpace progress."""
     import functools
@@ -353,7 +272,7 @@ def fault_result_hook(settings: FaultSettings) -> Callable[..., None]:
 
 
 def _on_train_result(
-    settings: FaultSettings, *, algorithm: Any, result: dict[str, Any], **_: Any
+    settings: FaultsConfig, *, algorithm: Any, result: dict[str, Any], **_: Any
 ) -> None:
     state = getattr(algorithm, "_rlscale_fault_progress", None)
     if state is None:
@@ -392,7 +311,7 @@ def _rllib_step_failures(algorithm: Any, runners: dict[str, Any]) -> int:
     return max(total - seen, 0)
 
 
-def _stop_if_outpaced(settings: FaultSettings, state: _Progress) -> None:
+def _stop_if_outpaced(settings: FaultsConfig, state: _Progress) -> None:
     fault = state.last_fault
     if fault is None:
         return
@@ -411,7 +330,7 @@ def _stop_if_outpaced(settings: FaultSettings, state: _Progress) -> None:
         )
 
 
-def fault_tolerance_settings(settings: FaultSettings) -> dict[str, Any]:
+def fault_tolerance_settings(settings: FaultsConfig) -> dict[str, Any]:
     """RLlib's ``fault_tolerance(...)`` arguments: crashed or killed env-runner processes
     are restarted after a short delay; a sub-environment RLlib sees fail (one not wrapped
     here) is rebuilt instead of failing the runner."""

@@ -47,9 +47,19 @@ def observation_pipeline(
     base: Callable[..., Any] | None,
 ) -> Callable[..., Any] | None:
     """The env-to-module connector factory: ``base`` (flattening, or ``None``), with the
-    observation filter after it when ``normalize_obs``."""
+    observation filter after it when ``normalize_obs`` (checked by
+    :func:`check_observation_normalization` first, once per run, by the job)."""
     if not normalize_obs:
         return base
+    return mean_std_filter if base is None else flatten_then_mean_std_filter
+
+
+def check_observation_normalization(
+    observation_space: gym.Space | None, normalize_obs: bool
+) -> None:
+    """Refuse ``normalize.obs`` for observations it cannot filter: images, non-Box spaces."""
+    if not normalize_obs:
+        return
     if image_plan(observation_space) is not None:
         raise ConfigError(
             "normalize.obs is for vector observations: image observations are scaled to "
@@ -60,4 +70,3 @@ def observation_pipeline(
             f"normalize.obs needs a Box observation space, not {observation_space} "
             "(wrap the env so it gives one: env_wrappers)"
         )
-    return mean_std_filter if base is None else flatten_then_mean_std_filter

@@ -24,7 +24,7 @@ from typing import Any
 
 from rlscale.results import metrics
 
-THROUGHPUT_KEY = "rlscale_throughput"
+THROUGHPUT_KEY = metrics.THROUGHPUT
 # Where the sampling processes log their counts (taken out of the result again).
 _LOGGED = "rlscale_sampling"
 _LEARN_S = "_rlscale_learn_s"

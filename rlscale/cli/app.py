@@ -112,8 +112,8 @@ def main() -> None:
 
     The process ends as soon as the command has: what a command writes is complete and
     closed when it returns (files are written atomically, Ray is stopped), and the
-    interpreter's own clean-up of every imported module (PyTorch, RLlib, sympy) took 2-3 s
-    on a 2-core machine (docs/benchmarks.md, start-up and shut-down) for nothing.
+    interpreter's own clean-up of every imported module (PyTorch, RLlib, sympy) takes
+    seconds for nothing (docs/code-figures.md).
     """
     try:
         app()

@@ -109,20 +109,7 @@ def check_env(
             out(f"Images        {image.describe()}", markup=False)
     for agent, mask in report.action_masks.items():
         out(f"Action mask   {agent + ': ' if agent else ''}{mask}", markup=False)
-    if report.episode_lengths:
-        capped = (f" ({report.capped_episodes} stopped at --max-steps {max_steps})"
-                  if report.capped_episodes else "")
-        mean_return = sum(report.episode_returns) / len(report.episode_returns)
-        out(f"Episodes      {len(report.episode_lengths)} with random actions, seed {seed}"
-            f"{capped}")
-        out(f"  lengths     {_numbers(report.episode_lengths, 'd')}")
-        total = " (summed over agents)" if report.agents else ""
-        out(f"  returns     {_numbers(report.episode_returns, '.2f')}  (mean {mean_return:.2f})"
-            f"{total}")
-        for agent, returns in report.agent_returns.items():
-            lengths = report.agent_lengths.get(agent, [])
-            out(f"  {agent}  returns {_numbers(returns, '.2f')}  steps "
-                f"{_numbers(lengths, 'd')}", markup=False)
+    _print_episodes(out, report, seed, max_steps)
     if report.step_time_us is not None:
         out(f"Step time     {report.step_time_us:,.1f} us (mean over random steps)")
     if not report.problems:
@@ -140,3 +127,22 @@ def check_env(
         return
     out(f"[red]FAILED[/red]: {len(report.errors)} problem(s) would break training")
     raise typer.Exit(1)
+
+
+def _print_episodes(out: Any, report: Any, seed: int, max_steps: int) -> None:
+    """The random episodes' lengths and returns (per agent for a multi-agent env)."""
+    if not report.episode_lengths:
+        return
+    capped = (f" ({report.capped_episodes} stopped at --max-steps {max_steps})"
+              if report.capped_episodes else "")
+    mean_return = sum(report.episode_returns) / len(report.episode_returns)
+    out(f"Episodes      {len(report.episode_lengths)} with random actions, seed {seed}"
+        f"{capped}")
+    out(f"  lengths     {_numbers(report.episode_lengths, 'd')}")
+    total = " (summed over agents)" if report.agents else ""
+    out(f"  returns     {_numbers(report.episode_returns, '.2f')}  (mean {mean_return:.2f})"
+        f"{total}")
+    for agent, returns in report.agent_returns.items():
+        lengths = report.agent_lengths.get(agent, [])
+        out(f"  {agent}  returns {_numbers(returns, '.2f')}  steps "
+            f"{_numbers(lengths, 'd')}", markup=False)

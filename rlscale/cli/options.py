@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import typer
 
 from rlscale.config.flags import Flag, flags_of
+from rlscale.config.paths import set_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,9 +57,5 @@ def flag_overrides(command: str, values: Mapping[str, Any]) -> dict[str, Any]:
         value = values.get(flag.param)
         if flag.path is None or value is None or value is False or value == []:
             continue
-        node = out
-        *parents, leaf = flag.path.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
+        set_path(out, flag.path.split("."), value)
     return out

@@ -52,12 +52,8 @@ def slurm(
     """Write a Slurm job script for an experiment into its run directory; submit it."""
     verbose, overwrite, dry_run = flags["verbose"], flags["overwrite"], flags["dry_run"]
     setup_logging(verbose)
-    from rlscale.config import resolve_experiment
     from rlscale.errors import ConfigError, ResourceError
-    from rlscale.results.rundir import NEW, OVERWRITE
-    from rlscale.runners import prepare_job
     from rlscale.runners import slurm as slurm_runner
-    from rlscale.runners.cluster import check_plan_fits
     from rlscale.runners.session import quiet_ray_environment
 
     if dry_run and submit:
@@ -70,22 +66,7 @@ def slurm(
     )
     slurm_runner.validate_request(req)
     quiet_ray_environment(verbose)
-    from rlscale.algos.policies import parse_policies_flag
-
-    overrides = flag_overrides(
-        "slurm", {**flags, "policies": parse_policies_flag(flags["policies"])})
-    exp, preset_name = resolve_experiment(experiment, flags["sets"] or [], overrides)
-    experiment_data = slurm_runner.job_experiment(exp, req)
-    # Plan against the allocation now, so a plan that cannot fit fails here, not in the queue.
-    planned = exp.model_copy(update={"resources": exp.resources.model_copy(
-        update={"num_gpus": experiment_data["resources"]["num_gpus"]})})
-    job = prepare_job(planned, preset_name, OVERWRITE if overwrite else NEW,
-                      slurm_runner.allocation_capacity(req, exp.resources.num_cpus))
-    allocation = slurm_runner.allocation_nodes(req)
-    if allocation is not None:
-        check_plan_fits(job.plan, allocation)
-    experiment_data["name"], experiment_data["output"] = job.exp.name, job.exp.output
-
+    job, experiment_data = _plan_job(experiment, req, flags)
     run_dir = job.run_dir.path
     script = slurm_runner.render_script(req, run_dir, job.exp.name or run_dir.name)
     path = slurm_runner.write_job(run_dir, script, experiment_data, overwrite)
@@ -108,3 +89,30 @@ def slurm(
         f"Follow it with:\n  rlscale status {shlex.quote(str(run_dir))}\n"
         f"  tail -f {shlex.quote(str(run_dir / f'slurm-{job_id}.out'))}"
     )
+
+
+def _plan_job(
+    experiment: Path | None, req: Any, flags: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
+    """The job planned against the allocation of ``req`` (a plan that cannot fit fails here,
+    not in the queue), and the experiment the job script trains."""
+    from rlscale.algos.policies import parse_policies_flag
+    from rlscale.config import resolve_experiment
+    from rlscale.results.rundir import NEW, OVERWRITE
+    from rlscale.runners import prepare_job
+    from rlscale.runners import slurm as slurm_runner
+    from rlscale.runners.cluster import check_plan_fits
+
+    overrides = flag_overrides(
+        "slurm", {**flags, "policies": parse_policies_flag(flags["policies"])})
+    exp, preset_name = resolve_experiment(experiment, flags["sets"] or [], overrides)
+    experiment_data = slurm_runner.job_experiment(exp, req)
+    planned = exp.model_copy(update={"resources": exp.resources.model_copy(
+        update={"num_gpus": experiment_data["resources"]["num_gpus"]})})
+    job = prepare_job(planned, preset_name, OVERWRITE if flags["overwrite"] else NEW,
+                      slurm_runner.allocation_capacity(req, exp.resources.num_cpus))
+    allocation = slurm_runner.allocation_nodes(req)
+    if allocation is not None:
+        check_plan_fits(job.plan, allocation)
+    experiment_data["name"], experiment_data["output"] = job.exp.name, job.exp.output
+    return job, experiment_data

@@ -164,7 +164,7 @@ def sweep(
     }
     console = Console(highlight=False, soft_wrap=True)
     if flags["dry_run"]:
-        _print_dry_run(console, launch.plan_sweep_job(experiment, **common))
+        _print_dry_run(console, launch.plan_sweep_job(experiment, **common, verbose=verbose))
         return
     printer = SweepPrinter(console, start)
     with stop_cleanly_on_signals(

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from rlscale.config.flags import KEY_FLAGS
 from rlscale.config.model import ExperimentConfig
+from rlscale.config.paths import dotted_keys, nest
 from rlscale.config.presets import load_preset
 from rlscale.errors import ConfigError, did_you_mean
 
@@ -55,14 +56,6 @@ def parse_set(item: str) -> dict[str, Any]:
     if any(not p for p in parts):
         raise ConfigError(f"--set has an empty key in {key!r}")
     return nest(parts, parse_scalar(raw))
-
-
-def nest(parts: Sequence[str], value: Any) -> dict[str, Any]:
-    """``["a", "b"], 1`` as ``{"a": {"b": 1}}``."""
-    node: dict[str, Any] = {parts[-1]: value}
-    for part in reversed(parts[:-1]):
-        node = {part: node}
-    return node
 
 
 def read_experiment_file(path: Path) -> dict[str, Any]:
@@ -170,21 +163,14 @@ def resolve_experiment(
     for item in sets:
         user = deep_merge(user, parse_set(item))
     user = deep_merge(user, flags or {})
+    # Who set what: the dotted keys the user gave (file, --set, flags), recorded here once,
+    # so that later choices (the multi-agent preset, the batch) never compare values.
+    given = frozenset(dotted_keys(user))
     first = validate(user)
     preset_name, preset = load_preset(first.preset, first.algo, first.env)
     if not preset:
-        return first, preset_name
+        return first.with_user_keys(given), preset_name
     merged = deep_merge(preset, user)
     merged["preset"] = preset_name
-    return validate(merged).with_user_keys(frozenset(_dotted(user))), preset_name
+    return validate(merged).with_user_keys(given), preset_name
 
-
-def _dotted(data: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """Every dotted path of ``data``'s leaves (and of each mapping on the way)."""
-    out: list[str] = []
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        out.append(path)
-        if isinstance(value, Mapping):
-            out += _dotted(value, f"{path}.")
-    return out

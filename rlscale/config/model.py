@@ -57,10 +57,6 @@ class StopConfig(_Strict):
         "the default) or eval (the last evaluation's; needs evaluation.every)."
     )
 
-    def is_empty(self) -> bool:
-        """True when no criterion is set (the run trains until interrupted)."""
-        return all(v is None for k, v in self.model_dump().items() if k != "on")
-
 
 class CheckpointSettings(_Strict):
     """When checkpoints are written (always one at the end)."""

@@ -197,25 +197,3 @@ def parse_search_flag(item: str) -> tuple[str, Any]:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return key.strip(), value
-
-
-def set_path(data: dict[str, Any], parts: tuple[str, ...] | list[str], value: Any) -> None:
-    """Set ``data[a][b][c] = value`` for ``parts == (a, b, c)``, creating mappings."""
-    node = data
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
-def get_path(data: Mapping[str, Any], parts: tuple[str, ...] | list[str]) -> Any:
-    """``data[a][b][c]`` for ``parts == (a, b, c)``, or None when missing."""
-    node: Any = data
-    for part in parts:
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node

@@ -8,7 +8,6 @@ training (``rlscale.algos.policies``), and written beside exported files.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -199,8 +198,3 @@ def export_agent_policies(policies: AgentPolicies, directory: Path, fmt: str,
     })
     return infos, mapping_path
 
-
-def read_mapping(directory: Path) -> dict[str, Any]:
-    """The ``policy_mapping.json`` an export wrote."""
-    data: dict[str, Any] = json.loads((directory / MAPPING_FILE).read_text())
-    return data

@@ -25,6 +25,9 @@ EVAL_EPISODES = f"evaluation/{ENV_RUNNER_RESULTS}/num_episodes"
 # Evaluation episodes a stop cut short (rlscale.envs.bounds), in the evaluation that was cut.
 EVAL_CUT_KEY = "episodes_cut_by_stop"
 EVAL_CUT = f"evaluation/{EVAL_CUT_KEY}"
+# rlscale's own section of each result: where an iteration's time went (algos/throughput.py
+# writes it, results/throughput.py folds it into summary.json).
+THROUGHPUT = "rlscale_throughput"
 
 
 def get_metric(result: Mapping[str, Any], path: str) -> Any:

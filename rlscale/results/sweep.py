@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import yaml
 
 from rlscale.config.model import StopConfig
-from rlscale.config.search import get_path, set_path
+from rlscale.config.paths import get_path, set_path
 from rlscale.results.files import (
     atomic_append_text,
     atomic_write_json,

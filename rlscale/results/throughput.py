@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-RESULT_KEY = "rlscale_throughput"
+from rlscale.results import metrics
+
+RESULT_KEY = metrics.THROUGHPUT
 SAMPLING, LEARNING = "sampling", "learning"
 
 

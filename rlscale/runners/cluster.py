@@ -46,35 +46,6 @@ def _gpu_count(value: str) -> int:
     return len([v for v in value.split(",") if v.strip()])
 
 
-def parse_cpus_per_node(value: str) -> list[int]:
-    """``"36(x2),18"`` -> [36, 36, 18]: every node's CPUs from SLURM_JOB_CPUS_PER_NODE."""
-    counts: list[int] = []
-    for part in value.split(","):
-        match = re.fullmatch(r"\s*(\d+)(?:\(x(\d+)\))?\s*", part)
-        if not match:
-            raise ResourceError(f"cannot read SLURM_JOB_CPUS_PER_NODE={value!r}")
-        counts += [int(match.group(1))] * int(match.group(2) or 1)
-    return counts
-
-
-def slurm_nodes(environ: Mapping[str, str] | None = None) -> list[Node] | None:
-    """Every node of this Slurm job (CPUs from SLURM_JOB_CPUS_PER_NODE, names from
-    SLURM_JOB_NODELIST when it is a plain list), or None outside Slurm. GPUs are known for
-    this node only (SLURM_GPUS_ON_NODE); Ray reports the others' once it runs there."""
-    env = os.environ if environ is None else environ
-    if "SLURM_JOB_ID" not in env or not env.get("SLURM_JOB_CPUS_PER_NODE"):
-        return None
-    counts = parse_cpus_per_node(env["SLURM_JOB_CPUS_PER_NODE"])
-    listed = env.get("SLURM_JOB_NODELIST", "")
-    names = listed.split(",") if listed and "[" not in listed else []
-    if len(names) != len(counts):
-        names = [f"node{i}" for i in range(len(counts))]
-    here = slurm_allocation(env)
-    gpus = here.gpus if here is not None else 0.0
-    return [Node(name=name, cpus=cpus, gpus=gpus if i == 0 else 0.0)
-            for i, (name, cpus) in enumerate(zip(names, counts, strict=True))]
-
-
 def slurm_allocation(environ: Mapping[str, str] | None = None) -> Capacity | None:
     """The cores and GPUs Slurm allocated to this job on this node, or None outside Slurm.
 

@@ -18,7 +18,7 @@ from rlscale.algos import (
 )
 from rlscale.algos.build import validate_algo_config
 from rlscale.algos.evaluation import check_evaluation
-from rlscale.algos.normalize import observation_pipeline
+from rlscale.algos.normalize import check_observation_normalization
 from rlscale.algos.plan import scale_batch
 from rlscale.algos.sampling import async_algo_config, choose_sampling
 from rlscale.config.model import ExperimentConfig
@@ -162,7 +162,7 @@ def build_run(
         exp = multiagent_preset(exp)
     check_tracking(exp)  # MLflow / W&B installed, MLflow's store opens (runners.tracking)
     check_evaluation(exp)  # stop.on: eval needs evaluation.every (algos.evaluation)
-    observation_pipeline(env.observation_space, exp.normalize.obs, None)  # normalize.obs: a Box
+    check_observation_normalization(env.observation_space, exp.normalize.obs)
     check_action_space(algo, env.action_space)
     step_time_us = None
     if check_env:
@@ -186,15 +186,20 @@ def build_run(
     )
     ready = on_plan(plan) if on_plan is not None else None
     # algo_config's keys, types and ranges (RLlib is imported here), then the batch.
-    validate_algo_config(own, exp.algo_config, warn=False)
+    checked = validate_algo_config(own, exp.algo_config, warn=False)
     if own.on_policy:
         exp, plan = _scale_batch(exp, own, plan)
+        if BATCH_KEY in exp.algo_config:  # the batch, grown or not, as the plan has it
+            checked[BATCH_KEY] = exp.algo_config[BATCH_KEY]
     settings, sampling = async_algo_config(
         sampling, exp.algo_config, plan.num_envs_per_env_runner * plan.sampling_processes,
         _batch(exp, own))
     plan = dataclasses.replace(plan, sampling=sampling)
     if ready is not None:
         ready()
+    if algo.name == own.name:  # the user's keys, checked above
+        return exp, env, plan, build_algo_config(exp, algo, env, plan, overrides=checked)
+    # PPO as APPO (sampling: async): PPO's settings carried over, checked against APPO
     return exp, env, plan, build_algo_config(exp, algo, env, plan, algo_config=settings)
 
 
@@ -206,13 +211,18 @@ USER_BATCH_KEYS = (BATCH_KEY, "train_batch_size", "rollout_fragment_length")
 def _scale_batch(
     exp: ExperimentConfig, algo: AlgoInfo, plan: ResourcePlan
 ) -> tuple[ExperimentConfig, ResourcePlan]:
-    """Grow a batch the user did not set (the preset's or RLlib's) with the plan's envs."""
-    from rlscale.config.presets import load_preset
+    """Grow a batch the user did not set (the preset's or RLlib's) with the plan's envs.
 
-    _, preset = load_preset(exp.preset, exp.algo, exp.env) if exp.preset else (None, {})
-    from_preset = preset.get("algo_config", {}) if isinstance(preset, dict) else {}
+    Who set the batch is what ``resolve_experiment`` recorded (``exp.user_keys()``), never
+    a comparison of values: a user's batch equal to the preset's is the user's. An
+    experiment not merged from layers (no preset in it) holds only its caller's keys.
+    """
     mine = exp.algo_config
-    explicit = any(k in mine and mine[k] != from_preset.get(k) for k in USER_BATCH_KEYS)
+    user = exp.user_keys()
+    if user is None:
+        explicit = any(k in mine for k in USER_BATCH_KEYS)
+    else:
+        explicit = any(f"algo_config.{k}" in user for k in USER_BATCH_KEYS)
     batch = _batch(exp, algo)
     grown, why = scale_batch(plan, batch, explicit)
     if why is None:

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlscale.config import resolve_experiment
-from rlscale.config.load import deep_merge, nest
+from rlscale.config.load import deep_merge
 from rlscale.config.model import ExperimentConfig
+from rlscale.config.paths import nest
 from rlscale.errors import ConfigError
 from rlscale.results.summary import Summary
 from rlscale.runners.job import TrainingJob, prepare_job, run_mode
@@ -223,14 +224,15 @@ def plan_sweep_job(
     resume: bool = False,
     overwrite: bool = False,
     check_env: bool = True,
+    verbose: bool = False,
 ) -> SweepJob:
     """Everything ``sweep`` would decide, checked, with nothing written and no Ray:
     ``rlscale sweep --dry-run``. ``search`` adds to (and wins over) the experiment's
-    ``search`` block."""
+    ``search`` block; ``verbose`` keeps Ray's logs."""
     from rlscale.runners.session import quiet_ray_environment
     from rlscale.runners.sweep import SweepOptions, prepare_sweep
 
-    quiet_ray_environment()
+    quiet_ray_environment(verbose)
     exp, preset = load(experiment, overrides, sets)
     if search:
         exp = exp.model_copy(update={"search": {**exp.search, **dict(search)}})
@@ -267,7 +269,8 @@ def sweep(
 
     quiet_ray_environment(verbose)
     job = plan_sweep_job(experiment, search=search, options=options, overrides=overrides,
-                         sets=sets, resume=resume, overwrite=overwrite, check_env=check_env)
+                         sets=sets, resume=resume, overwrite=overwrite, check_env=check_env,
+                         verbose=verbose)
     start_local_ray(job.total_cpus, job.total_gpus, verbose)
     try:
         if on_start is not None:

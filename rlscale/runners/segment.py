@@ -25,6 +25,7 @@ from rlscale.algos.runner_start import (
     nothing_sampled,
     start_error,
 )
+from rlscale.config.model import ExperimentConfig
 from rlscale.errors import TrainingFailed
 from rlscale.results.failure import failure_error, record_failure
 from rlscale.results.rundir import RESUME
@@ -38,8 +39,9 @@ log = logging.getLogger(__name__)
 ResultHook = Callable[[dict[str, Any]], None]
 
 # summary.json is rewritten (atomically, with an fsync) at most this often for results;
-# checkpoints, the start and the end always write it. One write per iteration cost the
-# driver 2 ms on a local disk, and a shared file system far more.
+# checkpoints, the start and the end always write it. One atomic write per iteration costs
+# the driver time on a local disk, and far more on a shared file system
+# (docs/code-figures.md).
 SUMMARY_EVERY_S = 2.0
 
 
@@ -128,6 +130,18 @@ class Segment:
         self.summary.write(self.run_dir)
 
 
+def segment_summary(exp: ExperimentConfig, algo: str, previous: Summary | None) -> Summary:
+    """The summary of a segment that starts: a new run's, or (``previous``) the resumed
+    run's, aimed at the experiment's target and marked running, one segment more. The same
+    for a run and for each trial of a sweep."""
+    summary = previous or Summary(env=exp.env, algo=algo)
+    summary.target_reward = exp.stop.reward
+    summary.target_on = exp.stop.on or "train"
+    summary.mark_running()
+    summary.segments += 1
+    return summary
+
+
 def begin_segment(job: TrainingJob, command: str) -> Segment:
     """Write the run's manifests and its running summary; for ``--resume``, arrange that the
     algorithm continues from the latest checkpoint (counters, return window included).
@@ -135,17 +149,13 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
     Raises :class:`TrainingFailed` when a run to resume has no checkpoint yet.
     """
     run_dir = job.run_dir.path
-    summary = Summary(env=job.exp.env, algo=job.algo.name, target_reward=job.exp.stop.reward,
-                      target_on=job.exp.stop.on or "train")
+    previous: Summary | None = None
     restore: tuple[str | None, float] = (None, 0.0)
     if job.mode == RESUME:
         previous = Summary.read(run_dir)
         latest = previous.latest_checkpoint()
         if latest is None:
             raise TrainingFailed(f"cannot resume {run_dir}: it has no checkpoint yet")
-        summary = previous
-        summary.target_reward = job.exp.stop.reward
-        summary.target_on = job.exp.stop.on or "train"
         restore = (str(run_dir / latest.path), latest.time_total_s)
         log.info("resuming from %s (iteration %d)", latest.path, latest.iteration)
     config = job.algo_config.copy(copy_frozen=False)
@@ -162,8 +172,7 @@ def begin_segment(job: TrainingJob, command: str) -> Segment:
         logging.getLogger("ray.rllib").getEffectiveLevel()))
     forget_start_error()
     job.run_dir.prepare(job.mode, job.resolved_config(), command)
-    summary.mark_running()
-    summary.segments += 1
+    summary = segment_summary(job.exp, job.algo.name, previous)
     if job.exp.evaluation.every:
         summary.eval_max_episode_steps = episode_step_cap(job.exp, job.env)
     summary.write(run_dir)

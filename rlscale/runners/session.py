@@ -19,7 +19,7 @@ from rlscale.algos.plan import Node, one_node
 # Quiet, lean defaults for every Ray process this one starts (set before Ray is imported).
 # No pre-started workers: Ray starts one idle worker per CPU for the first driver, but Tune's
 # trial actor and the env runners each get a fresh worker anyway, and the unused ones are
-# killed a second later; on 2 cores their start-up cost the run about 0.8 s.
+# killed a second later, their start-up spent for nothing (docs/code-figures.md).
 _RAY_ENV_DEFAULTS = {
     "RAY_prestart_worker_first_driver": "0",
     "RAY_USAGE_STATS_ENABLED": "0",
@@ -146,15 +146,15 @@ def torch_thread_environment(torch_threads: int) -> dict[str, str]:
 
     Ray gives each worker ``OMP_NUM_THREADS`` = its CPU count unless it is already set, so
     a process given several CPUs would run PyTorch with as many threads, while the machine
-    also runs Ray's own processes and other runs: measured on a busy 2-core machine, a
-    small-network update took 30x longer with 2 threads than with 1. A value the user
-    exported is kept.
+    also runs Ray's own processes and other runs, and threads that contend for the same
+    cores slow a small network's update down many times (docs/code-figures.md). A value
+    the user exported is kept.
     """
     return {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(torch_threads))}
 
 
-# Third-party modules RLlib imports that take most of its import time (PyTorch about 1 s,
-# pandas, through Tune, 0.5 s) and never import Ray: a thread imports them while this one
+# Third-party modules RLlib imports that take most of its import time (PyTorch, and pandas
+# through Tune: docs/code-figures.md) and never import Ray: a thread imports them while this one
 # resolves and checks the env; :func:`finish_preload` joins it before RLlib is imported, so
 # that no two threads ever import inside the same package.
 HEAVY_IMPORTS = ("torch", "pandas")

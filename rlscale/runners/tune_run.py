@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rlscale.config.model import ExperimentConfig
 from rlscale.results.summary import COMPLETED, FAILED, Summary
 from rlscale.runners.job import TrainingJob
 from rlscale.runners.segment import ResultHook, SummaryRecorder, begin_segment
@@ -44,6 +45,28 @@ def make_stopper(criteria: Mapping[str, float], stop_on_request: bool = True,
             return False
 
     return RunStopper(criteria, stop_on_request, deadline)
+
+
+def run_config(exp: ExperimentConfig, storage: Path, name: str, callbacks: list[Any],
+               stop_on_request: bool = True, deadline: float | None = None) -> Any:
+    """Tune's ``RunConfig`` of a run or a sweep (the same stop criteria, checkpoints, no
+    retries, the summary tracker first): Tune's experiment ``storage/name``; ``callbacks``
+    are the experiment trackers' (MLflow, W&B). A sweep passes ``stop_on_request=False``
+    (see :func:`make_stopper`); ``deadline``: the wall-clock end of ``stop.time_s``."""
+    from ray import tune
+
+    return tune.RunConfig(
+        name=name,
+        storage_path=str(storage),
+        stop=make_stopper(stop_criteria(exp.stop), stop_on_request=stop_on_request,
+                          deadline=deadline),
+        checkpoint_config=tune.CheckpointConfig(
+            checkpoint_frequency=exp.checkpoint.every, checkpoint_at_end=True
+        ),
+        failure_config=tune.FailureConfig(max_failures=0),
+        callbacks=[make_tracker(), *callbacks],
+        verbose=0,
+    )
 
 
 class TrialRuns:
@@ -167,17 +190,9 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
     tuner = tune.Tuner(
         config.algo_class,
         param_space=config,  # type: ignore[arg-type]  # Tune takes an AlgorithmConfig
-        run_config=tune.RunConfig(
-            name=run_dir.name,
-            storage_path=str(run_dir.parent),
-            stop=make_stopper(stop_criteria(job.exp.stop), deadline=segment.deadline),
-            checkpoint_config=tune.CheckpointConfig(
-                checkpoint_frequency=job.exp.checkpoint.every, checkpoint_at_end=True
-            ),
-            failure_config=tune.FailureConfig(max_failures=0),
-            callbacks=[make_tracker(), *logger_callbacks(job.exp, run_dir)],  # + MLflow, W&B
-            verbose=0,
-        ),
+        run_config=run_config(job.exp, run_dir.parent, run_dir.name,
+                              logger_callbacks(job.exp, run_dir),  # + MLflow, W&B
+                              deadline=segment.deadline),
     )
     try:
         grid = tuner.fit()

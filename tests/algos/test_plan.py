@@ -98,12 +98,9 @@ def _cluster(*sizes: int | tuple[int, float]) -> tuple[Node, ...]:
 
 
 def _slurm_36x2_18() -> tuple[Node, ...]:
-    from rlscale.runners.cluster import slurm_nodes
-
-    nodes = slurm_nodes({"SLURM_JOB_ID": "9", "SLURM_JOB_CPUS_PER_NODE": "36(x2),18",
-                         "SLURM_JOB_NODELIST": "c1,c2,c3"})
-    assert nodes is not None
-    return tuple(nodes)
+    """A Slurm job's nodes (SLURM_JOB_CPUS_PER_NODE=36(x2),18 on c1,c2,c3)."""
+    return (Node(name="c1", cpus=36, gpus=0.0), Node(name="c2", cpus=36, gpus=0.0),
+            Node(name="c3", cpus=18, gpus=0.0))
 
 
 LOCAL = dict(may_oversubscribe=True)

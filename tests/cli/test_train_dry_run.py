@@ -19,6 +19,16 @@ def test_dry_run_four_cores(cli) -> None:
     assert not (cli.cwd / "rlscale_runs").exists()
 
 
+def test_a_batch_equal_to_the_presets_is_the_users(cli) -> None:
+    # The preset's batch is 1,024 too: set by the user, it is kept, not grown (who set what
+    # is recorded when the experiment is merged, never guessed by comparing values).
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "4", "--dry-run",
+                 "--set", "algo_config.train_batch_size_per_learner=1024")
+    assert result.exit_code == 0, result.output
+    assert "train_batch_size_per_learner: 1024" in result.stdout
+    assert "batch grown" not in result.stdout
+
+
 def test_dry_run_tutorial_flag_names(cli) -> None:
     result = cli("train", "--run", "DQN", "--name-env", "CartPole-v1", "--num-cpus", "2",
                  "--dry-run")

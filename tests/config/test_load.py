@@ -55,6 +55,23 @@ def test_an_env_without_a_preset_gets_the_algorithms_default_preset() -> None:
     assert preset is None and exp.algo_config == {}
 
 
+def test_who_set_what_is_recorded_with_or_without_a_preset(tmp_path: Path) -> None:
+    exp_file = write(tmp_path / "exp.yaml", "env: CartPole-v1\nalgo_config: {gamma: 0.98}\n")
+    # gamma 0.98 is the preset's value too: it is the user's all the same.
+    exp, _ = resolve_experiment(exp_file, sets=["algo_config.train_batch_size_per_learner=1024"],
+                                flags={"seed": 1})
+    user = exp.user_keys()
+    assert user is not None
+    assert {"env", "seed", "algo_config.gamma",
+            "algo_config.train_batch_size_per_learner"} <= user
+    assert "algo_config.num_epochs" not in user  # the preset's
+    # preset none: still recorded (no value to compare with, nothing guessed).
+    exp, _ = resolve_experiment(None, flags={"env": "CartPole-v1", "preset": "none"})
+    assert exp.user_keys() == {"env", "preset"}
+    # ... and kept by the copies the runners make.
+    assert exp.model_copy(update={"name": "x"}).user_keys() == {"env", "preset"}
+
+
 @pytest.mark.parametrize(
     ("item", "expected"),
     [

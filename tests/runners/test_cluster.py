@@ -79,20 +79,3 @@ def test_time_limits(text, seconds) -> None:
 def test_bad_time_limit() -> None:
     with pytest.raises(ConfigError):
         time_limit_seconds("soon")
-
-
-@pytest.mark.parametrize(("value", "counts"), [
-    ("36(x2),18", [36, 36, 18]), ("4", [4]), ("2(x3)", [2, 2, 2]), ("8,4(x2),1", [8, 4, 4, 1]),
-])
-def test_slurm_cpus_per_node(value: str, counts: list[int]) -> None:
-    from rlscale.runners.cluster import parse_cpus_per_node, slurm_nodes
-
-    assert parse_cpus_per_node(value) == counts
-    nodes = slurm_nodes({"SLURM_JOB_ID": "3", "SLURM_JOB_CPUS_PER_NODE": value,
-                         "SLURM_JOB_NODELIST": "c[1-9]", "SLURM_GPUS_ON_NODE": "1"})
-    assert nodes is not None and [n.cpus for n in nodes] == counts
-    # Node names of a bracketed list are not expanded here; this node's GPUs are known.
-    assert nodes[0].name == "node0" and nodes[0].gpus == 1.0
-    assert all(n.gpus == 0 for n in nodes[1:])
-    with pytest.raises(ResourceError, match="cannot read SLURM_JOB_CPUS_PER_NODE"):
-        parse_cpus_per_node("lots")
