@@ -28,10 +28,11 @@ def export(
 ) -> None:
     """Export the policy: observations -> action logits (Discrete) or action (Box)."""
     from rlscale.errors import ConfigError
+    from rlscale.evaluate.checkpoints import locate_checkpoint
     from rlscale.evaluate.episodes import make_eval_env
     from rlscale.evaluate.export import FORMATS, MASK_INPUT, SUFFIXES, export_policy
     from rlscale.evaluate.multiagent import is_multiagent_ref
-    from rlscale.evaluate.restore import load_policy, locate_checkpoint
+    from rlscale.evaluate.restore import load_policy
     from rlscale.evaluate.video import check_output_file
 
     fmt = fmt.lower()

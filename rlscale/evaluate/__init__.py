@@ -9,7 +9,8 @@ import sys
 import types
 from typing import Any
 
-from rlscale.evaluate.restore import CheckpointRef, Policy, load_policy, locate_checkpoint
+from rlscale.evaluate.checkpoints import CheckpointRef, locate_checkpoint
+from rlscale.evaluate.restore import Policy, load_policy
 
 __all__ = ["CheckpointRef", "Policy", "evaluate_run", "load_policy", "locate_checkpoint"]
 

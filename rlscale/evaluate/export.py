@@ -92,6 +92,34 @@ def state_names(policy: Policy) -> list[str]:
             for path, _ in tree.flatten_with_path(policy.module.get_initial_state())]
 
 
+def _constants(policy: Policy) -> dict[str, np.ndarray]:
+    """The exported network's constant tensors: the run's observation filter (``obs_mean``,
+    ``obs_denom``) and a ``Box`` action space's bounds (``low``, ``high``; infinite where
+    the space is unbounded)."""
+    out: dict[str, np.ndarray] = {}
+    obs_filter = policy.obs_filter
+    if obs_filter is not None:
+        denom = np.asarray(obs_filter.std) + obs_filter.epsilon
+        out["obs_denom"] = denom
+        out["obs_mean"] = np.array(np.broadcast_to(obs_filter.mean, denom.shape))
+    space = policy.action_space
+    if isinstance(space, gym.spaces.Box):
+        out["low"] = np.where(np.isfinite(space.low), space.low, -np.inf).astype(np.float32)
+        out["high"] = np.where(np.isfinite(space.high), space.high, np.inf).astype(np.float32)
+    return out
+
+
+def _image_to_module(obs: Any, layout: str, scale: float) -> Any:
+    """A batch of the env's images as rlscale's ImageObservations connector gave them to the
+    module in training (rlscale.envs.images): channels last, float32, scaled."""
+    if layout == CHANNELS_FIRST:
+        obs = obs.permute(0, 2, 3, 1)  # [batch, C, H, W] -> [batch, H, W, C]
+    elif layout == GRAYSCALE:
+        obs = obs.unsqueeze(-1)
+    obs = obs.float()
+    return obs * scale if scale != 1.0 else obs
+
+
 def _network(policy: Policy) -> Any:
     """A plain ``torch.nn.Module``: observations -> logits (Discrete) or action (Box)."""
     import torch
@@ -113,14 +141,10 @@ def _network(policy: Policy) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.module = module
-            obs_filter = policy.obs_filter
-            self.normalize = obs_filter is not None
-            if obs_filter is not None:
-                denom = np.asarray(obs_filter.std) + obs_filter.epsilon
-                self.register_buffer("obs_mean", torch.as_tensor(
-                    np.array(np.broadcast_to(obs_filter.mean, denom.shape)), dtype=torch.float32))
-                self.register_buffer("obs_denom", torch.as_tensor(denom, dtype=torch.float32))
-                self.obs_clip = float(obs_filter.clip or 0.0)
+            self.normalize = policy.obs_filter is not None
+            self.obs_clip = float(policy.obs_filter.clip or 0.0) if policy.obs_filter else 0.0
+            for name, value in _constants(policy).items():
+                self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32))
             # An image policy takes the env's own images and converts them as rlscale's
             # ImageObservations connector did in training (rlscale.envs.images).
             image = policy.image
@@ -132,10 +156,6 @@ def _network(policy: Policy) -> Any:
                 bounded = bool(np.all(space.bounded_below) and np.all(space.bounded_above))
                 self.unsquash = policy.normalize_actions and bounded
                 self.clip = policy.clip_actions or self.unsquash
-                low = np.where(np.isfinite(space.low), space.low, -np.inf).astype(np.float32)
-                high = np.where(np.isfinite(space.high), space.high, np.inf).astype(np.float32)
-                self.register_buffer("low", torch.as_tensor(low))
-                self.register_buffer("high", torch.as_tensor(high))
                 self.n = int(np.prod(space.shape))
                 self.shape = tuple(space.shape)
 
@@ -145,13 +165,7 @@ def _network(policy: Policy) -> Any:
             mask = rest[0] if masked else None
             states = rest[1:] if masked else rest
             if self.image_layout:
-                if self.image_layout == CHANNELS_FIRST:
-                    obs = obs.permute(0, 2, 3, 1)  # [batch, C, H, W] -> [batch, H, W, C]
-                elif self.image_layout == GRAYSCALE:
-                    obs = obs.unsqueeze(-1)
-                obs = obs.to(torch.float32)
-                if self.image_scale != 1.0:
-                    obs = obs * self.image_scale
+                obs = _image_to_module(obs, self.image_layout, self.image_scale)
             if self.normalize:  # the run's MeanStdFilter, as RLlib applied it
                 obs = (obs - self.obs_mean) / self.obs_denom
                 if self.obs_clip:

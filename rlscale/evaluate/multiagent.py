@@ -20,8 +20,9 @@ import numpy as np
 from rlscale.algos.policies import MAPPING_FILE, PolicyPlan, plan_policies
 from rlscale.envs.multiagent import AgentSpaces
 from rlscale.errors import RunDirError
+from rlscale.evaluate.checkpoints import CheckpointRef
 from rlscale.evaluate.episodes import episode_stats
-from rlscale.evaluate.restore import CheckpointRef, Policy, _action_settings, load_module
+from rlscale.evaluate.restore import Policy, _action_settings, load_module
 from rlscale.results.files import atomic_write_json
 
 _ALL = "__all__"

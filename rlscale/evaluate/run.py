@@ -97,8 +97,8 @@ def evaluate_run(
     replace one). Raises :class:`rlscale.errors.RlscaleError` for bad input.
     """
     from rlscale.errors import ConfigError
+    from rlscale.evaluate.checkpoints import locate_checkpoint
     from rlscale.evaluate.multiagent import is_multiagent_ref
-    from rlscale.evaluate.restore import locate_checkpoint
     from rlscale.evaluate.video import check_video_path
 
     start = time.monotonic()

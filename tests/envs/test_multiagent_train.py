@@ -134,8 +134,8 @@ def test_mapped_policies_train_a_subset_and_export_every_policy(cli) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "battery.onnx", "operator.onnx", "policy_mapping.json"]
     from rlscale.envs.resolve import resolve_env
+    from rlscale.evaluate.checkpoints import locate_checkpoint
     from rlscale.evaluate.multiagent import load_agent_policies
-    from rlscale.evaluate.restore import locate_checkpoint
 
     resolved = resolve_env(f"{ENVS}:Grid", {"steps": 5})
     assert resolved.agents is not None

@@ -11,7 +11,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlscale.evaluate.restore import load_policy, locate_checkpoint
+from rlscale.evaluate.checkpoints import locate_checkpoint
+from rlscale.evaluate.restore import load_policy
 
 pytestmark = pytest.mark.training
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlscale.evaluate.restore import load_policy, locate_checkpoint
+from rlscale.evaluate.checkpoints import locate_checkpoint
+from rlscale.evaluate.restore import load_policy
 from tests.conftest import Cli, read_summary
 
 ROOT = Path(__file__).resolve().parents[2]

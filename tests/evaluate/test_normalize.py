@@ -86,8 +86,9 @@ def test_evaluation_every_two_iterations_picks_the_best_checkpoint(runs: dict[st
 def test_exported_policy_normalizes_raw_observations(runs: dict[str, Any]) -> None:
     import onnxruntime as ort
 
+    from rlscale.evaluate.checkpoints import locate_checkpoint
     from rlscale.evaluate.episodes import make_eval_env
-    from rlscale.evaluate.restore import load_policy, locate_checkpoint
+    from rlscale.evaluate.restore import load_policy
 
     cli, home = runs["cli"], runs["home"]
     run = home / "rlscale_runs" / "normalized"
