@@ -149,6 +149,7 @@ def build_algo_config(
     from rlscale.algos.policies import apply_multi_agent, use_multi_agent_replay_buffer
     from rlscale.algos.returns import log_episode_return, put_window_mean
     from rlscale.algos.throughput import fold_throughput, time_sampling
+    from rlscale.envs import external as external_env
 
     overrides = validate_algo_config(info, exp.algo_config, warn=False)
     model = overrides.pop("model", None)
@@ -206,7 +207,10 @@ def build_algo_config(
         on_train_result=[put_window_mean, fold_throughput,
                          faults.fault_result_hook(fault_settings),
                          functools.partial(_keep_rllib_log_level, _rllib_log_level())],
-        on_environment_created=time_sampling,
+        on_environment_created=(
+            [time_sampling, external_env.on_environment_created] if env.is_external
+            else time_sampling
+        ),
     )
     # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
     apply_evaluation(config, exp)

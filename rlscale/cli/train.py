@@ -56,6 +56,11 @@ def _print_plan(console: Console, job: Any) -> None:
                       f"actions {describe_space(job.env.action_space)}", markup=False)
     if job.env.env_config:
         console.print(f"         env_config {job.env.env_config}", markup=False)
+    if job.env.is_external:
+        from rlscale.envs.external import how_to_connect, parse_settings
+
+        line = how_to_connect(parse_settings(job.env.env_config), job.plan.num_env_runners)
+        console.print(f"         {line}", markup=False)
     if observation_connector(job.env.observation_space) is not None:
         console.print("         observations flattened (discrete parts one-hot) by RLlib's "
                       "FlattenObservations connector")

@@ -33,7 +33,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlscale.envs import multiagent
+from rlscale.envs import external, multiagent
 from rlscale.envs.wrappers import (
     WrapperEntry,
     WrapperRef,
@@ -90,6 +90,11 @@ class ResolvedEnv:
     # A multi-agent env: its agents and their spaces (observation_space and action_space
     # are then None).
     agents: multiagent.AgentSpaces | None = None
+
+    @property
+    def is_external(self) -> bool:
+        """True for simulators that connect over a socket (rlscale.envs.external)."""
+        return (self.canonical_spec or self.spec) == external.SPEC
 
     @property
     def is_multiagent(self) -> bool:

@@ -24,6 +24,7 @@ from rlscale.config.model import ExperimentConfig
 from rlscale.config.presets import multiagent_preset
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
+from rlscale.envs.external import parse_settings as external_settings
 from rlscale.envs.resolve import canonical_spec
 from rlscale.errors import ConfigError, ResourceError, RunDirError
 from rlscale.results.rundir import (
@@ -159,7 +160,17 @@ def build_run(
     observation_pipeline(env.observation_space, exp.normalize.obs, None)  # normalize.obs: a Box
     check_action_space(algo, env.action_space)
     step_time_us = None
-    if check_env:
+    num_env_runners, envs_per_runner, num_envs = (
+        res.num_env_runners, res.num_envs_per_env_runner, res.num_envs
+    )
+    if env.is_external:
+        # One env per simulator connection, sampled in the driver unless the user spreads
+        # them over env runners (one port each); its steps need a connected simulator, so
+        # check-env's steps are left out.
+        settings = external_settings(env.env_config)
+        num_env_runners = 0 if num_env_runners is None else num_env_runners
+        envs_per_runner, num_envs = settings.simulators, None
+    elif check_env:
         report = require_env_ok(env)
         step_time_us = report.step_time_median_us or report.step_time_us
     plan = plan_resources(
@@ -168,9 +179,9 @@ def build_run(
         num_gpus=res.num_gpus,
         on_policy=algo.on_policy,
         synchronous=algo.synchronous,
-        num_env_runners=res.num_env_runners,
-        num_envs_per_env_runner=res.num_envs_per_env_runner,
-        num_envs=res.num_envs,
+        num_env_runners=num_env_runners,
+        num_envs_per_env_runner=envs_per_runner,
+        num_envs=num_envs,
         may_oversubscribe=capacity.may_oversubscribe,
         env_step_time_us=step_time_us,
     )
