@@ -64,12 +64,12 @@ def spin(seconds: float) -> None:
         pass
 
 
-def misbehave(client: Client, fault: str, obs: list[float]) -> None:
+def misbehave(client: Client, fault: str, obs: list[float], hang_s: float) -> None:
     """Break the protocol once, as ``fault`` says."""
     if fault == "die":
         os._exit(3)
     if fault == "hang":
-        time.sleep(3600)
+        time.sleep(hang_s)
     if fault == "shape":
         client.step(obs[:3], 1.0)
     if fault == "nan":
@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--step-cost-ms", type=float, default=0.0)
     parser.add_argument("--fault", choices=["die", "hang", "shape", "nan", "bytes"])
     parser.add_argument("--fault-after", type=int, default=100)
+    parser.add_argument("--hang-s", type=float, default=3600.0,
+                        help="how long --fault hang stops answering")
     parser.add_argument("--reconnect", action="store_true",
                         help="connect again when the run drops the connection")
     args = parser.parse_args()
@@ -104,8 +106,8 @@ def main() -> None:
                         obs, reward, terminated, truncated = sim.step(action)
                         steps += 1
                         if fault and steps >= args.fault_after:
-                            misbehave(client, fault, obs)
-                            fault = None
+                            fault, once = None, fault
+                            misbehave(client, once, obs, args.hang_s)
                         if terminated or truncated:
                             client.end(obs, reward, terminated=terminated)
                             break

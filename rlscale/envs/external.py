@@ -135,6 +135,7 @@ def parse_settings(config: Mapping[str, Any]) -> ExternalSettings:
         raise EnvSpecError(f"environment '{SPEC}': env_config.{where}: {err['msg']}") from None
     settings.space("observation_space")
     settings.space("action_space")
+    run_token(settings)  # a non-loopback host without a token is refused before any run
     return settings
 
 

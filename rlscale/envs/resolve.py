@@ -353,6 +353,8 @@ def _make_gym(env_id: str, kwargs: dict[str, Any], spec: str) -> gym.Env:
                 f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"
             ) from None
         return _wrap_multiagent(env, spec)
+    except EnvSpecError:  # an env of rlscale's own (external) refused its env_config
+        raise
     except Exception as exc:  # the env's own constructor failed
         raise EnvSpecError(
             f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"

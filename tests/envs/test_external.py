@@ -244,3 +244,17 @@ def test_garbage_before_the_hello_does_not_take_a_slot(sims: Any) -> None:
 
 if os.name != "posix":  # pragma: no cover
     pytestmark = pytest.mark.skip("TCP simulators are tested on POSIX")
+
+
+def test_a_cluster_host_without_token_is_refused_by_the_cli(cli: Any, monkeypatch: Any) -> None:
+    from tests.conftest import assert_error
+
+    monkeypatch.delenv("RLSCALE_EXTERNAL_TOKEN", raising=False)
+    (cli.cwd / "ext.yaml").write_text(
+        "env: external\nenv_config:\n  host: 0.0.0.0\n"
+        "  observation_space: {type: Box, shape: [4]}\n"
+        "  action_space: {type: Discrete, n: 2}\n")
+    result = cli("train", "ext.yaml", "--dry-run")
+    assert_error(result, "environment 'external': listening on 0.0.0.0 (not loopback) needs a "
+                 "token: set env_config.token_file (a 0600 file) or $RLSCALE_EXTERNAL_TOKEN",
+                 cli.cwd)
