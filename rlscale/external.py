@@ -57,6 +57,17 @@ class ProtocolError(Exception):
     """The other side sent something that is not a protocol message, or closed."""
 
 
+FULL = "full"  # the reason of a refusal: every slot of that port has its simulator
+
+
+class Refused(ProtocolError):
+    """The run refused the connection: ``reason`` is ``full``, ``token`` or ``protocol``."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def encode(message: dict[str, Any]) -> bytes:
     """One message on the wire: its length, then its JSON (NaN refused)."""
     body = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
@@ -114,31 +125,45 @@ def read_token(token: str | None = None) -> str | None:
 class Client:
     """One simulator's connection to a run: one episode at a time.
 
-    ``connect_timeout_s``: how long to keep trying while the run is not listening yet.
+    ``connect_timeout_s``: how long to keep trying while the run is not listening yet;
+    ``ports``: try ``port``, ``port + 1``, ... ``port + ports - 1`` in turn (env runner k of a
+    run listens on ``port + k - 1``) until one has a free slot.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 5555, token: str | None = None,
-                 connect_timeout_s: float = 60.0) -> None:
+                 connect_timeout_s: float = 60.0, ports: int = 1) -> None:
         deadline = time.monotonic() + connect_timeout_s
+        attempt = 0
         while True:
             try:
-                self.sock = socket.create_connection((host, port), timeout=connect_timeout_s)
-                break
-            except OSError:
+                self._connect(host, port + attempt % max(ports, 1), token, connect_timeout_s)
+                return
+            except (OSError, Refused) as exc:
+                if isinstance(exc, Refused) and exc.reason != FULL:
+                    raise
                 if time.monotonic() >= deadline:
                     raise
-                time.sleep(0.2)
+                attempt += 1
+                if attempt % max(ports, 1) == 0:
+                    time.sleep(0.2)
+
+    def _connect(self, host: str, port: int, token: str | None, timeout: float) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.settimeout(None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         hello: dict[str, Any] = {"type": HELLO, "version": PROTOCOL_VERSION}
         secret = read_token(token)
         if secret:
             hello["token"] = secret
-        self.sock.sendall(encode(hello))
-        reply = receive(self.sock)
+        try:
+            self.sock.sendall(encode(hello))
+            reply = receive(self.sock)
+        except BaseException:
+            self.sock.close()
+            raise
         if reply["type"] != WELCOME:
             self.sock.close()
-            raise ProtocolError(str(reply.get("message", reply)))
+            raise Refused(str(reply.get("message", reply)), str(reply.get("reason", "")))
         self.observation_space: dict[str, Any] = reply.get("observation_space", {})
         self.action_space: dict[str, Any] = reply.get("action_space", {})
 

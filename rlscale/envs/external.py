@@ -422,7 +422,7 @@ class SimulatorPool:
                    sock: socket.socket, want: Mapping[int, Any], out: dict[int, Outcome],
                    deadline: dict[int, float]) -> None:
         conn, _ = pending[sock]
-        why = None
+        why, reason = None, "protocol"
         try:
             conn.fill()
             if not conn.messages:
@@ -435,20 +435,23 @@ class SimulatorPool:
                        f"{wire.PROTOCOL_VERSION}")
             elif self.token is not None and not hmac.compare_digest(
                     str(hello.get("token", "")).encode(), self.token.encode()):
-                why = "a wrong or missing token"
+                why, reason = "a wrong or missing token", "token"
         except wire.ProtocolError as exc:
             why = str(exc)
         self.selector.unregister(sock)
         del pending[sock]
         free = [s for s in want if s not in out and self.conns[s] is None]
         if why is None and not free:
-            why = f"all {self.n} simulator slot(s) of this port are taken"
+            why, reason = f"all {self.n} simulator slot(s) of this port are taken", wire.FULL
         if why is not None:
             from rlscale.algos.faults import _PROCESS_FAULTS, EnvFault
 
             with contextlib.suppress(wire.ProtocolError):
-                conn.send({"type": wire.ERROR, "message": why})
+                conn.send({"type": wire.ERROR, "reason": reason, "message": why})
             conn.close()
+            if reason == wire.FULL:  # no fault: it may try the next env runner's port
+                log.info("external env: simulator %s refused: %s", conn.peer, why)
+                return
             _PROCESS_FAULTS.add(EnvFault("SimulatorFault",
                                          f"simulator {conn.peer} refused: {why}", ""))
             log.warning("external env: simulator %s refused: %s", conn.peer, why)
