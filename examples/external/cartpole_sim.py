@@ -83,6 +83,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5555)
+    parser.add_argument("--ports", type=int, default=1,
+                        help="try port .. port + PORTS - 1 (one per env runner of the run)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--step-cost-ms", type=float, default=0.0)
     parser.add_argument("--fault", choices=["die", "hang", "shape", "nan", "bytes"])
@@ -97,7 +99,8 @@ def main() -> None:
     fault = args.fault
     while True:
         try:
-            with Client(args.host, args.port, connect_timeout_s=600) as client:
+            with Client(args.host, args.port, connect_timeout_s=600,
+                        ports=args.ports) as client:
                 while True:
                     obs = sim.reset()
                     action = client.reset(obs)
