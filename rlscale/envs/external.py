@@ -230,13 +230,20 @@ class _Conn:
             self.messages.append(wire.decode(body))
 
     def send(self, message: dict[str, Any]) -> None:
-        self.sock.setblocking(True)
+        data = wire.encode(message)
         try:
-            self.sock.sendall(wire.encode(message))
+            try:
+                sent = self.sock.send(data)  # a small message: the socket buffer takes it
+            except BlockingIOError:
+                sent = 0
+            if sent < len(data):
+                self.sock.setblocking(True)
+                try:
+                    self.sock.sendall(data[sent:])
+                finally:
+                    self.sock.setblocking(False)
         except OSError as exc:
             raise wire.ProtocolError(f"the simulator disconnected ({exc.strerror})") from None
-        finally:
-            self.sock.setblocking(False)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -295,6 +302,10 @@ class SimulatorPool:
                      self.settings.host, self.port, self.n)
         return self.listener
 
+    def _unregister(self, sock: socket.socket) -> None:
+        if sock.fileno() >= 0 and sock in self.selector.get_map():
+            self.selector.unregister(sock)
+
     def _fault(self, slot: int, why: str) -> str:
         from rlscale.algos.faults import _PROCESS_FAULTS, EnvFault
 
@@ -309,8 +320,7 @@ class SimulatorPool:
     def _drop(self, slot: int) -> None:
         conn = self.conns[slot]
         if conn is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self.selector.unregister(conn.sock)
+            self._unregister(conn.sock)
             conn.close()
         self.conns[slot] = None
         self.running[slot] = False
@@ -354,7 +364,7 @@ class SimulatorPool:
                 unconnected = [s for s in want if s not in out and self.conns[s] is None]
                 if unconnected:
                     listener = self._listen()
-                    if listener not in {k.fileobj for k in self.selector.get_map().values()}:
+                    if listener not in self.selector.get_map():
                         self.selector.register(listener, selectors.EVENT_READ, "listen")
                     now = time.monotonic()
                     if now - last_log >= WAIT_LOG_S:
@@ -367,8 +377,7 @@ class SimulatorPool:
                             f"no simulator connected to {self.settings.host}:{self.port} "
                             f"within {limit:g} s (env_config.connect_timeout_s)")
                 elif self.listener is not None:
-                    with contextlib.suppress(KeyError, ValueError):
-                        self.selector.unregister(self.listener)
+                    self._unregister(self.listener)
                 times = [d for s, d in deadline.items() if s not in out]
                 times += [d for _, d in pending.values()]
                 wait = min(times, default=math.inf) - time.monotonic()
@@ -398,11 +407,9 @@ class SimulatorPool:
             for slot in want:
                 conn = self.conns[slot]
                 if conn is not None:
-                    with contextlib.suppress(KeyError, ValueError):
-                        self.selector.unregister(conn.sock)
+                    self._unregister(conn.sock)
             for sock, (conn, _) in pending.items():
-                with contextlib.suppress(KeyError, ValueError):
-                    self.selector.unregister(sock)
+                self._unregister(sock)
                 conn.close()
         return out
 
@@ -492,8 +499,7 @@ class SimulatorPool:
         if conn.messages and not (outcome.terminated or outcome.truncated):
             out[slot] = Outcome(fault=self._fault(slot, "sent a message before its action"))
             return
-        with contextlib.suppress(KeyError, ValueError):
-            self.selector.unregister(conn.sock)
+        self._unregister(conn.sock)
         self.running[slot] = not (outcome.terminated or outcome.truncated)
         out[slot] = outcome
 
@@ -545,8 +551,7 @@ class SimulatorPool:
         for slot in range(self.n):
             self._drop(slot)
         if self.listener is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self.selector.unregister(self.listener)
+            self._unregister(self.listener)
             self.listener.close()
             self.listener = None
         self.selector.close()
