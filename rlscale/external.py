@@ -46,6 +46,7 @@ from typing import Any
 PROTOCOL_VERSION = 1
 HEADER = struct.Struct(">I")
 MAX_MESSAGE = 64 * 1024 * 1024  # a larger length prefix is garbage, not a message
+WELCOME_TIMEOUT_S = 2.0  # with several ports to try: how long one may take to answer
 TOKEN_ENV = "RLSCALE_EXTERNAL_TOKEN"  # the run's token, for a non-loopback listener
 TOKEN_FILE_ENV = "RLSCALE_EXTERNAL_TOKEN_FILE"  # or a file that holds it
 
@@ -136,7 +137,9 @@ class Client:
         attempt = 0
         while True:
             try:
-                self._connect(host, port + attempt % max(ports, 1), token, connect_timeout_s)
+                self._connect(host, port + attempt % max(ports, 1), token, connect_timeout_s,
+                              WELCOME_TIMEOUT_S if ports > 1 else None)
+                self.sock.settimeout(None)
                 return
             except (OSError, Refused) as exc:
                 if isinstance(exc, Refused) and exc.reason != FULL:
@@ -147,9 +150,12 @@ class Client:
                 if attempt % max(ports, 1) == 0:
                     time.sleep(0.2)
 
-    def _connect(self, host: str, port: int, token: str | None, timeout: float) -> None:
+    def _connect(self, host: str, port: int, token: str | None, timeout: float,
+                 welcome_timeout: float | None) -> None:
         self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock.settimeout(None)
+        # Trying several ports: an env runner whose slots are all taken may be busy (not
+        # sampling) and answer late; the next port is tried instead of waiting for it.
+        self.sock.settimeout(welcome_timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         hello: dict[str, Any] = {"type": HELLO, "version": PROTOCOL_VERSION}
         secret = read_token(token)

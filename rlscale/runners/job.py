@@ -163,6 +163,12 @@ def build_run(
     num_env_runners, envs_per_runner, num_envs = (
         res.num_env_runners, res.num_envs_per_env_runner, res.num_envs
     )
+    if env.is_external and exp.evaluation.every:
+        raise ConfigError(
+            "evaluation.every: an external env's simulators connect to the training env "
+            "runners only; evaluate a checkpoint with rlscale evaluate and a connected "
+            "simulator instead"
+        )
     if env.is_external:
         # One env per simulator connection, sampled in the driver unless the user spreads
         # them over env runners (one port each); its steps need a connected simulator, so

@@ -258,3 +258,8 @@ def test_a_cluster_host_without_token_is_refused_by_the_cli(cli: Any, monkeypatc
     assert_error(result, "environment 'external': listening on 0.0.0.0 (not loopback) needs a "
                  "token: set env_config.token_file (a 0600 file) or $RLSCALE_EXTERNAL_TOKEN",
                  cli.cwd)
+    result = cli("train", "ext.yaml", "--dry-run", "--set", "env_config.host=127.0.0.1",
+                 "--eval-every", "5")
+    assert_error(result, "evaluation.every: an external env's simulators connect to the "
+                 "training env runners only; evaluate a checkpoint with rlscale evaluate and "
+                 "a connected simulator instead", cli.cwd)
