@@ -159,6 +159,7 @@ def build_algo_config(
     from rlscale.algos.returns import log_episode_return, put_window_mean
     from rlscale.algos.runner_start import fail_if_nothing_sampled
     from rlscale.algos.throughput import fold_throughput, time_sampling
+    from rlscale.envs import external as external_env
 
     if overrides is None:
         overrides = validate_algo_config(
@@ -233,7 +234,10 @@ def build_algo_config(
         on_train_result=[put_window_mean, fold_throughput,
                          faults.fault_result_hook(fault_settings), fail_if_nothing_sampled,
                          functools.partial(_keep_rllib_log_level, _rllib_log_level())],
-        on_environment_created=time_sampling,
+        on_environment_created=(
+            [time_sampling, external_env.on_environment_created] if env.is_external
+            else time_sampling
+        ),
     )
     # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
     apply_evaluation(config, exp, env)

@@ -40,6 +40,10 @@ def slurm(
         None, "--setup", help="Shell lines run first, e.g. 'module load cuda; source "
         "venv/bin/activate' [default: put this rlscale's environment on PATH]."
     ),
+    simulator: str | None = typer.Option(
+        None, "--simulator", help="Shell command started on every env-runner node beside "
+        "Ray, before training: external simulators ($RLSCALE_NODE_INDEX, $RLSCALE_NODES set)."
+    ),
     signal_lead: int = typer.Option(
         300, "--signal-lead", help="Seconds before the time limit to checkpoint and requeue."
     ),
@@ -62,6 +66,7 @@ def slurm(
         nodes=nodes, time=time_limit, cpus_per_node=cpus_per_node,
         gpus_per_node=gpus_per_node, gpu_learner_node=gpu_learner_node, partition=partition,
         gpu_partition=gpu_partition, account=account, qos=qos, setup=setup,
+        simulator=simulator,
         signal_lead_s=signal_lead, join_timeout_s=join_timeout,
     )
     slurm_runner.validate_request(req)

@@ -64,6 +64,11 @@ def _print_plan(console: Console, job: Any) -> None:
     for ref in job.env.env_wrappers:
         console.print(f"         wrapper {ref.path}{' ' + str(ref.kwargs) if ref.kwargs else ''}",
                       markup=False)
+    if job.env.is_external:
+        from rlscale.envs.external import how_to_connect, parse_settings
+
+        line = how_to_connect(parse_settings(job.env.env_config), job.plan.num_env_runners)
+        console.print(f"         {line}", markup=False)
     image = env_image_plan(job.env)
     mask = find_action_mask(job.env.observation_space, job.env.action_space,
                             job.exp.action_mask.key)

@@ -33,7 +33,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlscale.envs import multiagent
+from rlscale.envs import external, multiagent
 from rlscale.envs.atari import atari_env_config, is_ale_id, register_ale_ids
 from rlscale.envs.bounds import apply_bound, env_time_limit, split_bound
 from rlscale.envs.wrappers import (
@@ -94,6 +94,11 @@ class ResolvedEnv:
     agents: multiagent.AgentSpaces | None = None
     # The env's own episode step limit (a TimeLimit's), None when it has none.
     max_episode_steps: int | None = None
+
+    @property
+    def is_external(self) -> bool:
+        """True for simulators that connect over a socket (rlscale.envs.external)."""
+        return (self.canonical_spec or self.spec) == external.SPEC
 
     @property
     def is_multiagent(self) -> bool:
@@ -356,6 +361,8 @@ def _make_gym(env_id: str, kwargs: dict[str, Any], spec: str) -> gym.Env:
                 f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"
             ) from None
         return _wrap_multiagent(env, spec)
+    except EnvSpecError:  # an env of rlscale's own (external) refused its env_config
+        raise
     except Exception as exc:  # the env's own constructor failed
         raise EnvSpecError(
             f"environment '{spec}' failed to build: {type(exc).__name__}: {exc}"

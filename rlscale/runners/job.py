@@ -25,6 +25,7 @@ from rlscale.config.model import ExperimentConfig
 from rlscale.config.presets import multiagent_preset
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
+from rlscale.envs.external import parse_settings as external_settings
 from rlscale.envs.resolve import canonical_spec
 from rlscale.errors import ConfigError, ResourceError, RunDirError
 from rlscale.results.rundir import (
@@ -164,19 +165,16 @@ def build_run(
     check_evaluation(exp)  # stop.on: eval needs evaluation.every (algos.evaluation)
     check_observation_normalization(env.observation_space, exp.normalize.obs)
     check_action_space(algo, env.action_space)
-    step_time_us = None
-    if check_env:
-        report = require_env_ok(env)
-        step_time_us = report.step_time_median_us or report.step_time_us
+    num_env_runners, envs_per_runner, num_envs, step_time_us = _env_counts(exp, env, check_env)
     plan = plan_resources(
         nodes=capacity.node_list(),
         num_cpus=res.num_cpus,
         num_gpus=res.num_gpus,
         on_policy=algo.on_policy,
         synchronous=algo.synchronous,
-        num_env_runners=res.num_env_runners,
-        num_envs_per_env_runner=res.num_envs_per_env_runner,
-        num_envs=res.num_envs,
+        num_env_runners=num_env_runners,
+        num_envs_per_env_runner=envs_per_runner,
+        num_envs=num_envs,
         may_oversubscribe=capacity.may_oversubscribe,
         env_step_time_us=step_time_us,
     )
@@ -201,6 +199,31 @@ def build_run(
         return exp, env, plan, build_algo_config(exp, algo, env, plan, overrides=checked)
     # PPO as APPO (sampling: async): PPO's settings carried over, checked against APPO
     return exp, env, plan, build_algo_config(exp, algo, env, plan, algo_config=settings)
+
+
+def _env_counts(
+    exp: ExperimentConfig, env: ResolvedEnv, check_env: bool
+) -> tuple[int | None, int | None, int | None, float | None]:
+    """What the plan is given of the envs: env runners, envs per runner and envs in all as
+    the user set them, and the env's measured step time (``check_env``: the fast part of
+    ``rlscale check-env``). An external env has one env per simulator connection, sampled
+    in the main process unless the user spreads them over env runners (one port each); its
+    steps need a connected simulator, so it is not stepped here."""
+    res = exp.resources
+    if not env.is_external:
+        step_time_us = None
+        if check_env:
+            report = require_env_ok(env)
+            step_time_us = report.step_time_median_us or report.step_time_us
+        return res.num_env_runners, res.num_envs_per_env_runner, res.num_envs, step_time_us
+    if exp.evaluation.every:
+        raise ConfigError(
+            "evaluation.every: an external env's simulators connect to the training env "
+            "runners only; evaluate a checkpoint with rlscale evaluate and a connected "
+            "simulator instead"
+        )
+    simulators = external_settings(env.env_config).simulators
+    return res.num_env_runners or 0, simulators, None, None
 
 
 BATCH_KEY = "train_batch_size_per_learner"

@@ -200,6 +200,8 @@ def _check_nodes(job: TrainingJob) -> None:
     before training (a node that cannot fails the run in seconds, named)."""
     from rlscale.runners.preflight import check_env_on_nodes, sampling_nodes
 
+    if job.env.is_external:  # its steps need a connected simulator
+        return
     job.node_checks = check_env_on_nodes(job.env, sampling_nodes(job.plan))
 
 

@@ -46,6 +46,9 @@ class SlurmRequest:
     account: str | None = None
     qos: str | None = None
     setup: str | None = None
+    # Shell command started on every env-runner node beside Ray, before training (external
+    # simulators, rlscale.envs.external); $RLSCALE_NODE_INDEX and $RLSCALE_NODES tell it where.
+    simulator: str | None = None
     signal_lead_s: int = DEFAULT_SIGNAL_LEAD_S
     join_timeout_s: int = DEFAULT_JOIN_TIMEOUT_S
 
@@ -167,6 +170,7 @@ def render_script(req: SlurmRequest, run_dir: Path, job_name: str) -> str:
         "setup": setup,
         "ray_nodes": str(req.nodes),
         "join_timeout": str(req.join_timeout_s),
+        "simulators": _simulator_lines(req.simulator),
     }
     out = template
     for key, value in values.items():
@@ -175,6 +179,24 @@ def render_script(req: SlurmRequest, run_dir: Path, job_name: str) -> str:
     if leftover:
         raise RuntimeError(f"job template has unfilled placeholders: {leftover}")
     return out
+
+
+def _simulator_lines(command: str | None) -> str:
+    """The job script's lines that start ``command`` on every env-runner node."""
+    if not command:
+        return "# No simulators to start (rlscale slurm --simulator)."
+    return "\n".join([
+        "# External simulators (from --simulator): one command per env-runner node, beside its",
+        "# Ray node; each connects to the env runners of its own node (docs/external.md).",
+        'for i in "${!CPU_NODES[@]}"; do',
+        '  srun --overlap -N1 -n1 -w "${CPU_NODES[$i]}" \\',
+        '    --output="$RUN_DIR/slurm-simulator-${CPU_NODES[$i]}-$SLURM_JOB_ID.log" \\',
+        f'    env RLSCALE_NODE_INDEX="$i" RLSCALE_NODES="${{#CPU_NODES[@]}}" bash -c '
+        f'{shlex.quote(command)} &',
+        "  SRUNS+=($!)",
+        "done",
+        'log "simulators started on ${#CPU_NODES[@]} node(s)"',
+    ])
 
 
 def job_experiment(exp: ExperimentConfig, req: SlurmRequest) -> dict[str, Any]:

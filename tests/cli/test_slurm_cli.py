@@ -116,3 +116,23 @@ def test_slurm_evaluation_and_tracking_flags_reach_the_jobs_experiment(cli) -> N
     assert experiment["tracking"]["mlflow"]["uri"] == (cli.cwd / "mlruns").resolve().as_uri()
     assert experiment["tracking"]["wandb"]["project"] == "proj"
     assert experiment["tracking"]["wandb"]["mode"] == "offline"
+
+
+def test_simulator_hook_starts_the_command_on_every_env_runner_node(cli) -> None:
+    (cli.cwd / "ext.yaml").write_text(
+        "env: external\nenv_config:\n  observation_space: {type: Box, shape: [4]}\n"
+        "  action_space: {type: Discrete, n: 2}\n")
+    result = cli("slurm", "ext.yaml", "--nodes", "2", "--cpus-per-node", "4", "--time",
+                 "01:00:00", "--simulator", "./cartpole 127.0.0.1 5555 $RLSCALE_NODE_INDEX",
+                 "--name", "s", "--dry-run")
+    assert result.exit_code == 0, result.output
+    script = (cli.cwd / "rlscale_runs" / "s" / "job.sbatch").read_text()
+    subprocess.run(["bash", "-n", str(cli.cwd / "rlscale_runs" / "s" / "job.sbatch")],
+                   check=True)
+    assert ("bash -c './cartpole 127.0.0.1 5555 $RLSCALE_NODE_INDEX' &" in script)
+    # Started after every node joined Ray, before training; stopped with Ray (SRUNS).
+    assert script.index("rlscale wait-nodes") < script.index('for i in "${!CPU_NODES[@]}"')
+    assert script.index('for i in "${!CPU_NODES[@]}"') < script.index('rlscale train "$EXP')
+    plain = cli("slurm", "--env", "CartPole-v1", "--nodes", "2", "--cpus-per-node", "4",
+                "--time", "01:00:00", "--name", "p", "--dry-run")
+    assert "No simulators to start" in plain.stdout and "RLSCALE_NODE_INDEX" not in plain.stdout

@@ -1,0 +1,94 @@
+"""An external simulator trains for real: the C CartPole of examples/external, built with the
+system's C compiler, with misbehaving Python simulators beside it; then evaluate against a
+connected simulator, and export."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import read_summary
+
+pytestmark = pytest.mark.training
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "external"
+TARGET = 300.0  # the test's target (the example's is 450: see docs/external.md)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def c_cartpole(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    binary = tmp_path_factory.mktemp("c") / "cartpole"
+    subprocess.run([compiler, "-O2", "-o", str(binary), str(EXAMPLE / "cartpole.c"), "-lm"],
+                   check=True)
+    return binary
+
+
+def python_sim(port: int, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, str(EXAMPLE / "cartpole_sim.py"),
+                             "--port", str(port), *args])
+
+
+def test_the_c_cartpole_trains_to_its_target_through_faults(cli: Any, c_cartpole: Path) -> None:
+    port = free_port()
+    experiment = yaml.safe_load((EXAMPLE / "cartpole.yaml").read_text())
+    experiment["env_config"].update(port=port, simulators=5, step_timeout_s=3)
+    experiment["stop"] = {"reward": TARGET, "timesteps": 150_000}
+    (cli.cwd / "external.yaml").write_text(yaml.safe_dump(experiment))
+    sims = [subprocess.Popen([str(c_cartpole), "127.0.0.1", str(port), str(i)])
+            for i in range(2)]
+    # Misbehaving simulators: each breaks the protocol once, and its episode is lost.
+    sims.append(python_sim(port, "--seed", "5", "--fault", "shape", "--fault-after", "150",
+                           "--reconnect"))
+    sims.append(python_sim(port, "--seed", "6", "--fault", "hang", "--fault-after", "300",
+                           "--hang-s", "8", "--reconnect"))
+    dying = python_sim(port, "--seed", "7", "--fault", "die", "--fault-after", "450")
+    sims.append(dying)
+
+    def replace_the_dead() -> None:  # a killed simulator restarted: it takes the free slot
+        dying.wait()
+        sims.append(subprocess.Popen([str(c_cartpole), "127.0.0.1", str(port), "9"]))
+
+    threading.Thread(target=replace_the_dead, daemon=True).start()
+    try:
+        result = cli("train", "external.yaml", "--name", "ext", "--checkpoint-every", "0")
+        assert dying.returncode == 3  # it did die mid-episode
+        evaluation = subprocess.Popen([str(c_cartpole), "127.0.0.1", str(port), "11"])
+        sims.append(evaluation)
+        evaluated = cli("evaluate", "rlscale_runs/ext", "--episodes", "3", "--json")
+        exported = cli("export", "rlscale_runs/ext", "-o", "policy.onnx")
+    finally:
+        for sim in sims:
+            if sim.poll() is None:
+                sim.kill()
+                sim.wait()
+    assert result.exit_code == 0, result.output
+    summary = read_summary(cli.cwd / "rlscale_runs" / "ext")
+    assert summary["status"] == "completed" and summary["reached_target"] is True
+    # shape, hang and die: three lost episodes, each counted (a fault line under its row).
+    assert summary["failed_episodes"] >= 3 and summary["env_restarts"] >= 3, summary
+    assert summary["first_env_fault"].startswith("SimulatorFault: simulator 127.0.0.1:")
+    assert "env restart(s)" in result.stdout
+    assert evaluated.exit_code == 0, evaluated.output
+    report = json.loads(evaluated.stdout)
+    assert report["episodes"] == 3 and report["return_mean"] >= TARGET / 2, report
+    assert exported.exit_code == 0, exported.output
+    assert (cli.cwd / "policy.onnx").stat().st_size > 0
