@@ -224,6 +224,12 @@ def build_algo_config(
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"invalid {info.name} settings: {first}") from None
     check_module(config, info.name, env.observation_space, env.action_space, connector, model)
+    if env.agents is not None:  # each kind of agent's module, as the policies get them
+        pairs = {(repr(o), repr(a)): (o, a) for o, a in (
+            env.agents.spaces_of(agent) for agent in env.agents.agents)}
+        for obs_space, act_space in pairs.values():
+            check_module(config, info.name, obs_space, act_space,
+                         observation_connector(obs_space), model)
     warn_renamed(list(exp.algo_config))
     if info.on_policy:
         _warn_short_fragments(config, plan)
