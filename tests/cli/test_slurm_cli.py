@@ -110,7 +110,8 @@ def test_slurm_evaluation_and_tracking_flags_reach_the_jobs_experiment(cli) -> N
     assert result.exit_code == 0, result.output
     experiment = yaml.safe_load(
         (cli.cwd / "rlscale_runs" / "ev" / "slurm-experiment.yaml").read_text())
-    assert experiment["evaluation"] == {"every": 3, "episodes": 4, "explore": False}
+    assert experiment["evaluation"] == {"every": 3, "episodes": 4, "explore": False,
+                                        "max_episode_steps": None}
     # A folder store is made absolute: the job finds it whatever folder sbatch runs in.
     assert experiment["tracking"]["mlflow"]["uri"] == (cli.cwd / "mlruns").resolve().as_uri()
     assert experiment["tracking"]["wandb"]["project"] == "proj"
