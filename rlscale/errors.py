@@ -38,6 +38,11 @@ class TrainingFailed(RlscaleError):
     exit_code = 1
 
 
+class DiskFull(TrainingFailed):
+    """The run's output file system filled up: the run stopped, what it wrote before is
+    intact, and ``--resume`` continues it once there is space."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest candidate, or ``""``."""
     pool = list(candidates)

@@ -156,7 +156,7 @@ def build_algo_config(
     from rlscale.algos.exploration import apply_initial_log_std, initial_log_std_model
     from rlscale.algos.normalize import observation_pipeline
     from rlscale.algos.policies import apply_multi_agent, use_multi_agent_replay_buffer
-    from rlscale.algos.returns import log_episode_return, put_window_mean
+    from rlscale.algos.returns import log_episode_return, log_reward_per_step, put_window_mean
     from rlscale.algos.runner_start import fail_if_nothing_sampled
     from rlscale.algos.throughput import fold_throughput, time_sampling
     from rlscale.envs import external as external_env
@@ -230,7 +230,7 @@ def build_algo_config(
     # Where the time goes (sampling, learning, waiting; steps per node): rlscale_throughput.
     config.callbacks(
         on_episode_end=[log_episode_return, faults.count_episode],
-        on_sample_end=faults.drain_faults,
+        on_sample_end=[faults.drain_faults, log_reward_per_step],
         on_train_result=[put_window_mean, fold_throughput,
                          faults.fault_result_hook(fault_settings), fail_if_nothing_sampled,
                          functools.partial(_keep_rllib_log_level, _rllib_log_level())],
@@ -254,6 +254,12 @@ def build_algo_config(
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"invalid {info.name} settings: {first}") from None
     check_module(config, info.name, env.observation_space, env.action_space, connector, model)
+    if env.agents is not None:  # each kind of agent's module, as the policies get them
+        pairs = {(repr(o), repr(a)): (o, a) for o, a in (
+            env.agents.spaces_of(agent) for agent in env.agents.agents)}
+        for obs_space, act_space in pairs.values():
+            check_module(config, info.name, obs_space, act_space,
+                         observation_connector(obs_space), model)
     warn_renamed(list(exp.algo_config))
     if info.on_policy:
         _warn_short_fragments(config, plan)

@@ -292,7 +292,15 @@ def plan_resources(
     else:
         runners = num_env_runners
         reasons.append(f"{runners} env runner(s), as set in resources.num_env_runners")
-        if runners + learners > total or (runners + 1 + learners > total and not share):
+        # On this machine a synchronous algorithm's main process learns while its runners
+        # wait: it may share a core with them, as the plan for an expensive env does.
+        local_share = synchronous and may_oversubscribe and on_one_node
+        if local_share and runners and runners + 1 + learners > total >= runners + learners:
+            reasons.append(
+                "the main process (driver + learner) shares a core with the env runners: a "
+                "synchronous algorithm's runners sample, then it learns, in turn"
+            )
+        elif runners + learners > total or (runners + 1 + learners > total and not share):
             raise ResourceError(
                 f"{runners} env runners + 1 main process need {runners + 1 + learners} cores, "
                 f"but the run may use {total}"

@@ -109,3 +109,23 @@ def _returns(logged: Any) -> list[float]:
         return []
     items = logged if isinstance(logged, list | tuple | deque) else [logged]
     return [r for r in map(float, items) if not math.isnan(r)]
+
+
+def log_reward_per_step(*, samples: Any = None, metrics_logger: Any = None, **_: Any) -> None:
+    """``on_sample_end``: the mean reward per env step of what was just sampled, finished
+    episodes or not (``env_runners/reward_per_step_mean``). A continuing task, whose
+    episodes never end, has no episode return: the progress and the summary show this
+    instead. Single-agent episodes (a multi-agent step has one reward per agent)."""
+    from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+
+    if metrics_logger is None or not samples:
+        return
+    total, steps = 0.0, 0
+    for chunk in samples:
+        if not isinstance(chunk, SingleAgentEpisode) or len(chunk) == 0:
+            continue
+        total += float(sum(chunk.get_rewards()))
+        steps += len(chunk)
+    if steps:
+        metrics_logger.log_value(metrics.REWARD_PER_STEP_KEY, total / steps, reduce="mean",
+                                 window=1000)

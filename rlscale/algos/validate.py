@@ -263,7 +263,12 @@ def check_module(
     from ray.rllib.core import DEFAULT_MODULE_ID
 
     try:
-        spec = config.get_rl_module_spec(spaces={DEFAULT_MODULE_ID: spaces})
+        if config.is_multi_agent:  # one policy's module, from the algorithm's default
+            spec = config.get_default_rl_module_spec()
+            spec.observation_space, spec.action_space = spaces
+            spec.model_config = config.model_config
+        else:
+            spec = config.get_rl_module_spec(spaces={DEFAULT_MODULE_ID: spaces})
         module = spec.build()
         if image_plan(spaces[0]) is not None:
             # A CNN builds whatever its filters; one that shrinks the image below a kernel

@@ -17,14 +17,21 @@ if TYPE_CHECKING:
 
 
 def parse_env_config(items: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` items (values parsed as YAML scalars) as a mapping."""
+    """``--env-config`` values as one mapping: a JSON object, as ``train`` and ``check-env``
+    take it (``'{"key": 1}'``); ``KEY=VALUE`` (a YAML scalar) is kept as an alias. Repeated
+    values are merged in order."""
+    from rlscale.cli.check_env import parse_env_config as parse_json
     from rlscale.config.load import parse_scalar
 
     out: dict[str, Any] = {}
     for item in items:
+        if item.lstrip().startswith("{"):
+            out.update(parse_json(item) or {})
+            continue
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--env-config expects KEY=VALUE, got {item!r}")
+            raise ConfigError(f"--env-config: expected a JSON object like '{{\"key\": 1}}', "
+                              f"got {item}")
         out[key.strip()] = parse_scalar(raw)
     return out
 
@@ -44,7 +51,8 @@ def evaluate(
         False, "--explore", help="Sample actions from the policy instead of acting greedily."
     ),
     env_config: list[str] | None = typer.Option(
-        None, "--env-config", help="Override the run's env_config: KEY=VALUE (repeatable)."
+        None, "--env-config", help="Override the run's env_config: a JSON object, as "
+        "train takes it (KEY=VALUE also works; repeatable)."
     ),
     video: Path | None = typer.Option(
         None, "--video", help="Record the episodes to PATH (.mp4 or .gif)."

@@ -51,9 +51,13 @@ class ProgressPrinter:
         last_eval = row.get("eval_return_mean")
         self._evaluated = self._evaluated or last_eval is not None
         tail = f"  eval {_fmt(last_eval, '.1f')}" if self._evaluated else ""
+        ret = _fmt(row['episode_return_mean'], '.1f')
+        per_step = row.get("reward_per_step_mean")
+        if row['episode_return_mean'] is None and per_step is not None:
+            ret = f"{per_step:.3g}/step"  # no episode ended yet: a continuing task?
         self.console.print(
             f"{row['iteration']:>5} {row['env_steps']:>11,} "
-            f"{_fmt(row['episode_return_mean'], '.1f'):>12} "
+            f"{ret:>12} "
             f"{_fmt(row['env_steps_per_s'], ',.0f'):>9} {elapsed:>8.1f}s{tail}"
         )
         self._faults(row)
@@ -82,6 +86,10 @@ class ProgressPrinter:
             if summary.target_reward is not None else "n/a (no --stop-reward)",
             "best_episode_return_mean": _fmt(summary.best_episode_return_mean, ".1f"),
             "last_episode_return_mean": _fmt(summary.last_episode_return_mean, ".1f"),
+            **({"last_reward_per_step_mean": f"{summary.last_reward_per_step_mean:.4g} "
+                "(no episode ended)"}
+               if summary.last_episode_return_mean is None
+               and summary.last_reward_per_step_mean is not None else {}),
             **({
                 "best_eval_return_mean": f"{summary.best_eval_return_mean:.1f} "
                 f"(iteration {summary.best_eval_iteration})",

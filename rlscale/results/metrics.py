@@ -17,6 +17,10 @@ EPISODE_RETURN_MEAN = f"{ENV_RUNNER_RESULTS}/{EPISODE_RETURN_MEAN_KEY}"  # (algo
 AGENT_RETURN_MEAN_KEY = "agent_episode_returns_mean"
 POLICY_RETURN_MEAN_KEY = "module_episode_returns_mean"
 EPISODE_LEN_MEAN = "env_runners/episode_len_mean"
+# The mean reward per env step sampled in the iteration (algos/returns.py): what a
+# continuing task, whose episodes never end, is judged by.
+REWARD_PER_STEP_KEY = "reward_per_step_mean"
+REWARD_PER_STEP = f"{ENV_RUNNER_RESULTS}/{REWARD_PER_STEP_KEY}"
 ENV_STEPS_THIS_ITER = "env_runners/num_env_steps_sampled"
 # In results of iterations that evaluated (evaluation.every): the evaluation's mean return
 # and the number of episodes it played.
@@ -61,6 +65,7 @@ def progress_row(result: Mapping[str, Any]) -> dict[str, Any]:
         "iteration": int(get_metric(result, TRAINING_ITERATION) or 0),
         "env_steps": int(finite(get_metric(result, ENV_STEPS_LIFETIME)) or 0),
         "episode_return_mean": finite(get_metric(result, EPISODE_RETURN_MEAN)),
+        "reward_per_step_mean": finite(get_metric(result, REWARD_PER_STEP)),
         "env_steps_per_s": steps_iter / dt if dt > 0 else None,
         "time_total_s": finite(get_metric(result, TIME_TOTAL_S)) or 0.0,
         # None in iterations that did not evaluate.

@@ -98,6 +98,9 @@ class Summary:
     # The step cap of an evaluation episode (evaluation.max_episode_steps, else the env's
     # time limit, else 1000), and the last iteration whose evaluation a stop cut short.
     eval_max_episode_steps: int | None = None
+    # The last iteration's mean reward per env step (every run; a continuing task's figure
+    # while no episode has ended).
+    last_reward_per_step_mean: float | None = None
     eval_cut_iteration: int | None = None
     target_on: str = "train"
 
@@ -126,6 +129,8 @@ class Summary:
             means = get_metric(result, f"{metrics.ENV_RUNNER_RESULTS}/{key}")
             if isinstance(means, Mapping) and means:
                 setattr(self, attr, {str(k): finite(v) for k, v in means.items()})
+        if row.get("reward_per_step_mean") is not None:
+            self.last_reward_per_step_mean = row["reward_per_step_mean"]
         ret = row["episode_return_mean"]
         if ret is not None:
             self.last_episode_return_mean = ret

@@ -12,6 +12,7 @@ both paths to that contract).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -21,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from rlscale.results.diskfull import disk_full, is_disk_full
 from rlscale.results.summary import Summary
 from rlscale.runners.job import TrainingJob
 from rlscale.runners.segment import ResultHook, Segment, begin_segment
@@ -76,7 +78,11 @@ def _save(algo: Any, trial: DriverTrial, index: int) -> Path:
     final = Path(trial.local_path) / f"{CHECKPOINT_PREFIX}{index:06d}"
     partial = final.with_name(f".{final.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    algo.save_to_path(str(partial))
+    try:
+        algo.save_to_path(str(partial))
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # frees what it took of a full disk
+        raise
     os.replace(partial, final)
     return final
 
@@ -121,13 +127,29 @@ def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook
     for tracker in trackers:
         tracker.setup()
     loggers = _loggers() + trackers
-    saved = 0
     failed = True
     trial.init_local_path()
     for logger in loggers:
         logger.log_trial_start(trial)
     try:
+        _iterate(algo, trial, segment, on_result, loggers, recorder, criteria, every)
+        failed = False
+    finally:
+        with contextlib.suppress(OSError):  # a full disk: the run's error says so
+            for logger in loggers:
+                logger.log_trial_end(trial, failed=failed)
+        for tracker in trackers:  # W&B's logging actor finishes writing
+            tracker.on_experiment_end(trials=[trial])
+
+
+def _iterate(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook | None,
+             loggers: list[Any], recorder: Any, criteria: dict[str, float], every: int) -> None:
+    """Train until a stop criterion or request; a full disk ends it with :class:`DiskFull`."""
+    saved = 0
+    writing = "the iteration's results"
+    try:
         while True:
+            writing = "the iteration's results"
             try:
                 result = algo.train()
             except KeyboardInterrupt:
@@ -146,13 +168,12 @@ def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook
             if on_result is not None:
                 on_result(row)
             if done or (every and iteration % every == 0):
+                writing = f"{CHECKPOINT_PREFIX}{saved:06d}"
                 recorder.checkpoint(_save(algo, trial, saved))
                 saved += 1
             if done:
-                failed = False
                 return
-    finally:
-        for logger in loggers:
-            logger.log_trial_end(trial, failed=failed)
-        for tracker in trackers:  # W&B's logging actor finishes writing
-            tracker.on_experiment_end(trials=[trial])
+    except (OSError, RuntimeError) as exc:
+        if not is_disk_full(exc, segment.run_dir):
+            raise
+        raise disk_full(segment.run_dir, writing) from None

@@ -27,7 +27,8 @@ from rlscale.algos.runner_start import (
 )
 from rlscale.config.model import ExperimentConfig
 from rlscale.errors import TrainingFailed
-from rlscale.results.failure import failure_error, record_failure
+from rlscale.results.diskfull import disk_full, is_disk_full
+from rlscale.results.failure import failure_error, record_failure, root_cause
 from rlscale.results.rundir import RESUME
 from rlscale.results.summary import COMPLETED, FAILED, INTERRUPTED, Summary
 from rlscale.runners.cluster import record_placement
@@ -113,6 +114,9 @@ class Segment:
 
         A run that sampled nothing while an env runner could not build its env (RLlib then
         fails with an error of its own) fails with the env's error."""
+        if is_disk_full(root_cause(exc), self.run_dir):
+            # summary.json stays as last written: a write now would fail the same way.
+            return disk_full(self.run_dir, "a checkpoint or the iteration's results")
         why = start_error() if self.summary.timesteps_total == 0 else None
         if why is not None and not isinstance(exc, NothingSampled):
             cause, exc = exc, nothing_sampled(why)

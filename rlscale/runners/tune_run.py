@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rlscale.config.model import ExperimentConfig
+from rlscale.results.diskfull import is_disk_full
 from rlscale.results.summary import COMPLETED, FAILED, Summary
 from rlscale.runners.job import TrainingJob
 from rlscale.runners.segment import ResultHook, SummaryRecorder, begin_segment
@@ -198,6 +199,11 @@ def run_job(job: TrainingJob, command: str, on_result: ResultHook | None = None)
         grid = tuner.fit()
     except KeyboardInterrupt:
         segment.aborted()
+        raise
+    except Exception as exc:
+        # On a full disk Tune cannot read back the error file of the trial it failed.
+        if is_disk_full(exc, run_dir):
+            raise segment.failed(exc) from None
         raise
     finally:
         track(None)

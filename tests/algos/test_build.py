@@ -57,3 +57,47 @@ def test_native_vector_envs_are_stepped_by_gymnasium_vector_implementation() -> 
     assert cartpole.gym_env_vectorize_mode == "vector_entry_point"
     acrobot = build(env="Acrobot-v1")  # no vectorized implementation: one env at a time
     assert acrobot.gym_env_vectorize_mode == "sync"
+
+
+ODD_IMAGES = '''
+import gymnasium as gym
+import numpy as np
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+BOX = gym.spaces.Box(0, 1, (13, 13, 5), np.float32)  # magent2's observation shape
+
+
+class Battle(MultiAgentEnv):
+    def __init__(self, config=None):
+        super().__init__()
+        self.possible_agents = ["red_0", "blue_0"]
+        self.agents = list(self.possible_agents)
+        self.observation_spaces = {a: BOX for a in self.possible_agents}
+        self.action_spaces = {a: gym.spaces.Discrete(3) for a in self.possible_agents}
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return {a: np.zeros(BOX.shape, np.float32) for a in self.agents}, {}
+
+    def step(self, actions):
+        self.t += 1
+        end = self.t >= 10
+        obs = {a: np.zeros(BOX.shape, np.float32) for a in self.agents}
+        done = {"__all__": end, **{a: end for a in self.agents}}
+        return obs, {a: 0.0 for a in self.agents}, done, {"__all__": False}, {}
+'''
+
+
+def test_a_multi_agent_module_that_cannot_be_built_is_one_line_before_training(cli) -> None:
+    """magent2's (13, 13, 5) observations: RLlib has no default CNN for that shape. The
+    error is RLlib's own, in one line, from --dry-run on (no worker traceback later)."""
+    from tests.conftest import assert_error
+
+    (cli.cwd / "battle.py").write_text(ODD_IMAGES)
+    result = cli("train", "--env", "battle.py:Battle", "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        "Error: algo_config.model {'fcnet_hiddens': [64, 64]}: PPO's RL module cannot be built "
+        "(ValueError: No default CNN configuration for obs shape [13, 13, 5].")
+    assert_error(result, result.stderr.removeprefix("Error: ").rstrip("\n"), cli.cwd)

@@ -315,3 +315,18 @@ def test_the_plan_sees_the_cores_the_tests_make_visible() -> None:
     expected = os.environ.get("RLSCALE_TEST_CPUS")
     cpus = local_capacity().cpus
     assert cpus == (int(expected) if expected else len(os.sched_getaffinity(0)))
+
+
+def test_env_runners_set_by_hand_may_share_a_core_with_the_main_process_as_the_auto_plan_does(
+) -> None:
+    """On 2 cores the plan for an expensive env uses 2 env runners beside the main process;
+    the same set by hand (what a user without the env check, --no-check-env, has) is
+    planned alike, for a synchronous algorithm; an asynchronous one is still refused."""
+    auto = plan_resources(**_local(2, 0, num_cpus=2), **LOCAL, env_step_time_us=2000.0)
+    by_hand = plan_resources(**_local(2, 0, num_cpus=2, num_env_runners=2), **LOCAL)
+    assert auto.num_env_runners == by_hand.num_env_runners == 2
+    assert by_hand.num_cpus_for_main_process == auto.num_cpus_for_main_process
+    assert by_hand.cpus_to_reserve == auto.cpus_to_reserve == 3
+    with pytest.raises(ResourceError):
+        plan_resources(**_local(2, 0, num_cpus=2, num_env_runners=2), **LOCAL,
+                       synchronous=False)

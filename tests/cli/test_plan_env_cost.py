@@ -48,3 +48,12 @@ def test_explicit_choices_keep_todays_plan(cli) -> None:
     # Without the check there is no step time: the cheap-env rule.
     out = _dry_run(cli, "--env-config", '{"busy_ms": 2}', "--no-check-env")
     assert "num_env_runners            0" in out and "measured" not in out
+
+
+def test_no_check_env_keeps_env_runners_set_by_hand(cli) -> None:
+    """--no-check-env measures no step time, so the plan cannot tell an expensive env:
+    resources.num_env_runners: 2 on 2 cores (the expensive-env plan) is planned, not refused."""
+    result = cli("train", "--env", "CartPole-v1", "--num-cpus", "2", "--no-check-env",
+                 "--set", "resources.num_env_runners=2", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "num_env_runners            2" in result.stdout

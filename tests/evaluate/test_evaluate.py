@@ -67,9 +67,13 @@ def test_text_output_checkpoint_choice_and_explore(cli, trained_run: Path) -> No
 
 
 def test_env_config_override_reaches_the_env(cli, trained_run: Path) -> None:
+    """--env-config takes JSON, as train and check-env do; KEY=VALUE is an alias."""
     out = _json(cli("evaluate", str(trained_run), "--episodes", "2", "--json",
-                    "--env-config", "max_episode_steps=5"))
+                    "--env-config", '{"max_episode_steps": 5}'))
     assert out["lengths"] == [5, 5]
+    out = _json(cli("evaluate", str(trained_run), "--episodes", "1", "--json",
+                    "--env-config", "max_episode_steps=4"))
+    assert out["lengths"] == [4]
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".gif"])
@@ -107,7 +111,7 @@ def test_errors_are_one_line(cli, trained_run: Path, run_copy: Path) -> None:
 
     result = cli("evaluate", str(trained_run), "--env-config", "oops")
     assert (result.exit_code, result.stderr) == (
-        2, "Error: --env-config expects KEY=VALUE, got 'oops'\n")
+        2, "Error: --env-config: expected a JSON object like '{\"key\": 1}', got oops\n")
 
     summary_path = run_copy / "summary.json"
     fresh = json.loads(summary_path.read_text())

@@ -106,6 +106,10 @@ def test_stop_time_ends_a_run_whose_evaluation_never_ends(engine: str, tmp_path:
     assert stored["eval_cut_iteration"] == stored["iterations"]
     assert stored["eval_return_mean"] is None  # the only evaluation was cut
     assert stored["timesteps_total"] > 0
+    # No training episode ever ended: the reward figure is the mean reward per step
+    # (Pendulum's rewards lie in [-16.3, 0]).
+    assert stored["last_episode_return_mean"] is None
+    assert -16.3 <= stored["last_reward_per_step_mean"] < 0
 
 
 @pytest.mark.training
