@@ -60,8 +60,10 @@ def make_eval_env(
     config = dict(env_config or {})
     if not render:
         return _make(spec, config, env_packages, wrappers)
-    # Off-screen rendering: no window, no sound device (pygame-based envs).
-    for key, value in (("SDL_VIDEODRIVER", "dummy"), ("SDL_AUDIODRIVER", "dummy"),
+    # Off-screen rendering: no window, no sound device (pygame-based envs). SDL's
+    # "offscreen" video driver, not "dummy": some envs (highway-env) draw nothing at all
+    # when they see the dummy driver, and the video would be black.
+    for key, value in (("SDL_VIDEODRIVER", "offscreen"), ("SDL_AUDIODRIVER", "dummy"),
                        ("PYGAME_HIDE_SUPPORT_PROMPT", "1")):
         os.environ.setdefault(key, value)
     try:

@@ -153,3 +153,53 @@ def test_video_of_an_env_that_cannot_render(cli, run_copy: Path) -> None:
         2, "Error: environment 'rlscale-test/NoRender-v0' cannot render rgb_array frames "
            "(its render modes: none); --video needs an environment with rgb_array rendering\n")
     assert not (cli.cwd / "v.mp4").exists()
+
+
+HIGHWAY_LIKE = '''
+import os
+
+import gymnasium as gym
+import numpy as np
+
+
+class DrawsNothingUnderDummySdl(gym.Env):
+    """Renders as highway-env does: its viewer draws nothing when SDL's video driver is
+    "dummy" (highway_env.envs.common.graphics.EnvViewer), so the frames come out black."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 0.0, True, False, {}
+
+    def render(self):
+        frame = np.zeros((4, 4, 3), np.uint8)
+        if os.environ.get("SDL_VIDEODRIVER") != "dummy":
+            frame[:] = 200
+        return frame
+'''
+
+
+def test_video_frames_show_the_env_off_screen(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """evaluate --video renders off screen with SDL's "offscreen" driver, under which
+    pygame envs draw (CartPole) and highway-env does too (it draws nothing under "dummy")."""
+    from rlscale.evaluate.episodes import make_eval_env
+
+    monkeypatch.delenv("SDL_VIDEODRIVER", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    (tmp_path / "highway_like.py").write_text(HIGHWAY_LIKE)
+    for spec in (f"{tmp_path / 'highway_like.py'}:DrawsNothingUnderDummySdl", "CartPole-v1"):
+        env = make_eval_env(spec, render=True)
+        env.reset(seed=0)
+        frame = env.render()
+        env.close()
+        assert isinstance(frame, np.ndarray) and frame.mean() > 50, spec
