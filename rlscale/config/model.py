@@ -50,7 +50,9 @@ class StopConfig(_Strict):
     iters: int | None = Field(None, ge=1, description="Stop after N iterations.")
     timesteps: int | None = Field(None, ge=1, description="Stop after N env steps.")
     time_s: float | None = Field(
-        None, gt=0, description="Stop after this many seconds of training."
+        None, gt=0, description="Stop after this many seconds of wall-clock time from the "
+        "moment Ray is up (a sweep: seconds of training per trial); an evaluation in "
+        "progress is cut."
     )
     on: Literal["train", "eval"] | None = Field(
         None, description="Which return stop.reward judges: train (the training episodes', "
