@@ -54,9 +54,11 @@ class StopConfig(_Strict):
         "moment Ray is up (a sweep: seconds of training per trial); an evaluation in "
         "progress is cut."
     )
-    on: Literal["train", "eval"] | None = Field(
-        None, description="Which return stop.reward judges: train (the training episodes', "
-        "the default) or eval (the last evaluation's; needs evaluation.every)."
+    on: Literal["train", "eval", "per_step"] | None = Field(
+        None, description="Which figure stop.reward judges: train (the training episodes' "
+        "mean return, the default), eval (the last evaluation's; needs evaluation.every) or "
+        "per_step (the mean reward per env step of the iteration's samples: a continuing "
+        "task, whose episodes never end)."
     )
 
 

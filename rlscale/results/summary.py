@@ -88,8 +88,8 @@ class Summary:
     # Where the run directory is; not written (it is the folder the file is in).
     run_dir: str | None = field(default=None, compare=False)
     # With evaluation (evaluation.every): the last and the best evaluation's mean return,
-    # the iteration of each, and how many episodes the last one played; target_on "eval"
-    # (stop.on) judges target_reward on the evaluation return.
+    # the iteration of each, and how many episodes the last one played; target_on (stop.on)
+    # says which figure target_reward judges: "train", "eval" or "per_step".
     eval_return_mean: float | None = None
     eval_iteration: int | None = None
     best_eval_return_mean: float | None = None
@@ -129,14 +129,18 @@ class Summary:
             means = get_metric(result, f"{metrics.ENV_RUNNER_RESULTS}/{key}")
             if isinstance(means, Mapping) and means:
                 setattr(self, attr, {str(k): finite(v) for k, v in means.items()})
-        if row.get("reward_per_step_mean") is not None:
-            self.last_reward_per_step_mean = row["reward_per_step_mean"]
+        per_step = row.get("reward_per_step_mean")
+        if per_step is not None:
+            self.last_reward_per_step_mean = per_step
+            if (self.target_on == "per_step" and self.target_reward is not None
+                    and per_step >= self.target_reward):
+                self.reached_target = True
         ret = row["episode_return_mean"]
         if ret is not None:
             self.last_episode_return_mean = ret
             if self.best_episode_return_mean is None or ret > self.best_episode_return_mean:
                 self.best_episode_return_mean = ret
-            if (self.target_on != "eval" and self.target_reward is not None
+            if (self.target_on == "train" and self.target_reward is not None
                     and ret >= self.target_reward):
                 self.reached_target = True
         self._record_evaluation(row)

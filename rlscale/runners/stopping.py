@@ -38,13 +38,17 @@ def stop_requested() -> bool:
     return _STOP_REQUESTED.is_set()
 
 
+# The result key stop.reward judges, by stop.on: the training episodes' mean return, the
+# last evaluation's (evaluation.every), or a continuing task's mean reward per env step.
+_REWARD_FIGURE = {"train": metrics.EPISODE_RETURN_MEAN, "eval": metrics.EVAL_RETURN_MEAN,
+                  "per_step": metrics.REWARD_PER_STEP}
+
+
 def stop_criteria(stop: StopConfig) -> dict[str, float]:
     """Result keys and thresholds: the first one reached stops the run."""
     criteria: dict[str, float] = {}
     if stop.reward is not None:
-        on_eval = stop.on == "eval"  # the last evaluation's return (evaluation.every)
-        criteria[metrics.EVAL_RETURN_MEAN if on_eval else metrics.EPISODE_RETURN_MEAN] = \
-            stop.reward
+        criteria[_REWARD_FIGURE[stop.on or "train"]] = stop.reward
     if stop.iters is not None:
         criteria[metrics.TRAINING_ITERATION] = stop.iters
     if stop.timesteps is not None:

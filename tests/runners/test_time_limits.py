@@ -146,3 +146,35 @@ def test_sigterm_ends_a_run_stuck_in_its_env_within_10_s(tmp_path: Path) -> None
     assert proc.returncode != 0
     assert "aborting" in output
     assert read_summary(tmp_path / "rlscale_runs" / "hang")["status"] == "interrupted"
+
+
+def test_stop_reward_judges_the_figure_stop_on_names() -> None:
+    """stop.on picks the result key stop.reward judges: per_step is a continuing task's
+    mean reward per env step, the only reward figure a task whose episodes never end has."""
+    from rlscale.config.model import StopConfig
+    from rlscale.results import metrics
+    from rlscale.runners.stopping import stop_criteria
+
+    assert stop_criteria(StopConfig(reward=1.0)) == {metrics.EPISODE_RETURN_MEAN: 1.0}
+    assert stop_criteria(StopConfig(reward=1.0, on="eval")) == {metrics.EVAL_RETURN_MEAN: 1.0}
+    assert stop_criteria(StopConfig(reward=-2.0, on="per_step")) == {
+        metrics.REWARD_PER_STEP: -2.0}
+
+
+@pytest.mark.training
+def test_a_continuing_task_stops_on_its_reward_per_step(tmp_path: Path) -> None:
+    """stop.on: per_step: a continuing task (no episode ever ends) reaches --stop-reward on
+    its mean reward per step, and the summary says the target was reached."""
+    summary = rlscale.train(overrides={
+        "env": CONTINUING, "seed": 0, "output": str(tmp_path), "name": "per-step",
+        "resources.num_cpus": 1, "stop.reward": -12.0, "stop.on": "per_step",
+        "stop.iters": 5,
+        "algo_config.train_batch_size_per_learner": 256, "algo_config.minibatch_size": 128,
+        "algo_config.num_epochs": 1,
+    })
+    stored = read_summary(Path(summary.run_dir or ""))
+    # Pendulum's rewards lie in [-16.3, 0]: a random policy's mean is far above -12.
+    assert stored["last_episode_return_mean"] is None
+    assert stored["last_reward_per_step_mean"] >= -12.0
+    assert stored["reached_target"] is True
+    assert stored["iterations"] == 1  # stopped at the first figure, not by stop.iters
