@@ -56,7 +56,7 @@ def slurm(
     """Write a Slurm job script for an experiment into its run directory; submit it."""
     verbose, overwrite, dry_run = flags["verbose"], flags["overwrite"], flags["dry_run"]
     setup_logging(verbose)
-    from rlscale.errors import ConfigError, ResourceError
+    from rlscale.errors import ConfigError
     from rlscale.runners import slurm as slurm_runner
     from rlscale.runners.session import quiet_ray_environment
 
@@ -83,6 +83,14 @@ def slurm(
         console.print(f"Wrote {path}\nSubmit it with:  sbatch {shlex.quote(str(path))}"
                       "\n(or rerun with --submit)")
         return
+    _submit(console, path, req, job, run_dir)
+
+
+def _submit(console: Console, path: Path, req: Any, job: Any, run_dir: Path) -> None:
+    """sbatch the written job script ``path`` and say how to follow the job."""
+    from rlscale.errors import ResourceError
+    from rlscale.runners import slurm as slurm_runner
+
     try:
         job_id = slurm_runner.submit(path, slurm_runner.request_info(req))
     except ResourceError as exc:

@@ -65,7 +65,7 @@ def _print_plan(console: Console, job: Any) -> None:
         console.print(f"         wrapper {ref.path}{' ' + str(ref.kwargs) if ref.kwargs else ''}",
                       markup=False)
     if job.env.is_external:
-        from rlscale.envs.external import how_to_connect, parse_settings
+        from rlscale.envs.external_settings import how_to_connect, parse_settings
 
         line = how_to_connect(parse_settings(job.env.env_config), job.plan.num_env_runners)
         console.print(f"         {line}", markup=False)

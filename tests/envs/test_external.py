@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from rlscale.algos.faults import _PROCESS_FAULTS, FAULT_INFO
-from rlscale.envs.external import ExternalEnv, ExternalVectorEnv, parse_settings, run_token
+from rlscale.envs.external import ExternalEnv, ExternalVectorEnv
+from rlscale.envs.external_settings import parse_settings, run_token
 from rlscale.envs.resolve import resolve_env
 from rlscale.errors import EnvSpecError
 from rlscale.external import Client, ProtocolError, encode
