@@ -38,11 +38,13 @@ def register_ale_ids() -> None:
 
 def atari_env_config(
     spec: str, env_config: Mapping[str, Any], wrappers: Sequence[WrapperRef]
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """``env_config`` with ``frameskip: 1`` added for an ``ALE/`` id that
-    ``AtariPreprocessing`` wraps (unless ``frameskip`` is set)."""
-    config = dict(env_config)
+    ``AtariPreprocessing`` wraps (unless ``frameskip`` is set); any other ``env_config`` as
+    it is (RLlib's ``EnvContext`` stays one: an env may read its ``worker_index``)."""
     preprocessed = any(ref.path.rpartition(":")[2] == ATARI_PREPROCESSING for ref in wrappers)
-    if is_ale_id(spec) and preprocessed and "frameskip" not in config:
-        config["frameskip"] = 1
-    return config
+    if not (is_ale_id(spec) and preprocessed and "frameskip" not in env_config):
+        return env_config
+    config = {**env_config, "frameskip": 1}
+    copy = getattr(env_config, "copy_with_overrides", None)
+    return copy(env_config=config) if copy is not None else config

@@ -420,7 +420,7 @@ def resolve_env(
     refs = parse_wrappers(wrappers)
     validate_wrappers(refs)
     target = parse_spec(spec)
-    env_config = atari_env_config(spec, env_config or {}, refs)
+    env_config = dict(atari_env_config(spec, env_config or {}, refs))
     env = apply_wrappers(_build(target, env_config, spec), refs)
     kind = multiagent.object_kind(env)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from rlscale.algos import build_algo_config, get_algo, plan_resources
 from rlscale.algos.plan import one_node
 from rlscale.config import resolve_experiment
@@ -90,14 +92,22 @@ class Battle(MultiAgentEnv):
 
 
 def test_a_multi_agent_module_that_cannot_be_built_is_one_line_before_training(cli) -> None:
-    """magent2's (13, 13, 5) observations: RLlib has no default CNN for that shape. The
-    error is RLlib's own, in one line, from --dry-run on (no worker traceback later)."""
+    """magent2's (13, 13, 5) observations: RLlib has no default CNN for that shape, so
+    rlscale gives its own conv filters (rlscale.algos.images) and the run is planned; conv
+    filters that shrink the image below a kernel cannot be built: the error is PyTorch's own,
+    in one line, from --dry-run on (no worker traceback later)."""
     from tests.conftest import assert_error
 
     (cli.cwd / "battle.py").write_text(ODD_IMAGES)
-    result = cli("train", "--env", "battle.py:Battle", "--dry-run")
+    planned = cli("train", "--env", "battle.py:Battle", "--dry-run")
+    assert planned.exit_code == 0, planned.output
+    assert "rlscale's conv filters" in planned.output
+    shutil.rmtree(cli.cwd / "rlscale_runs", ignore_errors=True)
+    filters = '[[16, 4, 4, "valid"], [32, 5, 1, "valid"]]'
+    result = cli("train", "--env", "battle.py:Battle", "--dry-run",
+                 "--set", f"algo_config.model.conv_filters={filters}")
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith(
-        "Error: algo_config.model {'fcnet_hiddens': [64, 64]}: PPO's RL module cannot be built "
-        "(ValueError: No default CNN configuration for obs shape [13, 13, 5].")
+    assert result.stderr.startswith("Error: algo_config.model {'fcnet_hiddens': [64, 64], "
+                                    "'conv_filters': [[16, 4, 4, 'valid'], [32, 5, 1, 'valid']]}"
+                                    ": PPO's RL module cannot be built (RuntimeError: ")
     assert_error(result, result.stderr.removeprefix("Error: ").rstrip("\n"), cli.cwd)
