@@ -8,7 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from rlscale.algos.images import image_model
-from rlscale.algos.masking import apply_action_mask, check_masking_algo
+from rlscale.algos.masking import check_masking_algo
 from rlscale.algos.plan import ResourcePlan
 from rlscale.algos.registry import AlgoInfo, check_action_space
 from rlscale.algos.spaces import has_box, observation_connector
@@ -224,6 +224,8 @@ def build_algo_config(
         apply_multi_agent(config, exp.policies, exp.policies_to_train, env.agents,
                           mask_key=exp.action_mask.key, algo=info.name)
     elif mask is not None:
+        from rlscale.algos.masked_modules import apply_action_mask  # imports RLlib's modules
+
         apply_action_mask(config, mask)
     # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
     # Env faults: counted, kept out of that window, and stopping a run they outpace.

@@ -30,12 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import threading
-import traceback
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import gymnasium as gym
@@ -43,12 +40,12 @@ import gymnasium as gym
 from rlscale.algos import watchdog
 from rlscale.algos.watchdog import WATCHDOG, StepTimeout
 from rlscale.config.model import FaultsConfig
+from rlscale.envs.env_faults import FAULT_INFO, PROCESS_FAULTS, EnvFault
 from rlscale.errors import TrainingFailed
 from rlscale.results import metrics
 
 log = logging.getLogger(__name__)
 
-FAULT_INFO = "rlscale_env_fault"  # info key of the step that ends an episode in a fault
 RESULT_KEY = "faults"  # the result's section: this iteration's counts
 ENV_RESTARTS, ENV_RUNNER_RESTARTS, FAILED_EPISODES = (
     "env_restarts", "env_runner_restarts", "failed_episodes"
@@ -66,36 +63,6 @@ OUTCOME_WINDOW = 100  # episodes over which the share of failed ones is judged
 MIN_OUTCOMES = 20  # ... once this many have ended
 
 
-@dataclass(frozen=True)
-class EnvFault:
-    """An exception an env raised: its type, message and where it was raised."""
-
-    type: str
-    message: str
-    where: str  # file:line of the innermost frame (for a timeout: where the step was)
-    traceback: str = ""
-
-    def line(self) -> str:
-        """``Type: message (file:line)``."""
-        text = f"{self.type}: {self.message}" if self.message else self.type
-        return f"{text} ({self.where})" if self.where else text
-
-    @classmethod
-    def from_exception(cls, exc: BaseException) -> EnvFault:
-        """The fault of ``exc``, located at the innermost frame of its traceback."""
-        frames = traceback.extract_tb(exc.__traceback__)
-        while len(frames) > 1 and frames[-1].filename in (__file__, watchdog.__file__):
-            frames.pop()  # a timeout is raised by the watchdog's handler: where the env was
-        where = f"{os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return cls(type(exc).__name__, message, where, "".join(traceback.format_exception(exc)))
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EnvFault:
-        """The inverse of :func:`dataclasses.asdict`."""
-        return cls(**{k: str(data.get(k, "")) for k in ("type", "message", "where", "traceback")})
-
-
 class SimulatorFaults(TrainingFailed):
     """The env faulted faster than training progressed: the run stops with its error."""
 
@@ -107,28 +74,6 @@ class SimulatorFaults(TrainingFailed):
         return (SimulatorFaults, (self.fault, self.why))
 
 
-# --- the faults of this process, drained into the env runner's metrics after each sample --
-
-class _ProcessFaults:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.restarts = 0
-        self.first: EnvFault | None = None
-
-    def add(self, fault: EnvFault) -> None:
-        with self.lock:
-            self.restarts += 1
-            if self.first is None:
-                self.first = fault
-
-    def drain(self) -> tuple[int, EnvFault | None]:
-        with self.lock:
-            out = (self.restarts, self.first)
-            self.restarts, self.first = 0, None
-            return out
-
-
-_PROCESS_FAULTS = _ProcessFaults()
 
 
 # --- the env wrapper ---------------------------------------------------------------------
@@ -148,8 +93,9 @@ class FaultTolerantEnv(gym.Wrapper):  # type: ignore[type-arg]
         return WATCHDOG.watching() if self._timeout is not None else contextlib.nullcontext()
 
     def _rebuild(self, exc: BaseException) -> EnvFault:
-        fault = EnvFault.from_exception(exc)
-        _PROCESS_FAULTS.add(fault)
+        # a timeout is raised by the watchdog's handler: its place is where the env was
+        fault = EnvFault.from_exception(exc, skip_files=(__file__, watchdog.__file__))
+        PROCESS_FAULTS.add(fault)
         log.info("env restarted after %s", fault.line())
         if not isinstance(exc, StepTimeout):  # a hung env may hang in close() too
             with contextlib.suppress(Exception):
@@ -231,7 +177,7 @@ def count_episode(*, episode: Any, metrics_logger: Any = None, **_: Any) -> None
 
 def drain_faults(*, metrics_logger: Any = None, **_: Any) -> None:
     """``on_sample_end``: move this process's restarts (and its first fault) into metrics."""
-    restarts, first = _PROCESS_FAULTS.drain()
+    restarts, first = PROCESS_FAULTS.drain()
     if metrics_logger is None or not restarts:
         return
     metrics_logger.log_value(_M_RESTARTS, restarts, reduce="sum")

@@ -27,8 +27,6 @@ from rlscale.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
-    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
-    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 # The model_config entry that carries the mask key into the module (and its checkpoint).
 KEY_SETTING = "rlscale_action_mask_key"
@@ -142,29 +140,3 @@ class MaskingMixin:
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> Any:
         inner, _ = self._split(batch) if embeddings is None else (batch, None)
         return super().compute_values(inner, embeddings)  # type: ignore[misc]
-
-
-def masked_module_class(config: AlgorithmConfig) -> type:
-    """The masked counterpart of the algorithm's default RL module class."""
-    from rlscale.algos.masked_modules import MASKED
-
-    base = getattr(config.get_default_rl_module_spec(), "module_class", None)
-    for parent, masked in MASKED.items():  # APPO's first: it is a PPO module too
-        if isinstance(base, type) and issubclass(base, parent):
-            return masked
-    raise ConfigError(f"{getattr(config.algo_class, '__name__', config.algo_class)} has no "
-                      "RL module rlscale can mask")
-
-
-def masked_spec(config: AlgorithmConfig, mask: ActionMask) -> RLModuleSpec:
-    """The RL module spec of one masked policy (RLlib adds the run's model settings to its
-    ``model_config``)."""
-    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-
-    return RLModuleSpec(module_class=masked_module_class(config),
-                        model_config={KEY_SETTING: mask.key})
-
-
-def apply_action_mask(config: AlgorithmConfig, mask: ActionMask) -> None:
-    """A single-agent run: train with the masked RL module."""
-    config.rl_module(rl_module_spec=masked_spec(config, mask))

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rlscale.envs.images import image_plan
 from rlscale.envs.masks import ActionMask, find_action_mask
 from rlscale.envs.multiagent import AgentSpaces
-from rlscale.envs.resolve import describe_space
-from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, unsupported_observation_part
+from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, describe_space, unsupported_observation_part
 from rlscale.errors import ConfigError, EnvSpecError, did_you_mean
 
 if TYPE_CHECKING:
@@ -238,7 +237,8 @@ def apply_multi_agent(
     from ray.rllib.core.rl_module.rl_module import RLModuleSpec
     from ray.rllib.policy.policy import PolicySpec
 
-    from rlscale.algos.masking import check_masking_algo, masked_spec
+    from rlscale.algos.masked_modules import masked_spec
+    from rlscale.algos.masking import check_masking_algo
 
     plan = plan_policies(setting, to_train, agents)
     masks = policy_masks(plan, agents, mask_key)

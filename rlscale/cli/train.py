@@ -19,7 +19,7 @@ from rlscale.cli.common import (
 )
 from rlscale.cli.options import flag_overrides, with_flags
 from rlscale.cli.progress import ProgressPrinter, process_start
-from rlscale.envs.resolve import describe_space
+from rlscale.envs.spaces import describe_space
 
 
 class _PlainDumper(yaml.SafeDumper):

@@ -32,8 +32,8 @@ from rlscale.envs.report import (
     explain_observation,
     same_value,
 )
-from rlscale.envs.resolve import ResolvedEnv, describe_space, resolve_env
-from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, unsupported_observation_part
+from rlscale.envs.resolve import ResolvedEnv, resolve_env
+from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, describe_space, unsupported_observation_part
 from rlscale.errors import EnvSpecError
 
 # Gymnasium checker warnings that are advice, not problems with the environment.

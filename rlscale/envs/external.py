@@ -17,7 +17,7 @@ policy itself (torch on the simulator side): it does not fit a C or Fortran simu
 
 Faults cost one slot's episode, never the run: a simulator that disconnects, does not answer
 within ``step_timeout_s`` or sends garbage (bad bytes or JSON, a wrong shape, NaN) ends its
-episode as truncated with :data:`rlscale.algos.faults.FAULT_INFO` in its info, is counted as
+episode as truncated with :data:`rlscale.envs.env_faults.FAULT_INFO` in its info, is counted as
 an env restart (:mod:`rlscale.algos.faults`), and its connection is closed; the slot waits
 for the next connection (a restarted simulator reconnects). A slot with no simulator blocks
 sampling until one connects.
@@ -37,7 +37,7 @@ __all__ = ["SPEC", "ExternalEnv", "ExternalVectorEnv", "on_environment_created"]
 
 
 def _fault_info(line: str) -> dict[str, Any]:
-    from rlscale.algos.faults import FAULT_INFO
+    from rlscale.envs.env_faults import FAULT_INFO
 
     return {FAULT_INFO: line}
 

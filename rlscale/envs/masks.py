@@ -14,7 +14,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlscale.envs.resolve import describe_space
+from rlscale.envs.spaces import describe_space
 from rlscale.errors import EnvSpecError
 
 DEFAULT_KEY = "action_mask"

@@ -19,7 +19,7 @@ import numpy as np
 
 from rlscale.envs.masks import sample_action
 from rlscale.envs.multiagent import PARALLEL, AgentSpaces
-from rlscale.envs.resolve import describe_space
+from rlscale.envs.spaces import describe_space
 
 if TYPE_CHECKING:
     from rlscale.envs.report import EnvReport

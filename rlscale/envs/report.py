@@ -10,7 +10,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlscale.envs.resolve import describe_space
+from rlscale.envs.spaces import describe_space
 
 ERROR = "error"
 WARNING = "warning"

@@ -120,20 +120,6 @@ class ResolvedEnv:
                                  self.env_packages, wrappers=self.env_wrappers)
 
 
-def describe_space(space: gym.Space | None) -> str:
-    """A short, one-line description of a space: ``Box(4,) float32``, ``Discrete(2)``."""
-    if space is None:
-        return "unknown"
-    if isinstance(space, gym.spaces.Box):
-        return f"Box{space.shape} {space.dtype}"
-    if isinstance(space, gym.spaces.Dict):
-        inner = ", ".join(f"{k}: {describe_space(v)}" for k, v in space.spaces.items())
-        return f"Dict({inner})"
-    if isinstance(space, gym.spaces.Tuple):
-        return f"Tuple({', '.join(describe_space(s) for s in space.spaces)})"
-    return str(space)
-
-
 def import_env_packages(packages: Sequence[str]) -> None:
     """Import packages that register Gymnasium ids (``--env-package``)."""
     for name in packages:

@@ -96,12 +96,12 @@ class SimulatorPool:
             self.selector.unregister(sock)
 
     def _fault(self, slot: int, why: str) -> str:
-        from rlscale.algos.faults import _PROCESS_FAULTS, EnvFault
+        from rlscale.envs.env_faults import PROCESS_FAULTS, EnvFault
 
         conn = self.conns[slot]
         peer = conn.peer if conn is not None else "?"
         fault = EnvFault("SimulatorFault", f"simulator {peer} (slot {slot}): {why}", "")
-        _PROCESS_FAULTS.add(fault)
+        PROCESS_FAULTS.add(fault)
         log.warning("external env: %s", fault.line())
         self._drop(slot)
         return fault.line()
@@ -281,7 +281,7 @@ class SimulatorPool:
         if why is None and not free:
             why, reason = f"all {self.n} simulator slot(s) of this port are taken", wire.FULL
         if why is not None:
-            from rlscale.algos.faults import _PROCESS_FAULTS, EnvFault
+            from rlscale.envs.env_faults import PROCESS_FAULTS, EnvFault
 
             with contextlib.suppress(wire.ProtocolError):
                 conn.send({"type": wire.ERROR, "reason": reason, "message": why})
@@ -289,7 +289,7 @@ class SimulatorPool:
             if reason == wire.FULL:  # no fault: it may try the next env runner's port
                 log.info("external env: simulator %s refused: %s", conn.peer, why)
                 return
-            _PROCESS_FAULTS.add(EnvFault("SimulatorFault",
+            PROCESS_FAULTS.add(EnvFault("SimulatorFault",
                                          f"simulator {conn.peer} refused: {why}", ""))
             log.warning("external env: simulator %s refused: %s", conn.peer, why)
             return

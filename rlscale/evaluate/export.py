@@ -37,7 +37,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlscale.envs.images import CHANNELS_FIRST, GRAYSCALE
-from rlscale.envs.resolve import describe_space
+from rlscale.envs.spaces import describe_space
 from rlscale.errors import ConfigError, MissingExtraError
 from rlscale.evaluate.restore import Policy
 from rlscale.results.files import publish_file

@@ -190,7 +190,7 @@ def test_every_forward_pass_of_a_masked_module_is_masked() -> None:
     from ray.rllib.algorithms.appo import APPOConfig
     from ray.rllib.algorithms.ppo import PPOConfig
 
-    from rlscale.algos.masking import masked_spec
+    from rlscale.algos.masked_modules import masked_spec
 
     sys.path.insert(0, str(ROOT / "examples"))
     from masked_choice import MaskedChoice
@@ -225,7 +225,7 @@ def test_a_masked_recurrent_policy_exports_mask_and_state(tmp_path: Path) -> Non
     ort = pytest.importorskip("onnxruntime")
     from ray.rllib.algorithms.ppo import PPOConfig
 
-    from rlscale.algos.masking import masked_spec
+    from rlscale.algos.masked_modules import masked_spec
     from rlscale.evaluate.export import export_policy
     from rlscale.evaluate.restore import Policy
 

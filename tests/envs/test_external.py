@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rlscale.algos.faults import _PROCESS_FAULTS, FAULT_INFO
+from rlscale.envs.env_faults import FAULT_INFO, PROCESS_FAULTS
 from rlscale.envs.external import ExternalEnv, ExternalVectorEnv
 from rlscale.envs.external_settings import parse_settings, run_token
 from rlscale.envs.resolve import resolve_env
@@ -118,7 +118,7 @@ def test_slots_step_their_simulators_and_autoreset(sims: Any) -> None:
 
 
 def fault_lines() -> list[str]:
-    return [] if (drained := _PROCESS_FAULTS.drain())[1] is None else [drained[1].line()]
+    return [] if (drained := PROCESS_FAULTS.drain())[1] is None else [drained[1].line()]
 
 
 @pytest.mark.parametrize(("fault", "message"), [
