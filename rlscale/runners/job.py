@@ -231,6 +231,16 @@ BATCH_KEY = "train_batch_size_per_learner"
 USER_BATCH_KEYS = (BATCH_KEY, "train_batch_size", "rollout_fragment_length")
 
 
+def user_set_batch(exp: ExperimentConfig) -> bool:
+    """Whether the user set the batch or its fragments: what ``resolve_experiment``
+    recorded (``exp.user_keys()``), never a comparison of values. An experiment not merged
+    from layers (no preset in it) holds only its caller's keys."""
+    user = exp.user_keys()
+    if user is None:
+        return any(k in exp.algo_config for k in USER_BATCH_KEYS)
+    return any(f"algo_config.{k}" in user for k in USER_BATCH_KEYS)
+
+
 def _scale_batch(
     exp: ExperimentConfig, algo: AlgoInfo, plan: ResourcePlan
 ) -> tuple[ExperimentConfig, ResourcePlan]:
@@ -241,13 +251,7 @@ def _scale_batch(
     experiment not merged from layers (no preset in it) holds only its caller's keys.
     """
     mine = exp.algo_config
-    user = exp.user_keys()
-    if user is None:
-        explicit = any(k in mine for k in USER_BATCH_KEYS)
-    else:
-        explicit = any(f"algo_config.{k}" in user for k in USER_BATCH_KEYS)
-    batch = _batch(exp, algo)
-    grown, why = scale_batch(plan, batch, explicit)
+    grown, why = scale_batch(plan, _batch(exp, algo), user_set_batch(exp))
     if why is None:
         return exp, plan
     exp = exp.model_copy(update={"algo_config": {**mine, BATCH_KEY: grown}})

@@ -29,7 +29,7 @@ from rlscale.algos.scaling import (
 )
 from rlscale.errors import TrainingFailed
 from rlscale.results.rundir import UnreadableFile, read_summary
-from rlscale.runners.job import USER_BATCH_KEYS, _batch, canonical_experiment
+from rlscale.runners.job import _batch, canonical_experiment, user_set_batch
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,15 @@ def predict_scaling(
     res = base.resources
     step_us = job.plan.env_step_time_us
 
+    batch, explicit = _batch(base, own), user_set_batch(base)
+
     def planner(nodes: Sequence[Node], cores: int) -> tuple[ResourcePlan, int]:
         plan = plan_resources(
             nodes=nodes, num_cpus=cores, on_policy=algo.on_policy, synchronous=synchronous,
             num_envs_per_env_runner=res.num_envs_per_env_runner, num_envs=res.num_envs,
             may_oversubscribe=len(nodes) == 1, env_step_time_us=step_us)
-        batch = _batch(base, own)
-        explicit = _explicit_batch(base)
         if algo.on_policy:
-            batch, _ = scale_batch(plan, batch, explicit)
+            return plan, scale_batch(plan, batch, explicit)[0]
         return plan, batch
 
     size = node_cpus or local_capacity().cpus
@@ -122,12 +122,6 @@ def predict_scaling(
                             bytes_per_step=step_bytes),
         knee_cores=knee(pilot, planner, synchronous=synchronous, bytes_per_step=step_bytes),
     )
-
-
-def _explicit_batch(exp: Any) -> bool:
-    """Whether the user set the batch (the keys they set are known once merged)."""
-    keys = exp.user_keys() or frozenset()
-    return any(f"algo_config.{k}" in keys for k in USER_BATCH_KEYS)
 
 
 def _existing_pilot(run_dir: Path) -> tuple[Pilot | None, str]:
