@@ -144,13 +144,13 @@ def warn_renamed(keys: list[str]) -> None:
 
 def build_algo_config(
     exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan,
-    algo_config: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> AlgorithmConfig:
     """The RLlib config for ``exp``: env, plan, rlscale's defaults, then the user's keys.
 
-    ``algo_config``: in place of ``exp.algo_config`` (e.g. PPO's carried over to APPO);
     ``overrides``: the user's keys as :func:`validate_algo_config` returned them, when the
-    caller has checked them already (they are checked here otherwise)."""
+    caller has checked them already (e.g. PPO's carried over to APPO); ``exp.algo_config``
+    is checked here otherwise."""
     from rlscale.algos import faults
     from rlscale.algos.evaluation import apply_evaluation
     from rlscale.algos.exploration import apply_initial_log_std, initial_log_std_model
@@ -162,8 +162,7 @@ def build_algo_config(
     from rlscale.envs import external as external_env
 
     if overrides is None:
-        overrides = validate_algo_config(
-            info, exp.algo_config if algo_config is None else algo_config, warn=False)
+        overrides = validate_algo_config(info, exp.algo_config, warn=False)
     overrides = dict(overrides)
     model = overrides.pop("model", None)
     # exploration.log_std_init: the log-std a parameter of its own (rlscale.algos.exploration)

@@ -195,10 +195,9 @@ def build_run(
     plan = dataclasses.replace(plan, sampling=sampling)
     if ready is not None:
         ready()
-    if algo.name == own.name:  # the user's keys, checked above
-        return exp, env, plan, build_algo_config(exp, algo, env, plan, overrides=checked)
-    # PPO as APPO (sampling: async): PPO's settings carried over, checked against APPO
-    return exp, env, plan, build_algo_config(exp, algo, env, plan, algo_config=settings)
+    if algo.name != own.name:  # PPO as APPO (sampling: async): PPO's settings carried over
+        checked = validate_algo_config(algo, settings, warn=False)
+    return exp, env, plan, build_algo_config(exp, algo, env, plan, overrides=checked)
 
 
 def _env_counts(
