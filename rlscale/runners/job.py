@@ -177,6 +177,7 @@ def build_run(
         num_envs=num_envs,
         may_oversubscribe=capacity.may_oversubscribe,
         env_step_time_us=step_time_us,
+        external=env.is_external,
     )
     # Record the cores actually planned, so config.yaml reruns the same plan.
     exp = exp.model_copy(

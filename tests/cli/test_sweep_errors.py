@@ -6,7 +6,9 @@ import importlib.util
 
 import pytest
 
+from rlscale.algos.plan import PlanReason, Reason, trial_bundles_reason
 from tests.conftest import assert_error
+from tests.plan_reasons import said
 
 GRID = ["--env", "CartPole-v1", "--stop-iters", "2", "--num-cpus", "2"]
 
@@ -108,8 +110,9 @@ def test_dry_run_counts_trials_and_fits_them_on_the_cores(cli) -> None:
     assert "  algo_config.lr                   grid [0.001, 0.0003]" in out
     assert "  seeds                            2 (seed 3..4)" in out
     assert "At once  2 trial(s) of 1 core(s) on 2 core(s)" in out
-    assert "each trial's placement group: 1 CPU" in out
-    assert "--max-concurrent 8 capped at 2: more trials than fit would wait PENDING" in out
+    assert said(trial_bundles_reason({"CPU": 1.0})) in out
+    assert said(Reason(PlanReason.SWEEP_CONCURRENCY_CAPPED, {"max_concurrent": 8, "fit": 2})) \
+        in out
     assert not (cli.cwd / "rlscale_runs").exists()
 
 
@@ -120,5 +123,5 @@ def test_dry_run_two_cores_per_trial(cli) -> None:
     # 2 cores, PPO: the main process samples itself, on both cores of its bundle.
     assert "  num_env_runners            0" in result.stdout
     assert "  num_cpus_for_main_process  2" in result.stdout
-    assert "each trial's placement group: 2 CPU" in result.stdout
+    assert said(trial_bundles_reason({"CPU": 2.0})) in result.stdout
     assert "At once  2 trial(s) of 2 core(s) on 5 core(s)" in result.stdout
