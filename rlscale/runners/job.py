@@ -223,7 +223,7 @@ def _env_counts(
             "simulator instead"
         )
     simulators = external_settings(env.env_config).simulators
-    return res.num_env_runners or 0, simulators, None, None
+    return res.num_env_runners, simulators, None, None
 
 
 BATCH_KEY = "train_batch_size_per_learner"

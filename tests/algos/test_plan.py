@@ -235,12 +235,17 @@ def test_expensive_env_says_why_with_the_step_time() -> None:
     assert plan.cpus_to_reserve == 3 and plan.total_cpus == 2
     cheap = plan_resources(nodes=one_node(2), env_step_time_us=20, may_oversubscribe=True)
     assert _facts(cheap.reasons, PlanReason.MAIN_SAMPLES_ON_TWO_CORES) == {
-        "cores": 2, "step_us": 20, "threshold_us": EXPENSIVE_STEP_US}
+        "cores": 2, "step_us": 20, "threshold_us": EXPENSIVE_STEP_US, "expensive": False}
     assert PlanReason.EXPENSIVE_ENV_EVERY_CORE not in _codes(cheap.reasons)
     assert cheap.cpus_to_reserve == 2
     edge = plan_resources(nodes=one_node(2), env_step_time_us=EXPENSIVE_STEP_US,
                           may_oversubscribe=True)
     assert edge.num_env_runners == 2
+    # An existing cluster's node of 2 CPUs has no third CPU for it: the main process samples,
+    # and the plan does not call the env cheap.
+    strict = plan_resources(nodes=one_node(2), env_step_time_us=2000)
+    assert strict.num_env_runners == 0
+    assert _facts(strict.reasons, PlanReason.MAIN_SAMPLES_ON_TWO_CORES)["expensive"] is True
 
 
 def test_free_cpus_fewer_than_total_are_said_and_checked() -> None:
@@ -366,17 +371,23 @@ def test_env_runners_set_by_hand_may_share_a_core_with_the_main_process_as_the_a
 
 def test_an_external_envs_count_is_its_simulators(tmp_path: Any, monkeypatch: Any) -> None:
     """An external env's envs per runner are its simulator connections: the plan says so
-    (env_config.simulators), not resources.num_envs_per_env_runner, which was never set."""
+    (env_config.simulators), not resources.num_envs_per_env_runner, which was never set; its
+    runners are none unless set, by the external env's rule."""
     import rlscale
 
-    pure = plan_resources(nodes=one_node(2), num_env_runners=0, num_envs_per_env_runner=3,
+    pure = plan_resources(nodes=one_node(2), num_env_runners=2, num_envs_per_env_runner=3,
                           external=True, may_oversubscribe=True)
     assert _facts(pure.reasons, PlanReason.ENVS_PER_SIMULATOR) == {"envs": 3}
     assert PlanReason.ENVS_PER_RUNNER_SET not in _codes(pure.reasons)
+    assert _facts(pure.reasons, PlanReason.RUNNERS_SET) == {"runners": 2}
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("RLSCALE_EXTERNAL_TOKEN", raising=False)
     job = rlscale.plan({"env": "external", "env_config": {
         "simulators": 4, "observation_space": {"type": "Box", "shape": [4]},
         "action_space": {"type": "Discrete", "n": 2}}}, overrides={"resources.num_cpus": 2})
-    assert job.plan.num_envs_per_env_runner == 4
+    assert (job.plan.num_env_runners, job.plan.num_envs_per_env_runner) == (0, 4)
     assert _facts(job.plan.reasons, PlanReason.ENVS_PER_SIMULATOR) == {"envs": 4}
+    # The runners were not set: the simulators connect to the main process, by the rule for
+    # an external env (not "as set in resources.num_env_runners").
+    assert PlanReason.EXTERNAL_IN_MAIN in _codes(job.plan.reasons)
+    assert PlanReason.RUNNERS_SET not in _codes(job.plan.reasons)

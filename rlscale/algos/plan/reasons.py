@@ -23,12 +23,14 @@ class PlanReason(enum.Enum):
     # -- its env runners
     MAIN_SHARES_CLUSTER_CORE = "main_shares_cluster_core"  # cores, nodes, learners, runners,
     # main_node, step_us, expensive: on a cluster, a synchronous main process on a runner's core
-    MAIN_SAMPLES_ON_TWO_CORES = "main_samples_on_two_cores"  # cores, step_us, threshold_us
+    MAIN_SAMPLES_ON_TWO_CORES = "main_samples_on_two_cores"  # cores, step_us, threshold_us,
+    # expensive (on an existing cluster, whose CPUs Ray counts strictly)
     EXPENSIVE_ENV_EVERY_CORE = "expensive_env_every_core"  # runners, step_us, threshold_us
     CORES_SPLIT = "cores_split"  # cores, learners, runners, nodes, synchronous, step_us,
     # expensive: 1 main process + GPU learners + env runners
     ONE_CORE = "one_core"  # no core left for a remote env runner
     RUNNERS_SET = "runners_set"  # runners: resources.num_env_runners
+    EXTERNAL_IN_MAIN = "external_in_main"  # an external env's simulators, runners not set
     MAIN_SHARES_LOCAL_CORE = "main_shares_local_core"  # runners set, one core short on one node
     MAIN_SHARES_NODE_CORE = "main_shares_node_core"  # main_node: runners set, on a cluster
     # -- the envs of each runner
@@ -109,9 +111,15 @@ def _main_shares_cluster_core(f: Mapping[str, Any]) -> str:
 
 
 def _main_samples_on_two_cores(f: Mapping[str, Any]) -> str:
-    why = ("" if f.get("step_us") is None else
-           f" (the env is cheap: {step_text(f['step_us'])}, under "
-           f"{f['threshold_us'] / 1000:g} ms)")
+    if f.get("step_us") is None:
+        why = ""
+    elif f.get("expensive"):
+        why = (f" (the env is expensive: {step_text(f['step_us'])}, at least "
+               f"{f['threshold_us'] / 1000:g} ms, but Ray counts an existing cluster's CPUs "
+               "strictly: sampling on every core would need a CPU more)")
+    else:
+        why = (f" (the env is cheap: {step_text(f['step_us'])}, under "
+               f"{f['threshold_us'] / 1000:g} ms)")
     return (f"{f['cores']} cores, synchronous algorithm: the main process samples and learns "
             "in turn (a single remote env runner would only take turns with it); the second "
             f"core serves Ray and Tune{why}")
@@ -178,6 +186,9 @@ _TEXT: dict[PlanReason, Callable[[Mapping[str, Any]], str]] = {
         "1 core: the main process samples and learns, no remote env runners"),
     PlanReason.RUNNERS_SET: lambda f: (
         f"{f['runners']} env runner(s), as set in resources.num_env_runners"),
+    PlanReason.EXTERNAL_IN_MAIN: lambda f: (
+        "0 env runners: an external env's simulators connect to the main process "
+        "(resources.num_env_runners spreads them over env runners, one port each)"),
     PlanReason.MAIN_SHARES_LOCAL_CORE: lambda f: (
         "the main process (driver + learner) shares a core with the env runners: a "
         "synchronous algorithm's runners sample, then it learns, in turn"),

@@ -168,7 +168,8 @@ def plan_resources(
     wait forever as a PENDING trial). ``env_step_time_us`` is the env's mean step time
     from the check before training: an expensive env samples on every core. ``external``:
     the env is an external simulator's, ``num_envs_per_env_runner`` its simulator
-    connections per runner (``env_config.simulators``).
+    connections per runner (``env_config.simulators``), sampled in the main process unless
+    ``num_env_runners`` spreads them.
     """
     reasons: list[Reason] = []
     usable = tuple(n for n in nodes if n.cpus > 0 or n.gpus > 0)
@@ -180,7 +181,10 @@ def plan_resources(
                main_index=main_node(usable, main_gpus, may_oversubscribe),
                synchronous=synchronous, may_oversubscribe=may_oversubscribe,
                step_us=env_step_time_us)
-    if num_env_runners is None:
+    if num_env_runners is None and external:
+        runners = 0  # one port, in the main process, unless the user spreads them
+        reasons.append(reason(PlanReason.EXTERNAL_IN_MAIN))
+    elif num_env_runners is None:
         runners = _auto_runners(run, reasons)
     else:
         runners = _set_runners(run, num_env_runners, reasons)
@@ -273,7 +277,8 @@ def _auto_runners(run: _Run, reasons: list[Reason]) -> int:
             and not (run.expensive and run.may_oversubscribe)):
         runners = 0
         reasons.append(reason(PlanReason.MAIN_SAMPLES_ON_TWO_CORES, cores=spare,
-                              step_us=run.step_us, threshold_us=EXPENSIVE_STEP_US))
+                              step_us=run.step_us, threshold_us=EXPENSIVE_STEP_US,
+                              expensive=run.expensive))
     elif run.expensive and run.synchronous and run.may_oversubscribe and spare >= 2:
         runners = spare
         reasons.append(reason(PlanReason.EXPENSIVE_ENV_EVERY_CORE, runners=runners,
