@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rlscale.algos.plan import EXPENSIVE_STEP_US, PlanReason
+from tests.plan_reasons import said
 
 BUSY = str(Path(__file__).parents[1] / "fixtures" / "busy_cartpole.py") + ":BusyCartPole"
 
@@ -57,15 +58,18 @@ def test_explicit_choices_keep_todays_plan(cli) -> None:
     # An explicit runner count wins over the env's cost ...
     out = _dry_run(cli, "--env-config", '{"busy_ms": 2}', "--set",
                    "resources.num_env_runners=0")
-    assert "num_env_runners            0" in out and "expensive" not in out
+    assert "num_env_runners            0" in out
+    assert said(PlanReason.RUNNERS_SET, runners=0) in out
     # ... and so does one core.
     result = cli("train", "--env", BUSY, "--env-config", '{"busy_ms": 2}', "--num-cpus", "1",
                  "--dry-run")
     assert result.exit_code == 0, result.output
     assert "num_env_runners            0" in result.stdout
-    # Without the check there is no step time: the cheap-env rule.
+    # Without the check there is no step time: the cheap-env rule, no env cost said.
     out = _dry_run(cli, "--env-config", '{"busy_ms": 2}', "--no-check-env")
-    assert "num_env_runners            0" in out and "measured" not in out
+    assert "num_env_runners            0" in out
+    assert said(PlanReason.MAIN_SAMPLES_ON_TWO_CORES, cores=2, step_us=None,
+                threshold_us=EXPENSIVE_STEP_US, expensive=False) in out
 
 
 def test_no_check_env_keeps_env_runners_set_by_hand(cli) -> None:
