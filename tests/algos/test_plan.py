@@ -391,3 +391,20 @@ def test_an_external_envs_count_is_its_simulators(tmp_path: Any, monkeypatch: An
     # an external env (not "as set in resources.num_env_runners").
     assert PlanReason.EXTERNAL_IN_MAIN in _codes(job.plan.reasons)
     assert PlanReason.RUNNERS_SET not in _codes(job.plan.reasons)
+
+
+def test_every_code_has_one_text_and_every_planned_reason_renders() -> None:
+    """The reasons are rendered in one place, from their facts alone: every code has a text,
+    and every reason the tables above plan renders to one line."""
+    from rlscale.algos.plan import describe_reason
+    from rlscale.algos.plan.reasons import _TEXT
+
+    assert set(_TEXT) == set(PlanReason)
+    plans = [plan_resources(**kwargs) for kwargs, _ in PLANS]
+    plans += [plan_resources(**kwargs) for _, kwargs, *_ in TOPOLOGIES]
+    reasons = [r for plan in plans for r in plan.reasons]
+    reasons += [scale_batch(plan, 64, False)[1] for plan in plans]
+    for why in reasons:
+        if why is not None:
+            text = describe_reason(why)
+            assert text and "\n" not in text and "{" not in text, why

@@ -15,46 +15,75 @@ from typing import Any
 
 
 class PlanReason(enum.Enum):
-    """What decided a part of the plan. The comment names the facts each code carries."""
+    """What decided a part of the plan; each member's doc names the facts it carries."""
 
     # -- the cores of a run
-    ALL_CORES = "all_cores"  # cores, nodes, busy: --num-cpus not given
-    OVERSUBSCRIBED = "oversubscribed"  # cores, available: more cores than the machine has
+    ALL_CORES = "all_cores"
+    """``--num-cpus`` not given: every free core. Facts: cores, nodes, busy."""
+    OVERSUBSCRIBED = "oversubscribed"
+    """More cores asked for than the machine has. Facts: cores, available."""
     # -- its env runners
-    MAIN_SHARES_CLUSTER_CORE = "main_shares_cluster_core"  # cores, nodes, learners, runners,
-    # main_node, step_us, expensive: on a cluster, a synchronous main process on a runner's core
-    MAIN_SAMPLES_ON_TWO_CORES = "main_samples_on_two_cores"  # cores, step_us, threshold_us,
-    # expensive (on an existing cluster, whose CPUs Ray counts strictly)
-    EXPENSIVE_ENV_EVERY_CORE = "expensive_env_every_core"  # runners, step_us, threshold_us
-    CORES_SPLIT = "cores_split"  # cores, learners, runners, nodes, synchronous, step_us,
-    # expensive: 1 main process + GPU learners + env runners
-    ONE_CORE = "one_core"  # no core left for a remote env runner
-    RUNNERS_SET = "runners_set"  # runners: resources.num_env_runners
-    EXTERNAL_IN_MAIN = "external_in_main"  # an external env's simulators, runners not set
-    MAIN_SHARES_LOCAL_CORE = "main_shares_local_core"  # runners set, one core short on one node
-    MAIN_SHARES_NODE_CORE = "main_shares_node_core"  # main_node: runners set, on a cluster
+    MAIN_SHARES_CLUSTER_CORE = "main_shares_cluster_core"
+    """On a cluster, a synchronous algorithm's main process on an env runner's core. Facts:
+    cores, nodes, learners, runners, main_node, step_us, expensive."""
+    MAIN_SAMPLES_ON_TWO_CORES = "main_samples_on_two_cores"
+    """2 cores, synchronous algorithm: the main process samples. Facts: cores, step_us,
+    threshold_us, expensive."""
+    EXPENSIVE_ENV_EVERY_CORE = "expensive_env_every_core"
+    """An expensive env samples on every core. Facts: runners, step_us, threshold_us."""
+    CORES_SPLIT = "cores_split"
+    """1 main process + GPU learners + env runners. Facts: cores, learners, runners, nodes,
+    synchronous, step_us, expensive."""
+    ONE_CORE = "one_core"
+    """No core left for a remote env runner."""
+    RUNNERS_SET = "runners_set"
+    """``resources.num_env_runners`` set. Facts: runners."""
+    EXTERNAL_IN_MAIN = "external_in_main"
+    """An external env's simulators connect to the main process (runners not set)."""
+    MAIN_SHARES_LOCAL_CORE = "main_shares_local_core"
+    """Runners set one core short on one node: the main process shares a core."""
+    MAIN_SHARES_NODE_CORE = "main_shares_node_core"
+    """Runners set on a cluster: the main process shares a core. Facts: main_node."""
     # -- the envs of each runner
-    ENVS_PER_RUNNER_SET = "envs_per_runner_set"  # envs, over_num_envs
-    ENVS_PER_SIMULATOR = "envs_per_simulator"  # envs: an external env's simulators
-    ENVS_IN_ALL = "envs_in_all"  # num_envs, envs, runners: resources.num_envs spread
-    ENVS_DEFAULT = "envs_default"  # envs, on_policy
+    ENVS_PER_RUNNER_SET = "envs_per_runner_set"
+    """``resources.num_envs_per_env_runner`` set. Facts: envs, over_num_envs."""
+    ENVS_PER_SIMULATOR = "envs_per_simulator"
+    """An external env: one env per simulator connection. Facts: envs."""
+    ENVS_IN_ALL = "envs_in_all"
+    """``resources.num_envs`` spread over the sampling processes. Facts: num_envs, envs,
+    runners."""
+    ENVS_DEFAULT = "envs_default"
+    """Nothing set: 8 envs per runner on-policy, 1 off-policy. Facts: envs, on_policy."""
     # -- threads and GPUs
-    TORCH_THREADS = "torch_threads"  # threads
+    TORCH_THREADS = "torch_threads"
+    """PyTorch threads per process. Facts: threads."""
     NO_GPU = "no_gpu"
-    GPU_IN_MAIN = "gpu_in_main"  # gpus, node
-    GPU_LEARNERS = "gpu_learners"  # learners
+    """No GPU: the learner on CPU in the main process."""
+    GPU_IN_MAIN = "gpu_in_main"
+    """The learner on a GPU (or part of one) in the main process. Facts: gpus, node."""
+    GPU_LEARNERS = "gpu_learners"
+    """One learner process per GPU. Facts: learners."""
     # -- the batch
-    BATCH_GROWN = "batch_grown"  # batch, grown, envs, processes, envs_per_process,
-    # steps_per_env, min_steps
+    BATCH_GROWN = "batch_grown"
+    """A batch not set by the user grown with the envs. Facts: batch, grown, envs,
+    processes, envs_per_process, steps_per_env, min_steps."""
     # -- a sweep
-    SWEEP_ALL_CORES = "sweep_all_cores"  # cores, nodes
+    SWEEP_ALL_CORES = "sweep_all_cores"
+    """``--num-cpus`` not given: the sweep uses every core. Facts: cores, nodes."""
     SWEEP_ONE_CORE_PER_TRIAL = "sweep_one_core_per_trial"
-    SWEEP_TRIAL_SPANS_NODES = "sweep_trial_spans_nodes"  # trial_cpus, largest
-    SWEEP_TRIAL_BUNDLES = "sweep_trial_bundles"  # resources: RLlib's placement group
-    SWEEP_FIT = "sweep_fit"  # cores, trial_cpus, fit
-    SWEEP_PACKED = "sweep_packed"  # packed, free (the nodes)
-    SWEEP_CONCURRENCY_CAPPED = "sweep_concurrency_capped"  # max_concurrent, fit
-    SWEEP_CONCURRENCY_SET = "sweep_concurrency_set"  # concurrent
+    """``resources.num_cpus`` not set: 1 core per trial."""
+    SWEEP_TRIAL_SPANS_NODES = "sweep_trial_spans_nodes"
+    """A trial larger than the largest node. Facts: trial_cpus, largest."""
+    SWEEP_TRIAL_BUNDLES = "sweep_trial_bundles"
+    """What each trial asks Ray for (RLlib's placement group). Facts: resources."""
+    SWEEP_FIT = "sweep_fit"
+    """Trials the sweep's cores hold at once. Facts: cores, trial_cpus, fit."""
+    SWEEP_PACKED = "sweep_packed"
+    """Fewer trials at once: each bundle must fit on one node. Facts: packed, free."""
+    SWEEP_CONCURRENCY_CAPPED = "sweep_concurrency_capped"
+    """``--max-concurrent`` above what fits. Facts: max_concurrent, fit."""
+    SWEEP_CONCURRENCY_SET = "sweep_concurrency_set"
+    """``--max-concurrent`` as given. Facts: concurrent."""
 
 
 @dataclass(frozen=True)
