@@ -6,9 +6,7 @@ import importlib.util
 
 import pytest
 
-from rlscale.algos.plan import PlanReason, Reason, trial_bundles_reason
 from tests.conftest import assert_error
-from tests.plan_reasons import said
 
 GRID = ["--env", "CartPole-v1", "--stop-iters", "2", "--num-cpus", "2"]
 
@@ -98,6 +96,9 @@ def test_existing_sweep_is_not_clobbered(cli) -> None:
 
 
 def test_dry_run_counts_trials_and_fits_them_on_the_cores(cli) -> None:
+    from rlscale.algos.plan import PlanReason, Reason, trial_bundles_reason
+    from tests.plan_reasons import said
+
     (cli.cwd / "grid.yaml").write_text(
         "env: CartPole-v1\nseed: 3\nstop: {iters: 2}\nsearch:\n"
         "  algo_config.lr: {grid: [1e-3, 3e-4]}\n  algo_config.num_epochs: {choice: [2, 4]}\n"
@@ -117,6 +118,9 @@ def test_dry_run_counts_trials_and_fits_them_on_the_cores(cli) -> None:
 
 
 def test_dry_run_two_cores_per_trial(cli) -> None:
+    from rlscale.algos.plan import trial_bundles_reason
+    from tests.plan_reasons import said
+
     result = cli("sweep", "--env", "CartPole-v1", "--stop-iters", "2", "--search", "seeds=4",
                  "--num-cpus", "5", "--cpus-per-trial", "2", "--dry-run")
     assert result.exit_code == 0, result.output
