@@ -29,12 +29,19 @@ def print_plan_table(console: Console, plan: Any) -> None:
         console.print(f"  {key:<26} {getattr(plan, key)}")
     for where in getattr(plan, "placement", ()):
         console.print(f"  {'on node':<26} {where.describe()}", markup=False)
-    for reason in plan.reasons:
-        console.print(f"  - {reason}")
+    print_reasons(console, plan.reasons)
     if getattr(plan, "sampling", None) is not None:
         from rlscale.algos.sampling import describe
 
         console.print(f"  {'sampling':<26} {describe(plan.sampling)}", markup=False)
+
+
+def print_reasons(console: Console, reasons: Any) -> None:
+    """The plan's reasons, one line each, as the plan renders them."""
+    from rlscale.algos.plan import describe_reason
+
+    for reason in reasons:
+        console.print(f"  - {describe_reason(reason)}", markup=False)
 
 
 def print_policy_settings(console: Console, exp: Any) -> None:

@@ -14,6 +14,7 @@ from rlscale.cli.common import (
     command_line,
     print_plan_table,
     print_policy_settings,
+    print_reasons,
     setup_logging,
     stop_cleanly_on_signals,
 )
@@ -61,8 +62,7 @@ def _print_dry_run(console: Console, job: Any) -> None:
     print_plan_table(console, job.plan)
     console.print(f"[bold]At once[/bold]  {job.max_concurrent} trial(s) of {job.trial_cpus:g} "
                   f"core(s) on {job.total_cpus} core(s)")
-    for reason in job.reasons:
-        console.print(f"  - {reason}")
+    print_reasons(console, job.reasons)
 
 
 _ROW = "{:<12} {:<28} {:>5} {:>10} {:>12} {:>9}"

@@ -177,6 +177,7 @@ def build_run(
         num_envs=num_envs,
         may_oversubscribe=capacity.may_oversubscribe,
         env_step_time_us=step_time_us,
+        external=env.is_external,
     )
     # Record the cores actually planned, so config.yaml reruns the same plan.
     exp = exp.model_copy(
@@ -222,7 +223,7 @@ def _env_counts(
             "simulator instead"
         )
     simulators = external_settings(env.env_config).simulators
-    return res.num_env_runners or 0, simulators, None, None
+    return res.num_env_runners, simulators, None, None
 
 
 BATCH_KEY = "train_batch_size_per_learner"

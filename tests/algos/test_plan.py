@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from rlscale.algos.plan import EXPENSIVE_STEP_US, Node, one_node, plan_resources
+from rlscale.algos.plan import (
+    EXPENSIVE_STEP_US,
+    MIN_STEPS_PER_ENV,
+    Node,
+    PlanReason,
+    Reason,
+    one_node,
+    plan_resources,
+    scale_batch,
+)
 from rlscale.errors import ResourceError
+
+
+def _codes(reasons: tuple[Reason, ...]) -> list[PlanReason]:
+    return [r.code for r in reasons]
+
+
+def _facts(reasons: tuple[Reason, ...], code: PlanReason) -> dict:
+    found = [dict(r.facts) for r in reasons if r.code is code]
+    assert len(found) == 1, f"{code} in {_codes(reasons)}"
+    return found[0]
 
 
 # (kwargs, expected: runners, envs/runner, learners, gpus/learner, total cpus)
@@ -84,7 +105,7 @@ def test_impossible_plans_are_refused(kwargs: dict, message: str) -> None:
 def test_every_process_runs_torch_with_one_thread(kwargs: dict, expected: tuple) -> None:
     plan = plan_resources(**kwargs)
     assert plan.torch_threads == 1
-    assert any("1 PyTorch thread per process" in r for r in plan.reasons)
+    assert _facts(plan.reasons, PlanReason.TORCH_THREADS) == {"threads": 1}
 
 
 # -- Topologies: where each process goes ----------------------------------------------------
@@ -194,30 +215,43 @@ def test_topology_table(name: str, kwargs: dict, runners: int, main_cpus: int,
         assert main.main_shares_core == (plan.num_cpus_for_main_process == 0)
     if len(nodes) > 1 and plan.num_env_runners and len(plan.placement) > 1 and \
             "num_env_runners" not in kwargs:
-        assert any(" over " in r and " nodes" in r for r in plan.reasons)
+        # Why the runners span the nodes, and that they do.
+        split = [r for r in plan.reasons if r.code in (PlanReason.CORES_SPLIT,
+                                                      PlanReason.MAIN_SHARES_CLUSTER_CORE)]
+        assert len(split) == 1 and split[0].facts["nodes"] >= len(plan.placement)
+        assert split[0].facts["runners"] == plan.num_env_runners
     if plan.num_cpus_for_main_process == 0:
-        assert any("shares a core of" in r for r in plan.reasons)
+        main = next(p.node for p in plan.placement if p.main_process)
+        shares = [r for r in plan.reasons if r.code in (PlanReason.MAIN_SHARES_CLUSTER_CORE,
+                                                       PlanReason.MAIN_SHARES_NODE_CORE)]
+        assert [r.facts["main_node"] for r in shares] == [main]
 
 
 def test_expensive_env_says_why_with_the_step_time() -> None:
     plan = plan_resources(nodes=one_node(2), env_step_time_us=2000, may_oversubscribe=True)
-    assert any(r.startswith("expensive env (measured 2.00 ms a step, at least ") and
-               "2 env runner(s) sample on every core" in r for r in plan.reasons)
+    assert _facts(plan.reasons, PlanReason.EXPENSIVE_ENV_EVERY_CORE) == {
+        "runners": 2, "step_us": 2000, "threshold_us": EXPENSIVE_STEP_US}
     # The embedded Ray offers a logical CPU per process: 2 runners + the main process.
     assert plan.cpus_to_reserve == 3 and plan.total_cpus == 2
     cheap = plan_resources(nodes=one_node(2), env_step_time_us=20, may_oversubscribe=True)
-    assert any("the env is cheap: measured 20.0 us a step" in r for r in cheap.reasons)
+    assert _facts(cheap.reasons, PlanReason.MAIN_SAMPLES_ON_TWO_CORES) == {
+        "cores": 2, "step_us": 20, "threshold_us": EXPENSIVE_STEP_US, "expensive": False}
+    assert PlanReason.EXPENSIVE_ENV_EVERY_CORE not in _codes(cheap.reasons)
     assert cheap.cpus_to_reserve == 2
     edge = plan_resources(nodes=one_node(2), env_step_time_us=EXPENSIVE_STEP_US,
                           may_oversubscribe=True)
     assert edge.num_env_runners == 2
+    # An existing cluster's node of 2 CPUs has no third CPU for it: the main process samples,
+    # and the plan does not call the env cheap.
+    strict = plan_resources(nodes=one_node(2), env_step_time_us=2000)
+    assert strict.num_env_runners == 0
+    assert _facts(strict.reasons, PlanReason.MAIN_SAMPLES_ON_TWO_CORES)["expensive"] is True
 
 
 def test_free_cpus_fewer_than_total_are_said_and_checked() -> None:
     nodes = (Node("n0", 1, total_cpus=2), Node("n1", 2, total_cpus=2))
     plan = plan_resources(nodes=nodes)
-    assert "--num-cpus not given: using all 3 cores Ray sees on 2 nodes (free; 1 more are in "\
-        "use by others)" in plan.reasons
+    assert _facts(plan.reasons, PlanReason.ALL_CORES) == {"cores": 3, "nodes": 2, "busy": 1}
     with pytest.raises(ResourceError) as err:
         plan_resources(nodes=nodes, num_cpus=4)
     assert str(err.value) == ("--num-cpus 4 is more than the 3 CPUs available "
@@ -260,12 +294,15 @@ BATCHES = [
 @pytest.mark.parametrize(("kwargs", "batch", "explicit", "expected"), BATCHES)
 def test_batch_scales_with_the_sampling_processes(kwargs: dict, batch: int, explicit: bool,
                                                   expected: int) -> None:
-    from rlscale.algos.plan import MIN_STEPS_PER_ENV, scale_batch
-
     plan = plan_resources(**kwargs)
     got, why = scale_batch(plan, batch, explicit)
     assert got == expected
     assert (why is None) == (got == batch)
+    if why is not None:
+        envs = plan.num_envs_per_env_runner * plan.sampling_processes
+        assert why.code is PlanReason.BATCH_GROWN
+        assert (why.facts["batch"], why.facts["grown"], why.facts["envs"],
+                why.facts["steps_per_env"]) == (batch, got, envs, batch // envs)
     if not explicit:
         assert got // (plan.num_envs_per_env_runner * plan.sampling_processes) >= \
             MIN_STEPS_PER_ENV
@@ -330,3 +367,44 @@ def test_env_runners_set_by_hand_may_share_a_core_with_the_main_process_as_the_a
     with pytest.raises(ResourceError):
         plan_resources(**_local(2, 0, num_cpus=2, num_env_runners=2), **LOCAL,
                        synchronous=False)
+
+
+def test_an_external_envs_count_is_its_simulators(tmp_path: Any, monkeypatch: Any) -> None:
+    """An external env's envs per runner are its simulator connections: the plan says so
+    (env_config.simulators), not resources.num_envs_per_env_runner, which was never set; its
+    runners are none unless set, by the external env's rule."""
+    import rlscale
+
+    pure = plan_resources(nodes=one_node(2), num_env_runners=2, num_envs_per_env_runner=3,
+                          external=True, may_oversubscribe=True)
+    assert _facts(pure.reasons, PlanReason.ENVS_PER_SIMULATOR) == {"envs": 3}
+    assert PlanReason.ENVS_PER_RUNNER_SET not in _codes(pure.reasons)
+    assert _facts(pure.reasons, PlanReason.RUNNERS_SET) == {"runners": 2}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RLSCALE_EXTERNAL_TOKEN", raising=False)
+    job = rlscale.plan({"env": "external", "env_config": {
+        "simulators": 4, "observation_space": {"type": "Box", "shape": [4]},
+        "action_space": {"type": "Discrete", "n": 2}}}, overrides={"resources.num_cpus": 2})
+    assert (job.plan.num_env_runners, job.plan.num_envs_per_env_runner) == (0, 4)
+    assert _facts(job.plan.reasons, PlanReason.ENVS_PER_SIMULATOR) == {"envs": 4}
+    # The runners were not set: the simulators connect to the main process, by the rule for
+    # an external env (not "as set in resources.num_env_runners").
+    assert PlanReason.EXTERNAL_IN_MAIN in _codes(job.plan.reasons)
+    assert PlanReason.RUNNERS_SET not in _codes(job.plan.reasons)
+
+
+def test_every_code_has_one_text_and_every_planned_reason_renders() -> None:
+    """The reasons are rendered in one place, from their facts alone: every code has a text,
+    and every reason the tables above plan renders to one line."""
+    from rlscale.algos.plan import describe_reason
+    from rlscale.algos.plan.reasons import _TEXT
+
+    assert set(_TEXT) == set(PlanReason)
+    plans = [plan_resources(**kwargs) for kwargs, _ in PLANS]
+    plans += [plan_resources(**kwargs) for _, kwargs, *_ in TOPOLOGIES]
+    reasons = [r for plan in plans for r in plan.reasons]
+    reasons += [scale_batch(plan, 64, False)[1] for plan in plans]
+    for why in reasons:
+        if why is not None:
+            text = describe_reason(why)
+            assert text and "\n" not in text and "{" not in text, why

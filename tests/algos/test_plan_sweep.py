@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlscale.algos.plan import Node, one_node, plan_sweep, sweep_concurrency
+from rlscale.algos.plan import Node, PlanReason, Reason, one_node, plan_sweep, sweep_concurrency
 from rlscale.errors import ResourceError
 
 
@@ -56,9 +56,8 @@ def test_sweep_packing_is_said() -> None:
     at_once = sweep_concurrency(nodes=_nodes(3, 3, 3), may_oversubscribe=False, total_cpus=9,
                                 total_gpus=0, trial_bundles=[{"CPU": 2.0}], num_trials=6)
     assert at_once.reasons == (
-        "9 core(s) / 2 per trial: 4 trial(s) fit at once",
-        "the nodes hold 3 trial(s) at once: each bundle of a trial must fit on one node "
-        "(n0 (3 CPU), n1 (3 CPU), n2 (3 CPU))",
+        Reason(PlanReason.SWEEP_FIT, {"cores": 9, "trial_cpus": 2.0, "fit": 4}),
+        Reason(PlanReason.SWEEP_PACKED, {"packed": 3, "free": _nodes(3, 3, 3)}),
     )
 
 

@@ -1,11 +1,17 @@
-"""The plan knows what the env costs: ``train --dry-run`` on 2 cores samples an expensive
-env on both cores (two env runners, the learner in the driver) and a cheap one in the main
-process, and says why with the step time the check before training measured."""
+"""The plan knows what the env costs: on 2 cores an expensive env samples on both cores (two
+env runners, the learner in the driver) and a cheap one in the main process, and the plan says
+why with the step time the check before training measured (``rlscale.plan``, what
+``train --dry-run`` prints)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rlscale.algos.plan import EXPENSIVE_STEP_US, PlanReason
+from tests.plan_reasons import said
 
 BUSY = str(Path(__file__).parents[1] / "fixtures" / "busy_cartpole.py") + ":BusyCartPole"
 
@@ -16,38 +22,54 @@ def _dry_run(cli, *args: str) -> str:  # type: ignore[no-untyped-def]
     return str(result.stdout)
 
 
-def test_expensive_env_samples_on_every_core(cli) -> None:
-    out = _dry_run(cli, "--env-config", '{"busy_ms": 2}')
-    assert "num_env_runners            2" in out
-    assert "num_cpus_for_main_process  1" in out
-    assert "on node                    local: main process (driver + learner) + 2 env " \
-        "runner(s) = 3 CPU" in out
-    step = re.search(r"expensive env \(measured (\d+\.\d+) ms a step, at least ", out)
-    assert step is not None and float(step.group(1)) >= 2.0
-    assert "2 env runner(s) sample on every core" in out
+def _plan(busy_ms: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The plan ``train --dry-run`` would print for the busy env on 2 cores."""
+    import rlscale
+
+    monkeypatch.chdir(tmp_path)
+    job = rlscale.plan({"env": BUSY, "env_config": {"busy_ms": busy_ms}},
+                       overrides={"resources.num_cpus": 2})
+    return job.plan
 
 
-def test_cheap_env_samples_in_the_main_process(cli) -> None:
-    out = _dry_run(cli, "--env-config", '{"busy_ms": 0}')
-    assert "num_env_runners            0" in out
-    assert "num_cpus_for_main_process  2" in out
-    assert re.search(r"second core serves Ray and Tune \(the env is cheap: measured "
-                     r"[\d.]+ (us|ms) a step, under ", out)
+def test_expensive_env_samples_on_every_core(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = _plan(2, tmp_path, monkeypatch)
+    assert (plan.num_env_runners, plan.num_cpus_for_main_process) == (2, 1)
+    assert [p.describe() for p in plan.placement] == [
+        "local: main process (driver + learner) + 2 env runner(s) = 3 CPU"]
+    why = [r for r in plan.reasons if r.code is PlanReason.EXPENSIVE_ENV_EVERY_CORE]
+    assert len(why) == 1 and why[0].facts["runners"] == 2
+    assert why[0].facts["step_us"] >= 2000.0 and why[0].facts["step_us"] == \
+        plan.env_step_time_us
+
+
+def test_cheap_env_samples_in_the_main_process(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = _plan(0, tmp_path, monkeypatch)
+    assert (plan.num_env_runners, plan.num_cpus_for_main_process) == (0, 2)
+    why = [r for r in plan.reasons if r.code is PlanReason.MAIN_SAMPLES_ON_TWO_CORES]
+    assert len(why) == 1
+    assert why[0].facts["step_us"] is not None
+    assert why[0].facts["step_us"] < why[0].facts["threshold_us"] == EXPENSIVE_STEP_US
 
 
 def test_explicit_choices_keep_todays_plan(cli) -> None:
     # An explicit runner count wins over the env's cost ...
     out = _dry_run(cli, "--env-config", '{"busy_ms": 2}', "--set",
                    "resources.num_env_runners=0")
-    assert "num_env_runners            0" in out and "expensive" not in out
+    assert "num_env_runners            0" in out
+    assert said(PlanReason.RUNNERS_SET, runners=0) in out
     # ... and so does one core.
     result = cli("train", "--env", BUSY, "--env-config", '{"busy_ms": 2}', "--num-cpus", "1",
                  "--dry-run")
     assert result.exit_code == 0, result.output
     assert "num_env_runners            0" in result.stdout
-    # Without the check there is no step time: the cheap-env rule.
+    # Without the check there is no step time: the cheap-env rule, no env cost said.
     out = _dry_run(cli, "--env-config", '{"busy_ms": 2}', "--no-check-env")
-    assert "num_env_runners            0" in out and "measured" not in out
+    assert "num_env_runners            0" in out
+    assert said(PlanReason.MAIN_SAMPLES_ON_TWO_CORES, cores=2, step_us=None,
+                threshold_us=EXPENSIVE_STEP_US, expensive=False) in out
 
 
 def test_no_check_env_keeps_env_runners_set_by_hand(cli) -> None:

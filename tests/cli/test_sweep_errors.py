@@ -96,6 +96,9 @@ def test_existing_sweep_is_not_clobbered(cli) -> None:
 
 
 def test_dry_run_counts_trials_and_fits_them_on_the_cores(cli) -> None:
+    from rlscale.algos.plan import PlanReason, Reason, trial_bundles_reason
+    from tests.plan_reasons import said
+
     (cli.cwd / "grid.yaml").write_text(
         "env: CartPole-v1\nseed: 3\nstop: {iters: 2}\nsearch:\n"
         "  algo_config.lr: {grid: [1e-3, 3e-4]}\n  algo_config.num_epochs: {choice: [2, 4]}\n"
@@ -108,17 +111,21 @@ def test_dry_run_counts_trials_and_fits_them_on_the_cores(cli) -> None:
     assert "  algo_config.lr                   grid [0.001, 0.0003]" in out
     assert "  seeds                            2 (seed 3..4)" in out
     assert "At once  2 trial(s) of 1 core(s) on 2 core(s)" in out
-    assert "each trial's placement group: 1 CPU" in out
-    assert "--max-concurrent 8 capped at 2: more trials than fit would wait PENDING" in out
+    assert said(trial_bundles_reason({"CPU": 1.0})) in out
+    assert said(Reason(PlanReason.SWEEP_CONCURRENCY_CAPPED, {"max_concurrent": 8, "fit": 2})) \
+        in out
     assert not (cli.cwd / "rlscale_runs").exists()
 
 
 def test_dry_run_two_cores_per_trial(cli) -> None:
+    from rlscale.algos.plan import trial_bundles_reason
+    from tests.plan_reasons import said
+
     result = cli("sweep", "--env", "CartPole-v1", "--stop-iters", "2", "--search", "seeds=4",
                  "--num-cpus", "5", "--cpus-per-trial", "2", "--dry-run")
     assert result.exit_code == 0, result.output
     # 2 cores, PPO: the main process samples itself, on both cores of its bundle.
     assert "  num_env_runners            0" in result.stdout
     assert "  num_cpus_for_main_process  2" in result.stdout
-    assert "each trial's placement group: 2 CPU" in result.stdout
+    assert said(trial_bundles_reason({"CPU": 2.0})) in result.stdout
     assert "At once  2 trial(s) of 2 core(s) on 5 core(s)" in result.stdout

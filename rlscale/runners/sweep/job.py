@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rlscale.algos import AlgoInfo, ResourcePlan
+from rlscale.algos.plan import Reason
 from rlscale.config.model import ExperimentConfig
 from rlscale.config.search import SearchSpace
 from rlscale.envs import ResolvedEnv
@@ -55,7 +56,7 @@ class SweepJob:
     trial_gpus: float
     num_trials: int
     max_concurrent: int
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     @property
     def base_seed(self) -> int:

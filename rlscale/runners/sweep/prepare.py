@@ -9,7 +9,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from rlscale.algos import AlgoInfo, ResourcePlan
-from rlscale.algos.plan import plan_sweep, sweep_concurrency
+from rlscale.algos.plan import plan_sweep, sweep_concurrency, trial_bundles_reason
 from rlscale.config.model import ExperimentConfig
 from rlscale.config.paths import set_path
 from rlscale.config.search import Dimension, SearchSpace, parse_search
@@ -211,14 +211,8 @@ def _place_trials(job: SweepJob, capacity: Capacity) -> None:
         total_cpus=job.total_cpus, total_gpus=capacity.gpus, trial_bundles=request.bundles,
         num_trials=job.num_trials, max_concurrent=options.max_concurrent,
     )
-    job.reasons.append(
-        f"each trial's placement group: {_resources_text(required)} "
-        f"(RLlib's default_resource_request for the per-trial plan)"
-    )
+    job.reasons.append(trial_bundles_reason(required))
     job.reasons += at_once.reasons
     job.max_concurrent = at_once.concurrent
     job.total_gpus = math.ceil(job.trial_gpus * at_once.concurrent)
 
-
-def _resources_text(required: dict[str, float]) -> str:
-    return ", ".join(f"{v:g} {k}" for k, v in sorted(required.items()) if v) or "nothing"
