@@ -159,7 +159,18 @@ def prepare_sweep(
         num_trials=0, max_concurrent=0, reasons=list(cores.reasons),
     )
     _place_trials(job, capacity)
+    if env.is_external:
+        _share_ports(job)
     return job
+
+
+def _share_ports(job: SweepJob) -> None:
+    """An external env's concurrent trials listen on ports of their own: each env runner
+    takes the first free port of its block of ``max_concurrent`` (docs/external.md)."""
+    config = dict(job.algo_config.env_config)
+    config["concurrent_trials"] = max(int(config.get("concurrent_trials", 1)),
+                                      job.max_concurrent)
+    job.algo_config.environment(env_config=config)
 
 
 def _build_trials(
