@@ -48,7 +48,7 @@ def _print_dry_run(console: Console, job: Any) -> None:
         from rlscale.envs.external_settings import how_to_connect, parse_settings
 
         line = how_to_connect(parse_settings(job.algo_config.env_config),
-                              job.plan.num_env_runners)
+                              job.plan.num_env_runners, job.exp.evaluation.every > 0)
         console.print(f"         {line}", markup=False)
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
     console.print("[bold]Search[/bold]")

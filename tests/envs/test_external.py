@@ -280,8 +280,12 @@ def test_a_cluster_host_without_token_is_refused_by_the_cli(cli: Any, monkeypatc
     assert_error(result, "environment 'external': listening on 0.0.0.0 (not loopback) needs a "
                  "token: set env_config.token_file (a 0600 file) or $RLSCALE_EXTERNAL_TOKEN",
                  cli.cwd)
+    # Evaluation listens on a port of its own: the one after the training ports.
     result = cli("train", "ext.yaml", "--dry-run", "--set", "env_config.host=127.0.0.1",
+                 "--set", "resources.num_env_runners=2", "--num-cpus", "3",
                  "--eval-every", "5")
-    assert_error(result, "evaluation.every: an external env's simulators connect to the "
-                 "training env runners only; evaluate a checkpoint with rlscale evaluate and "
-                 "a connected simulator instead", cli.cwd)
+    assert result.exit_code == 0, result.output
+    assert ("listens on 127.0.0.1:5555-5556 for 2 simulator(s) (1 per port); a simulator "
+            "connects with rlscale.external.Client('127.0.0.1', 5555, ports=2) or the protocol "
+            "in docs/external.md; evaluation listens on 127.0.0.1:5557 for 1 simulator of its "
+            "own") in " ".join(result.stdout.split())

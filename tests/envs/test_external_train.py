@@ -114,6 +114,9 @@ def test_a_sweep_runs_its_trials_at_once_on_ports_of_their_own(cli: Any) -> None
     assert (f"listens on 127.0.0.1:{port}-{port + 1} for 4 simulator(s) (2 trial(s) at once, "
             f"2 per port); a simulator connects with rlscale.external.Client('127.0.0.1', "
             f"{port}, ports=2)") in " ".join(dry.stdout.split())
+    evaluating = cli("sweep", "sweep.yaml", "--num-cpus", "2", "--dry-run", "--eval-every", "1")
+    assert (f"evaluation listens on 127.0.0.1:{port + 2}-{port + 3} for 1 simulator per trial "
+            "of its own") in " ".join(evaluating.stdout.split()), evaluating.output
     logs = [cli.cwd / f"sim{i}.log" for i in range(4)]
     sims = [python_sim(port, "--ports", "2", "--seed", str(i), "--reconnect", log=logs[i])
             for i in range(4)]
@@ -134,3 +137,33 @@ def test_a_sweep_runs_its_trials_at_once_on_ports_of_their_own(cli: Any) -> None
         summary = read_summary(Path(trial["path"]))
         assert summary["status"] == "completed" and summary["iterations"] == 2, summary
         assert summary["timesteps_total"] >= 400 and summary["failed_episodes"] == 0, summary
+
+
+def test_periodic_evaluation_plays_on_a_simulator_of_its_own(cli: Any) -> None:
+    """evaluation.every: the evaluation env runner listens on the port after the training
+    ports, where a simulator of its own connects; training's two never serve it."""
+    port = free_port()
+    experiment = yaml.safe_load((EXAMPLE / "cartpole.yaml").read_text())
+    experiment["env_config"].update(port=port, simulators=2, connect_timeout_s=120)
+    experiment["algo_config"] = {"train_batch_size_per_learner": 400, "minibatch_size": 100,
+                                 "num_epochs": 1}
+    experiment["stop"] = {"iters": 2}
+    experiment["evaluation"] = {"every": 1, "episodes": 2}
+    (cli.cwd / "eval.yaml").write_text(yaml.safe_dump(experiment))
+    logs = [cli.cwd / f"sim{i}.log" for i in range(3)]
+    sims = [python_sim(port, "--seed", str(i), log=logs[i]) for i in range(2)]
+    sims.append(python_sim(port + 1, "--seed", "9", "--reconnect", log=logs[2]))
+    try:
+        result = cli("train", "eval.yaml", "--name", "ev", "--checkpoint-every", "0")
+    finally:
+        for sim in sims:
+            sim.kill()
+            sim.wait()
+    assert result.exit_code == 0, result.output
+    summary = read_summary(cli.cwd / "rlscale_runs" / "ev")
+    assert summary["status"] == "completed" and summary["iterations"] == 2, summary
+    assert summary["eval_iteration"] == 2 and summary["eval_episodes"] == 2, summary
+    assert summary["eval_return_mean"] > 0 and summary["failed_episodes"] == 0, summary
+    for log in logs[:2]:
+        assert f"connected to 127.0.0.1:{port}\n" in log.read_text()
+    assert f"connected to 127.0.0.1:{port + 1}\n" in logs[2].read_text()
