@@ -3,18 +3,22 @@
 Two measurements, each printing its figures side by side, contestants alternating round by
 round (so that a change in the machine's load hits both):
 
-- ``target``: CartPole trained by PPO (the ``PPO/CartPole-v1`` preset, the same seeds and
+- ``target``: CartPole trained by PPO (the ``PPO/CartPole-v1`` preset, the same seed and
   number of envs) to a 100-episode mean return of ``--reward`` (450), once with the env
   in-process (``CartPole-v1``) and once external (``examples/external/cartpole_sim.py``
   simulators, each its own process, stepping itself): wall-clock seconds to the target from
-  the command's start, env steps, env steps/s, and the ratio external / in-process.
+  the command's start, env steps, env steps/s, and the ratio external / in-process; one
+  round per seed (``--rounds``), then the median ratio over the seeds. The two runs of a
+  seed cannot play the same episodes (in-process CartPole is Gymnasium's vector env, one
+  random stream for all envs, drawn in the order episodes end), so the steps to the target
+  differ by seed as between seeds: the median over several seeds is the comparison.
 - ``parallel``: env steps/s of a short training (``--timesteps``) with 1 and with 8
   external simulators whose step costs ``--step-cost-ms`` (1 ms of busy work: a
   simulator's own computation), and the ratio 8 / 1.
 
 How to run::
 
-    python benchmarks/external.py target --rounds 1 --envs 4
+    python benchmarks/external.py target --rounds 5 --envs 4
     python benchmarks/external.py parallel --rounds 2
 
 Results go to stdout (and ``--json FILE``); docs/external.md has the figures and the load
@@ -27,6 +31,7 @@ import argparse
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,25 +92,47 @@ def target(opts: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
             "--preset", "PPO/CartPole-v1"]
     rows = []
     for r in range(opts.rounds):
-        for kind in ("in-process", "external"):
+        seed = opts.first_seed + r
+        # The contestants alternate, and which goes first alternates too (load drifts).
+        order = ("in-process", "external") if r % 2 == 0 else ("external", "in-process")
+        for kind in order:
             if kind == "in-process":
                 args = ["--env", "CartPole-v1", *stop, "--set",
                         f"resources.num_envs={opts.envs}", "--set",
                         "resources.num_env_runners=0"]
-                row = train(args, out, f"in-{r}", seed=r)
+                row = train(args, out, f"in-{r}", seed=seed)
             else:
                 args = ["--env", "external", *stop, *SPACES]
-                row = train(args, out, f"ext-{r}", sims=opts.envs, seed=r)
-            rows.append({"round": r, "contestant": kind, **row})
+                row = train(args, out, f"ext-{r}", sims=opts.envs, seed=seed)
+            rows.append({"round": r, "seed": seed, "contestant": kind, **row})
             print(json.dumps(rows[-1]), flush=True)
-    for r in range(opts.rounds):
-        pair = {row["contestant"]: row for row in rows if row["round"] == r}
-        print(f"round {r}: seconds to {opts.reward:g}: in-process "
-              f"{pair['in-process']['wall_s']} s, external {pair['external']['wall_s']} s, "
-              f"ratio {pair['external']['wall_s'] / pair['in-process']['wall_s']:.2f}; "
-              f"env steps/s in-process {pair['in-process']['steps_per_s']}, external "
-              f"{pair['external']['steps_per_s']}")
+    print_target(rows, opts.reward)
     return rows
+
+
+def print_target(rows: list[dict[str, Any]], reward: float) -> None:
+    """Per seed: seconds to the target side by side; then the medians over the seeds."""
+    ratios, step_ratios, speed_ratios = [], [], []
+    for seed in sorted({row["seed"] for row in rows}):
+        pair = {row["contestant"]: row for row in rows if row["seed"] == seed}
+        inp, ext = pair["in-process"], pair["external"]
+        reached = inp["reached"] and ext["reached"]
+        ratio = ext["wall_s"] / inp["wall_s"]
+        note = "" if reached else " (target not reached by both: left out of the median)"
+        print(f"seed {seed}: seconds to {reward:g}: in-process {inp['wall_s']} s "
+              f"({inp['steps']} steps, {inp['steps_per_s']} steps/s, load {inp['load']}), "
+              f"external {ext['wall_s']} s ({ext['steps']} steps, {ext['steps_per_s']} "
+              f"steps/s, load {ext['load']}): ratio {ratio:.2f}{note}")
+        if reached:
+            ratios.append(ratio)
+            step_ratios.append(ext["steps"] / inp["steps"])
+            speed_ratios.append(ext["steps_per_s"] / inp["steps_per_s"])
+    if ratios:
+        print(f"median over {len(ratios)} seed(s): time-to-{reward:g} ratio external / "
+              f"in-process {statistics.median(ratios):.2f} (per seed: "
+              f"{', '.join(f'{r:.2f}' for r in ratios)}); steps ratio "
+              f"{statistics.median(step_ratios):.2f}; steps/s ratio "
+              f"{statistics.median(speed_ratios):.2f}")
 
 
 def parallel(opts: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
@@ -131,7 +158,9 @@ def parallel(opts: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=["target", "parallel"])
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="target: seeds, one round each (--first-seed, +1, ...)")
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--envs", type=int, default=4, help="target: envs / simulators")
     parser.add_argument("--reward", type=float, default=450.0)
     parser.add_argument("--max-steps", type=int, default=300_000)

@@ -153,6 +153,7 @@ class Client:
     def _connect(self, host: str, port: int, token: str | None, timeout: float,
                  welcome_timeout: float | None) -> None:
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.address = (host, port)  # where the run took this simulator
         # Trying several ports: an env runner whose slots are all taken may be busy (not
         # sampling) and answer late; the next port is tried instead of waiting for it.
         self.sock.settimeout(welcome_timeout)

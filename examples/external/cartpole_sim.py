@@ -101,6 +101,9 @@ def main() -> None:
         try:
             with Client(args.host, args.port, connect_timeout_s=600,
                         ports=args.ports) as client:
+                host, port = client.address
+                print(f"cartpole_sim: connected to {host}:{port}", file=sys.stderr,
+                      flush=True)
                 while True:
                     obs = sim.reset()
                     action = client.reset(obs)

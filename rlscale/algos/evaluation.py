@@ -119,6 +119,10 @@ def apply_evaluation(
     if settings.every == 0:
         return
     env_config = dict(env.env_config) if env is not None else dict(exp.env_config)
+    if env is not None and env.is_external:  # simulators of its own, on a port of its own
+        from rlscale.envs.external_settings import evaluation_env_config
+
+        env_config = evaluation_env_config(env_config, config.num_env_runners)
     config.evaluation(
         evaluation_interval=settings.every,
         evaluation_duration=settings.episodes,

@@ -45,6 +45,12 @@ def _print_dry_run(console: Console, job: Any) -> None:
     console.print(f"[bold]Trials[/bold]   {job.num_trials} ({' x '.join(parts)})")
     console.print("[bold]Env[/bold]      ", end="")
     console.print(job.env.spec, markup=False)
+    if job.env.is_external:
+        from rlscale.envs.external_settings import how_to_connect, parse_settings
+
+        line = how_to_connect(parse_settings(job.algo_config.env_config),
+                              job.plan.num_env_runners, job.exp.evaluation.every > 0)
+        console.print(f"         {line}", markup=False)
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
     console.print("[bold]Search[/bold]")
     for dim in space.dimensions:

@@ -67,7 +67,8 @@ def _print_plan(console: Console, job: Any) -> None:
     if job.env.is_external:
         from rlscale.envs.external_settings import how_to_connect, parse_settings
 
-        line = how_to_connect(parse_settings(job.env.env_config), job.plan.num_env_runners)
+        line = how_to_connect(parse_settings(job.env.env_config), job.plan.num_env_runners,
+                              job.exp.evaluation.every > 0)
         console.print(f"         {line}", markup=False)
     image = env_image_plan(job.env)
     mask = find_action_mask(job.env.observation_space, job.env.action_space,

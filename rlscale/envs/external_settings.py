@@ -49,6 +49,12 @@ class ExternalSettings(BaseModel):
                       "runner; env runner k (k >= 1) listens on port + k - 1.")
     simulators: int = Field(1, ge=1, description="Simulator connections per env runner "
                             "(its envs).")
+    concurrent_trials: int = Field(1, ge=1, description="Runs sharing the ports (a sweep "
+                                   "sets it to its trials at once): env runner k takes the "
+                                   "first free port of its block of this many.")
+    evaluation_port: int | None = Field(None, ge=1, le=65535, description="Port of "
+                                        "evaluation's env runner (evaluation.every); default: "
+                                        "the port after the training ports.")
     token_file: str | None = Field(None, description="File (mode 0600) holding the token "
                                    "simulators must send (or $RLSCALE_EXTERNAL_TOKEN).")
     step_timeout_s: float = Field(30.0, gt=0, description="A simulator that does not answer "
@@ -145,21 +151,64 @@ def run_token(settings: ExternalSettings) -> str | None:
     return token
 
 
-def listen_port(settings: ExternalSettings, worker_index: int) -> int:
-    """The port env runner ``worker_index`` listens on (0 and 1: ``port``)."""
+def listen_ports(settings: ExternalSettings, worker_index: int) -> list[int]:
+    """The ports env runner ``worker_index`` may listen on, in order (0 and 1: the first
+    block): block k - 1 of ``concurrent_trials`` ports from ``port``; it takes the first
+    free one, so concurrent trials of a sweep never share a port."""
+    if settings.port == 0:
+        return [0]
+    block = settings.concurrent_trials
+    first = settings.port + max(worker_index - 1, 0) * block
+    return [p for p in range(first, first + block) if p <= 65535]
+
+
+def port_range(settings: ExternalSettings, num_env_runners: int) -> tuple[int, int]:
+    """The first and last port a run's (or a sweep's) env runners listen on."""
+    if settings.port == 0:
+        return 0, 0
+    runners = max(num_env_runners, 1)
+    return settings.port, settings.port + runners * settings.concurrent_trials - 1
+
+
+def evaluation_port(settings: ExternalSettings, num_env_runners: int) -> int:
+    """The first port evaluation listens on (its block of ``concurrent_trials``): the one
+    set, else the port after the training ports."""
+    if settings.evaluation_port is not None:
+        return settings.evaluation_port
     if settings.port == 0:
         return 0
-    return settings.port + max(worker_index - 1, 0)
+    return port_range(settings, num_env_runners)[1] + 1
 
 
-def how_to_connect(settings: ExternalSettings, num_env_runners: int) -> str:
-    """One line for ``--dry-run``: where the run listens and how a simulator connects."""
+def evaluation_env_config(env_config: Mapping[str, Any], num_env_runners: int
+                          ) -> dict[str, Any]:
+    """The ``env_config`` of evaluation's env runner: it listens on the evaluation port, so
+    that its simulators never take a training slot (nor training's simulators its one)."""
+    settings = parse_settings(env_config)
+    return {**env_config, "port": evaluation_port(settings, num_env_runners)}
+
+
+def how_to_connect(settings: ExternalSettings, num_env_runners: int,
+                   evaluates: bool = False) -> str:
+    """One line for ``--dry-run``: where the run listens and how a simulator connects
+    (``evaluates``: and where evaluation's simulators connect)."""
     runners = max(num_env_runners, 1)
-    last = listen_port(settings, runners)
-    ports = str(settings.port) if last == settings.port else f"{settings.port}-{last}"
+    first, last = port_range(settings, num_env_runners)
+    ports = str(first) if last == first else f"{first}-{last}"
+    count = last - first + 1
     token = ("; simulators send the run's token (env_config.token_file or "
              f"${wire.TOKEN_ENV})") if not is_loopback(settings.host) else ""
-    return (f"listens on {settings.host}:{ports} for {settings.simulators * runners} "
-            f"simulator(s) ({settings.simulators} per port); a simulator connects with "
-            f"rlscale.external.Client('{settings.host}', {settings.port}) or the protocol "
-            f"in docs/external.md{token}")
+    trials = settings.concurrent_trials
+    who = (f"{settings.simulators * runners * trials} simulator(s) ({trials} trial(s) at "
+           f"once, {settings.simulators} per port)" if trials > 1 else
+           f"{settings.simulators * runners} simulator(s) ({settings.simulators} per port)")
+    ports_arg = f", ports={count}" if count > 1 else ""
+    if evaluates:
+        first_eval = evaluation_port(settings, num_env_runners)
+        last_eval = first_eval + (trials - 1 if first_eval else 0)
+        where = str(first_eval) if last_eval == first_eval else f"{first_eval}-{last_eval}"
+        token += (f"; evaluation listens on {settings.host}:{where} for 1 simulator"
+                  f"{' per trial' if trials > 1 else ''} of its own")
+    return (f"listens on {settings.host}:{ports} for {who}; a simulator connects with "
+            f"rlscale.external.Client('{settings.host}', {settings.port}{ports_arg}) or the "
+            f"protocol in docs/external.md{token}")

@@ -26,7 +26,7 @@ from rlscale import external as wire
 from rlscale.envs.external_settings import (
     SPEC,
     ExternalSettings,
-    listen_port,
+    listen_ports,
     run_token,
     space_json,
 )
@@ -56,7 +56,8 @@ class SimulatorPool:
     def __init__(self, settings: ExternalSettings, n: int, worker_index: int = 0) -> None:
         self.settings = settings
         self.n = n
-        self.port = listen_port(settings, worker_index)
+        self.ports = listen_ports(settings, worker_index)
+        self.port = self.ports[0]
         self.token = run_token(settings)
         self.observation_space = settings.space("observation_space")
         self.action_space = settings.space("action_space")
@@ -74,15 +75,21 @@ class SimulatorPool:
     def _listen(self) -> socket.socket:
         if self.listener is None:
             family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((self.settings.host, self.port))
-            except OSError as exc:
-                sock.close()
-                why = ("in use" if exc.errno == errno.EADDRINUSE else exc.strerror)
+            why = ""
+            for port in self.ports:  # the first free one (concurrent trials share a block)
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((self.settings.host, port))
+                    break
+                except OSError as exc:
+                    sock.close()
+                    why = "in use" if exc.errno == errno.EADDRINUSE else str(exc.strerror)
+            else:
+                where = (str(self.ports[0]) if len(self.ports) == 1
+                         else f"{self.ports[0]}-{self.ports[-1]}")
                 raise EnvSpecError(f"environment '{SPEC}': cannot listen on "
-                                   f"{self.settings.host}:{self.port} ({why})") from None
+                                   f"{self.settings.host}:{where} ({why})")
             sock.listen(max(self.n, 8))
             sock.setblocking(False)
             self.listener = sock

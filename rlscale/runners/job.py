@@ -216,12 +216,6 @@ def _env_counts(
             report = require_env_ok(env)
             step_time_us = report.step_time_median_us or report.step_time_us
         return res.num_env_runners, res.num_envs_per_env_runner, res.num_envs, step_time_us
-    if exp.evaluation.every:
-        raise ConfigError(
-            "evaluation.every: an external env's simulators connect to the training env "
-            "runners only; evaluate a checkpoint with rlscale evaluate and a connected "
-            "simulator instead"
-        )
     simulators = external_settings(env.env_config).simulators
     return res.num_env_runners, simulators, None, None
 

@@ -95,6 +95,27 @@ def test_bad_settings_are_one_line_errors(tmp_path: Any, monkeypatch: Any) -> No
                                      "token_file": str(secret)})) == "s3cret"
 
 
+def test_concurrent_trials_take_the_first_free_port_of_their_runners_block() -> None:
+    from rlscale.envs.external_settings import listen_ports
+    from rlscale.envs.simulator_pool import SimulatorPool
+
+    port = free_port()
+    settings = parse_settings({**SPACES, "port": port, "concurrent_trials": 2})
+    # env runner k (0 and 1 alike) has block k - 1 of 2 ports
+    assert [listen_ports(settings, k) for k in (0, 1, 3)] == [
+        [port, port + 1], [port, port + 1], [port + 4, port + 5]]
+    pools = [SimulatorPool(settings, 1, 1) for _ in range(3)]
+    try:
+        assert [pools[0]._listen().getsockname()[1],
+                pools[1]._listen().getsockname()[1]] == [port, port + 1]
+        with pytest.raises(EnvSpecError, match=rf"^environment 'external': cannot listen on "
+                           rf"127.0.0.1:{port}-{port + 1} \(in use\)$"):
+            pools[2]._listen()
+    finally:
+        for pool in pools:
+            pool.close()
+
+
 def test_slots_step_their_simulators_and_autoreset(sims: Any) -> None:
     port = free_port()
     env = vector(port, 2)
@@ -259,8 +280,12 @@ def test_a_cluster_host_without_token_is_refused_by_the_cli(cli: Any, monkeypatc
     assert_error(result, "environment 'external': listening on 0.0.0.0 (not loopback) needs a "
                  "token: set env_config.token_file (a 0600 file) or $RLSCALE_EXTERNAL_TOKEN",
                  cli.cwd)
+    # Evaluation listens on a port of its own: the one after the training ports.
     result = cli("train", "ext.yaml", "--dry-run", "--set", "env_config.host=127.0.0.1",
+                 "--set", "resources.num_env_runners=2", "--num-cpus", "3",
                  "--eval-every", "5")
-    assert_error(result, "evaluation.every: an external env's simulators connect to the "
-                 "training env runners only; evaluate a checkpoint with rlscale evaluate and "
-                 "a connected simulator instead", cli.cwd)
+    assert result.exit_code == 0, result.output
+    assert ("listens on 127.0.0.1:5555-5556 for 2 simulator(s) (1 per port); a simulator "
+            "connects with rlscale.external.Client('127.0.0.1', 5555, ports=2) or the protocol "
+            "in docs/external.md; evaluation listens on 127.0.0.1:5557 for 1 simulator of its "
+            "own") in " ".join(result.stdout.split())

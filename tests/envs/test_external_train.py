@@ -5,6 +5,8 @@ connected simulator, and export."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -42,9 +44,10 @@ def c_cartpole(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return binary
 
 
-def python_sim(port: int, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, str(EXAMPLE / "cartpole_sim.py"),
-                             "--port", str(port), *args])
+def python_sim(port: int, *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    with open(log or os.devnull, "wb") as err:
+        return subprocess.Popen([sys.executable, str(EXAMPLE / "cartpole_sim.py"),
+                                 "--port", str(port), *args], stderr=err if log else None)
 
 
 def test_the_c_cartpole_trains_to_its_target_through_faults(cli: Any, c_cartpole: Path) -> None:
@@ -92,3 +95,75 @@ def test_the_c_cartpole_trains_to_its_target_through_faults(cli: Any, c_cartpole
     assert report["episodes"] == 3 and report["return_mean"] >= TARGET / 2, report
     assert exported.exit_code == 0, exported.output
     assert (cli.cwd / "policy.onnx").stat().st_size > 0
+
+
+def test_a_sweep_runs_its_trials_at_once_on_ports_of_their_own(cli: Any) -> None:
+    """Two trials at once, each sampling in its own process: each takes the first free port
+    of the block port..port + 1; four simulators try both ports and serve whichever trial
+    has a free slot (and reconnect when a trial ends)."""
+    port = free_port()
+    experiment = yaml.safe_load((EXAMPLE / "cartpole.yaml").read_text())
+    experiment["env_config"].update(port=port, simulators=2, connect_timeout_s=120)
+    experiment["algo_config"] = {"train_batch_size_per_learner": 200, "minibatch_size": 100,
+                                 "num_epochs": 1}
+    experiment["stop"] = {"iters": 2}
+    experiment["search"] = {"algo_config.lr": {"grid": [1e-3, 3e-4]}}
+    (cli.cwd / "sweep.yaml").write_text(yaml.safe_dump(experiment))
+    dry = cli("sweep", "sweep.yaml", "--num-cpus", "2", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert (f"listens on 127.0.0.1:{port}-{port + 1} for 4 simulator(s) (2 trial(s) at once, "
+            f"2 per port); a simulator connects with rlscale.external.Client('127.0.0.1', "
+            f"{port}, ports=2)") in " ".join(dry.stdout.split())
+    evaluating = cli("sweep", "sweep.yaml", "--num-cpus", "2", "--dry-run", "--eval-every", "1")
+    assert (f"evaluation listens on 127.0.0.1:{port + 2}-{port + 3} for 1 simulator per trial "
+            "of its own") in " ".join(evaluating.stdout.split()), evaluating.output
+    logs = [cli.cwd / f"sim{i}.log" for i in range(4)]
+    sims = [python_sim(port, "--ports", "2", "--seed", str(i), "--reconnect", log=logs[i])
+            for i in range(4)]
+    try:
+        result = cli("sweep", "sweep.yaml", "--num-cpus", "2", "--name", "s")
+    finally:
+        for sim in sims:
+            sim.kill()
+            sim.wait()
+    assert result.exit_code == 0, result.output
+    assert "2 at once" in result.stdout
+    trials = json.loads((cli.cwd / "rlscale_runs" / "s" / "sweep.json").read_text())["trials"]
+    assert len(trials) == 2
+    connected = " ".join(log.read_text() for log in logs)
+    assert {f"connected to 127.0.0.1:{p}" for p in (port, port + 1)} <= set(
+        re.findall(r"connected to 127\.0\.0\.1:\d+", connected)), connected
+    for trial in trials:
+        summary = read_summary(Path(trial["path"]))
+        assert summary["status"] == "completed" and summary["iterations"] == 2, summary
+        assert summary["timesteps_total"] >= 400 and summary["failed_episodes"] == 0, summary
+
+
+def test_periodic_evaluation_plays_on_a_simulator_of_its_own(cli: Any) -> None:
+    """evaluation.every: the evaluation env runner listens on the port after the training
+    ports, where a simulator of its own connects; training's two never serve it."""
+    port = free_port()
+    experiment = yaml.safe_load((EXAMPLE / "cartpole.yaml").read_text())
+    experiment["env_config"].update(port=port, simulators=2, connect_timeout_s=120)
+    experiment["algo_config"] = {"train_batch_size_per_learner": 400, "minibatch_size": 100,
+                                 "num_epochs": 1}
+    experiment["stop"] = {"iters": 2}
+    experiment["evaluation"] = {"every": 1, "episodes": 2}
+    (cli.cwd / "eval.yaml").write_text(yaml.safe_dump(experiment))
+    logs = [cli.cwd / f"sim{i}.log" for i in range(3)]
+    sims = [python_sim(port, "--seed", str(i), log=logs[i]) for i in range(2)]
+    sims.append(python_sim(port + 1, "--seed", "9", "--reconnect", log=logs[2]))
+    try:
+        result = cli("train", "eval.yaml", "--name", "ev", "--checkpoint-every", "0")
+    finally:
+        for sim in sims:
+            sim.kill()
+            sim.wait()
+    assert result.exit_code == 0, result.output
+    summary = read_summary(cli.cwd / "rlscale_runs" / "ev")
+    assert summary["status"] == "completed" and summary["iterations"] == 2, summary
+    assert summary["eval_iteration"] == 2 and summary["eval_episodes"] == 2, summary
+    assert summary["eval_return_mean"] > 0 and summary["failed_episodes"] == 0, summary
+    for log in logs[:2]:
+        assert f"connected to 127.0.0.1:{port}\n" in log.read_text()
+    assert f"connected to 127.0.0.1:{port + 1}\n" in logs[2].read_text()

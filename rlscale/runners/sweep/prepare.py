@@ -159,7 +159,26 @@ def prepare_sweep(
         num_trials=0, max_concurrent=0, reasons=list(cores.reasons),
     )
     _place_trials(job, capacity)
+    if env.is_external:
+        _share_ports(job)
     return job
+
+
+def _share_ports(job: SweepJob) -> None:
+    """An external env's concurrent trials listen on ports of their own: each env runner
+    takes the first free port of its block of ``max_concurrent`` (docs/external.md)."""
+    from rlscale.envs.external_settings import evaluation_env_config
+
+    config = dict(job.algo_config.env_config)
+    config["concurrent_trials"] = max(int(config.get("concurrent_trials", 1)),
+                                      job.max_concurrent)
+    job.algo_config.environment(env_config=config)
+    evaluation: dict[str, Any] = dict(job.algo_config.evaluation_config or {})
+    if "env_config" in evaluation:  # evaluation's block after the training ports
+        evaluation["env_config"] = {
+            **evaluation["env_config"],
+            **evaluation_env_config(config, job.algo_config.num_env_runners)}
+        job.algo_config.evaluation(evaluation_config=evaluation)
 
 
 def _build_trials(
