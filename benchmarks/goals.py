@@ -105,7 +105,9 @@ def scaling_check(cost_ms: float, cores: tuple[int, int] = (1, 2)) -> list[dict[
         runs = {}
         for n in cores:
             exp = {"env": env, "env_packages": ["slow_sim"], "seed": 0, "output": tmp,
-                   "name": f"cores{n}", "resources": {"num_cpus": n},
+                   "name": f"cores{n}",
+                   # every timed iteration sampled as planned (by the env runners, if any)
+                   "resources": {"num_cpus": n, "sample_at_once": False},
                    "stop": {"iters": SCALING_ITERS}, "checkpoint": {"every": 0}}
             summary = rlscale.train(exp)
             pilot = pilot_from_throughput(summary.throughput)
