@@ -108,7 +108,9 @@ def run_in_driver(job: TrainingJob, command: str, on_result: ResultHook | None =
     segment = begin_segment(job, command)
     _torch_threads()
     config = segment.algo_config
-    first = local_first(config) if job.exp.resources.sample_at_once else None
+    # Not an external simulator's env: its simulators connect to the env runners' ports.
+    at_once = job.exp.resources.sample_at_once and not job.env.is_external
+    first = local_first(config) if at_once else None
     starting: StartingRunners | None = None
     try:
         algo = (first or config).build_algo()
