@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
@@ -206,7 +207,7 @@ def main() -> None:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     result: dict[str, Any] = {
         "date": started,
-        "command": "python benchmarks/goals.py " + " ".join(sys.argv[1:]),
+        "command": shlex.join(["python", "benchmarks/goals.py", *sys.argv[1:]]),
         "machine": {"cores": len(os.sched_getaffinity(0)),
                     "cpu": platform.processor() or platform.machine(),
                     "load_at_start": ttt.load()},
