@@ -60,3 +60,25 @@ def test_a_plan_without_env_runners_has_nothing_to_wait_for() -> None:
     from ray.rllib.algorithms.ppo import PPOConfig
 
     assert local_first(PPOConfig().env_runners(num_env_runners=0)) is None
+
+
+def test_a_run_that_samples_at_once_keeps_the_contract(tmp_path) -> None:
+    """The run's files say what was planned (1 env runner), and it resumes (a second segment
+    samples at once again), whenever the handover happened."""
+    import json
+
+    import rlscale
+
+    exp = {"env": "CartPole-v1", "seed": 0, "output": str(tmp_path), "name": "r",
+           "resources": {"num_cpus": 2, "num_env_runners": 1},
+           "algo_config": {"train_batch_size_per_learner": 512, "num_epochs": 1},
+           "stop": {"iters": 2}, "checkpoint": {"every": 1}}
+    first = rlscale.train(exp)
+    assert first.status == "completed" and first.iterations == 2
+    resumed = rlscale.train({**exp, "stop": {"iters": 4}}, resume=True)
+    assert resumed.status == "completed" and resumed.iterations == 4
+    assert resumed.timesteps_total > first.timesteps_total and resumed.segments == 2
+    trials = sorted((tmp_path / "r").glob("PPO_*/params.json"))
+    assert len(trials) == 2
+    for params in trials:
+        assert json.loads(params.read_text())["num_env_runners"] == 1
