@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import tempfile
@@ -105,7 +106,9 @@ def scaling_check(cost_ms: float, cores: tuple[int, int] = (1, 2)) -> list[dict[
         runs = {}
         for n in cores:
             exp = {"env": env, "env_packages": ["slow_sim"], "seed": 0, "output": tmp,
-                   "name": f"cores{n}", "resources": {"num_cpus": n},
+                   "name": f"cores{n}",
+                   # every timed iteration sampled as planned (by the env runners, if any)
+                   "resources": {"num_cpus": n, "sample_at_once": False},
                    "stop": {"iters": SCALING_ITERS}, "checkpoint": {"every": 0}}
             summary = rlscale.train(exp)
             pilot = pilot_from_throughput(summary.throughput)
@@ -204,7 +207,7 @@ def main() -> None:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     result: dict[str, Any] = {
         "date": started,
-        "command": "python benchmarks/goals.py " + " ".join(sys.argv[1:]),
+        "command": shlex.join(["python", "benchmarks/goals.py", *sys.argv[1:]]),
         "machine": {"cores": len(os.sched_getaffinity(0)),
                     "cpu": platform.processor() or platform.machine(),
                     "load_at_start": ttt.load()},

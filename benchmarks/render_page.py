@@ -1,11 +1,15 @@
-"""Render docs/benchmarks-current.md from the JSON results of benchmarks/goals.py.
+"""Render docs/benchmarks-current.md from the JSON results of benchmarks/goals.py, and the
+validation table of docs/scaling.md (the newest result's scaling prediction against the
+measured steps/s, between its ``<!-- benchmarks:scaling-validation -->`` markers).
 
 How to run: python benchmarks/render_page.py [--check]
 What to expect: docs/benchmarks-current.md rewritten: the newest result as the current
 table (each goal's figure, its limit, met or not; the time-to-target runs; the scaling
-prediction against the measured steps/s), then one history row per older result. With
---check it writes nothing and exits 1 when the page is not what the results render to
-(tests/benchmarks/test_benchmarks_page.py does the same).
+prediction against the measured steps/s), then one history row per older result; the
+table in docs/scaling.md rewritten. With --check it writes nothing and exits 1 when a page
+is not what the results render to (tests/benchmarks/test_benchmarks_page.py does the same).
+Only the scaling validation (1 against 2 cores on the 0.5 ms simulator, a few minutes):
+python benchmarks/goals.py --envs "" --step-costs "" then this.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 PAGE = HERE.parent / "docs" / "benchmarks-current.md"
 PATTERN = "goals-*.json"
+SCALING_PAGE = HERE.parent / "docs" / "scaling.md"
+SCALING_MARKERS = ("<!-- benchmarks:scaling-validation -->\n",
+                   "<!-- /benchmarks:scaling-validation -->")
 
 
 def load_results(folder: Path = RESULTS) -> list[dict[str, Any]]:
@@ -73,14 +80,44 @@ def _current(result: dict[str, Any]) -> list[str]:
     scaling = result.get("scaling", [])
     if scaling:
         lines += ["", "### Scaling prediction against measured env steps/s", "",
-                  "| env | pilot run's cores | cores | predicted steps/s | measured steps/s | "
-                  "error | bound |", "|---|---|---|---|---|---|---|"]
-        for row in scaling:
-            lines.append(f"| {row['env']} | {row['pilot_cores']} | {row['cores']} | "
-                         f"{_num(row['predicted'], ',.0f')} | {_num(row['measured'], ',.0f')} | "
-                         f"{_num(None if row['error'] is None else 100 * row['error'], '+.0f')}% "
-                         f"| {row['bound']} |")
+                  *_scaling_table(scaling)]
     return lines
+
+
+def _scaling_table(scaling: list[dict[str, Any]]) -> list[str]:
+    lines = ["| env | pilot run's cores | cores | predicted steps/s | measured steps/s | "
+             "error | bound |", "|---|---|---|---|---|---|---|"]
+    for row in scaling:
+        lines.append(f"| {row['env']} | {row['pilot_cores']} | {row['cores']} | "
+                     f"{_num(row['predicted'], ',.0f')} | {_num(row['measured'], ',.0f')} | "
+                     f"{_num(None if row['error'] is None else 100 * row['error'], '+.0f')}% "
+                     f"| {row['bound']} |")
+    return lines
+
+
+def scaling_validation(results: list[dict[str, Any]]) -> str:
+    """The block of docs/scaling.md: the newest result's scaling rows, with where and under
+    what load they were measured."""
+    result = next((r for r in results if r.get("scaling")), None)
+    if result is None:
+        return "No measurement yet: run `python benchmarks/goals.py`.\n"
+    machine = result["machine"]
+    lines = [f"Measured by `{result['command']}` on {result['date']}, {machine['cores']} "
+             f"cores ({machine['cpu']}); load averages (1, 5, 15 min) "
+             f"{machine['load_at_start']} at the start, {machine.get('load_at_end', '-')} at "
+             "the end (other work on the machine slows the runs, not always both alike). "
+             "Each run is the pilot that predicts the other:", "",
+             *_scaling_table(result["scaling"])]
+    return "\n".join(lines) + "\n"
+
+
+def render_scaling_page(text: str, results: list[dict[str, Any]]) -> str:
+    """``text`` (docs/scaling.md) with its validation block rendered from ``results``."""
+    start, end = SCALING_MARKERS
+    head, found, rest = text.partition(start)
+    if not found or end not in rest:
+        raise SystemExit(f"{SCALING_PAGE} has no {start.strip()} ... {end} block")
+    return head + start + scaling_validation(results) + end + rest.split(end, 1)[1]
 
 
 def _history(results: list[dict[str, Any]]) -> list[str]:
@@ -119,17 +156,20 @@ def main() -> None:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 when the page is not current")
     args = parser.parse_args()
-    text = render(load_results())
-    if args.check:
-        current = PAGE.read_text() if PAGE.exists() else ""
-        if current != text:
-            print(f"{PAGE} is not current: run python benchmarks/render_page.py")
-            sys.exit(1)
-        return
-    tmp = PAGE.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(PAGE)
-    print(f"written {PAGE}")
+    results = load_results()
+    pages = {PAGE: render(results),
+             SCALING_PAGE: render_scaling_page(SCALING_PAGE.read_text(), results)}
+    for page, text in pages.items():
+        current = page.read_text() if page.exists() else ""
+        if args.check:
+            if current != text:
+                print(f"{page} is not current: run python benchmarks/render_page.py")
+                sys.exit(1)
+            continue
+        tmp = page.with_suffix(".md.tmp")
+        tmp.write_text(text)
+        tmp.replace(page)
+        print(f"written {page}")
 
 
 if __name__ == "__main__":

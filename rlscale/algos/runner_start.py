@@ -77,9 +77,14 @@ def forget_start_error() -> None:
         pass
 
 
-def nothing_sampled(why: str | None) -> NothingSampled:
-    """The error that ends a run no env runner can sample for."""
+def nothing_sampled(why: str | None, main_process_steps: int | None = None) -> NothingSampled:
+    """The error that ends a run no env runner can sample for; ``main_process_steps``: the
+    env steps the main process sampled while they were starting (rlscale.runners.quick_start),
+    if it did."""
     cause = f": {why}" if why else " (their error is in the run's error.txt)"
+    if main_process_steps is not None:
+        return NothingSampled(f"no env runner could start (the main process sampled "
+                              f"{main_process_steps:,} env steps meanwhile){cause}")
     return NothingSampled(f"no env runner could sample, 0 env steps{cause}")
 
 

@@ -200,3 +200,33 @@ def knee(pilot: Pilot, planner: Planner, *, synchronous: bool, bytes_per_step: f
         if doubled.steps_per_s < (1 + KNEE_GAIN) * here.steps_per_s:
             return here.cores
     return points[-1].cores
+
+
+@dataclass(frozen=True)
+class JobSize:
+    """How many nodes, of how many cores, a job should ask for, and why."""
+
+    nodes: int
+    cpus_per_node: int
+    reason: str
+
+
+def size_job(knee_cores: int, node_points: Sequence[Point], node_cpus: int) -> JobSize:
+    """The allocation the prediction supports: ``knee_cores`` (the one-node knee) cores of
+    one node when they fit in it; else the node count past which more nodes buy nothing,
+    by the same rule over ``node_points`` (the prediction at 1, 2, 4, ... nodes of
+    ``node_cpus`` cores). Pure function."""
+    if knee_cores <= node_cpus:
+        return JobSize(1, knee_cores, f"more cores buy nothing past {knee_cores} on one node "
+                       f"(doubling them adds less than {KNEE_GAIN:.0%} to the predicted "
+                       "env steps/s)")
+    points = sorted(node_points, key=lambda p: p.nodes)
+    for here, more in zip(points, points[1:], strict=False):
+        if more.steps_per_s < (1 + KNEE_GAIN) * here.steps_per_s:
+            return JobSize(here.nodes, node_cpus, f"{more.nodes} nodes would add less than "
+                           f"{KNEE_GAIN:.0%} to the predicted {here.steps_per_s:,.0f} env "
+                           f"steps/s of {here.nodes} ({here.bound.value}-bound)")
+    last = points[-1]
+    return JobSize(last.nodes, node_cpus, f"every node up to {last.nodes} still adds "
+                   f"{KNEE_GAIN:.0%} or more to the predicted env steps/s "
+                   f"({last.steps_per_s:,.0f} at {last.nodes}, {last.bound.value}-bound)")

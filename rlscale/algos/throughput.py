@@ -109,8 +109,11 @@ def summarize(logged: dict[str, Any], iteration_s: float | None,
     for node in sorted({n for n, _, _ in per_runner}):
         mine = [(s, t) for n, s, t in per_runner if n == node]
         steps = sum(s for s, _ in mine)
+        # A process that sampled nothing this iteration (the main process once it handed
+        # sampling over to the env runners, rlscale.runners.quick_start) is not counted.
+        sampled = sum(1 for s, _ in mine if s > 0)
         nodes.append({
-            "node": node, "sampling_processes": len(mine), "env_steps": int(steps),
+            "node": node, "sampling_processes": sampled, "env_steps": int(steps),
             "env_steps_per_s": round(steps / sampling_s, 1) if sampling_s else None,
         })
     slowest = (round(max(times) / statistics.median(times), 3)

@@ -18,7 +18,9 @@ def slurm(
     experiment: Path | None = typer.Argument(
         None, help="Experiment YAML file (every train flag has a key there).", show_default=False
     ),
-    nodes: int = typer.Option(..., "--nodes", help="Nodes in all (the GPU node included)."),
+    nodes: int | None = typer.Option(
+        None, "--nodes", help="Nodes in all (the GPU node included); required unless --predict.",
+        show_default=False),
     cpus_per_node: int | None = typer.Option(
         None, "--cpus-per-node", help="Cores per node [default: whole nodes, --exclusive]."
     ),
@@ -62,6 +64,13 @@ def slurm(
 
     if dry_run and submit:
         raise ConfigError("--dry-run and --submit cannot be used together")
+    console = Console(highlight=False, soft_wrap=True)
+    if flags["predict"]:
+        nodes, cpus_per_node = _size_from_prediction(console, experiment, nodes, cpus_per_node,
+                                                     flags)
+    elif nodes is None:
+        raise ConfigError("--nodes is required (or --predict, with --cpus-per-node, to size "
+                          "the job from the scaling prediction)")
     req = slurm_runner.SlurmRequest(
         nodes=nodes, time=time_limit, cpus_per_node=cpus_per_node,
         gpus_per_node=gpus_per_node, gpu_learner_node=gpu_learner_node, partition=partition,
@@ -75,7 +84,6 @@ def slurm(
     run_dir = job.run_dir.path
     script = slurm_runner.render_script(req, run_dir, job.exp.name or run_dir.name)
     path = slurm_runner.write_job(run_dir, script, experiment_data, overwrite)
-    console = Console(highlight=False, soft_wrap=True)
     if dry_run:
         console.print(script, markup=False, end="")
         return
@@ -84,6 +92,31 @@ def slurm(
                       "\n(or rerun with --submit)")
         return
     _submit(console, path, req, job, run_dir)
+
+
+def _size_from_prediction(console: Console, experiment: Path | None, nodes: int | None,
+                          cpus_per_node: int | None, flags: dict[str, Any]) -> tuple[int, int]:
+    """``--predict``: the nodes and cores per node the scaling prediction supports (a pilot
+    trained here first), printed with the reason."""
+    from rlscale.algos.policies import parse_policies_flag
+    from rlscale.errors import ConfigError
+    from rlscale.runners.predict import PILOT_ITERS, size_from_prediction
+
+    if nodes is not None:
+        raise ConfigError("--predict sizes the job: leave out --nodes")
+    if cpus_per_node is None:
+        raise ConfigError("--predict needs --cpus-per-node (the cores of one node)")
+    overrides = flag_overrides(
+        "slurm", {**flags, "policies": parse_policies_flag(flags["policies"])})
+    console.print(f"Predicting scaling: the run's own figures if it trained, else a pilot of "
+                  f"{PILOT_ITERS} iterations here (in a temporary folder) ...", markup=False)
+    size, report = size_from_prediction(experiment, node_cpus=cpus_per_node,
+                                        overrides=overrides, sets=flags["sets"] or [],
+                                        check_env=not flags.get("no_check_env", False),
+                                        verbose=flags["verbose"])
+    console.print(f"Sized from the prediction ({report.source}): {size.nodes} node(s) x "
+                  f"{size.cpus_per_node} cores: {size.reason}", markup=False)
+    return size.nodes, size.cpus_per_node
 
 
 def _submit(console: Console, path: Path, req: Any, job: Any, run_dir: Path) -> None:

@@ -163,9 +163,11 @@ FLAGS: tuple[Flag, ...] = (
          help_text="Print the resource plan and RLlib config, train nothing.",
          help_in={SWEEP: "Print the trials, the plan per trial and the concurrency.",
                   SLURM: "Write and print the script."}),
-    Flag("predict", ("--predict",), bool, commands=frozenset({TRAIN}),
+    Flag("predict", ("--predict",), bool, commands=frozenset({TRAIN, SLURM}),
          help_text="With --dry-run: train a short pilot (or read the run's figures) and "
-         "predict env steps/s at more cores and nodes (docs/scaling.md)."),
+         "predict env steps/s at more cores and nodes (docs/scaling.md).",
+         help_in={SLURM: "Size the job (--nodes, and the cores of one node) from the scaling "
+                  "prediction: a short pilot here, or the run's figures (docs/scaling.md)."}),
     Flag("engine", ("--engine",), str | None, commands=frozenset({TRAIN}), hidden=True,
          help_text="auto (a local run trains in this process, a cluster run through Tune), "
          "driver or tune [default: auto]."),

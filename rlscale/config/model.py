@@ -39,6 +39,11 @@ class ResourcesConfig(_Strict):
     oversubscribe: bool = Field(
         False, description="Allow num_cpus above 4x the machine's cores (a local run)."
     )
+    sample_at_once: bool = Field(
+        True, description="A local run with env runners samples in the main process while "
+        "they start, and hands over to them once they are up (false: wait for them; an "
+        "external simulator's run always waits)."
+    )
 
 
 class StopConfig(_Strict):

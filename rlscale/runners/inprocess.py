@@ -24,7 +24,9 @@ from typing import Any
 
 from rlscale.results.diskfull import disk_full, is_disk_full
 from rlscale.results.summary import Summary
+from rlscale.runners.cluster import record_placement
 from rlscale.runners.job import TrainingJob
+from rlscale.runners.quick_start import StartingRunners, local_first, maybe_hand_over
 from rlscale.runners.segment import ResultHook, Segment, begin_segment
 from rlscale.runners.stopping import criteria_met, past, stop_criteria, stop_requested
 from rlscale.runners.tracking import logger_callbacks
@@ -106,19 +108,29 @@ def run_in_driver(job: TrainingJob, command: str, on_result: ResultHook | None =
     segment = begin_segment(job, command)
     _torch_threads()
     config = segment.algo_config
+    # Not an external simulator's env: its simulators connect to the env runners' ports.
+    at_once = job.exp.resources.sample_at_once and not job.env.is_external
+    first = local_first(config) if at_once else None
+    starting: StartingRunners | None = None
     try:
-        algo = config.build_algo()
+        algo = (first or config).build_algo()
     except Exception as exc:
         raise segment.failed(exc) from exc
     trial = DriverTrial(segment.run_dir, config.env, job.algo.name, config.to_dict())
     try:
-        _loop(algo, trial, segment, on_result)
+        if first is not None:  # the planned env runners start while this process samples
+            try:
+                starting = StartingRunners.start(algo, config)
+            except Exception as exc:
+                raise segment.failed(exc) from exc
+        _loop(algo, trial, segment, on_result, starting)
     finally:
         algo.stop()
     return segment.succeeded()
 
 
-def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook | None) -> None:
+def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook | None,
+          starting: StartingRunners | None = None) -> None:
     criteria = stop_criteria(segment.job.exp.stop)
     every = segment.job.exp.checkpoint.every
     recorder = segment.recorder()
@@ -132,7 +144,7 @@ def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook
     for logger in loggers:
         logger.log_trial_start(trial)
     try:
-        _iterate(algo, trial, segment, on_result, loggers, recorder, criteria, every)
+        _iterate(algo, trial, segment, on_result, loggers, recorder, criteria, every, starting)
         failed = False
     finally:
         with contextlib.suppress(OSError):  # a full disk: the run's error says so
@@ -143,14 +155,17 @@ def _loop(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook
 
 
 def _iterate(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultHook | None,
-             loggers: list[Any], recorder: Any, criteria: dict[str, float], every: int) -> None:
-    """Train until a stop criterion or request; a full disk ends it with :class:`DiskFull`."""
+             loggers: list[Any], recorder: Any, criteria: dict[str, float], every: int,
+             starting: StartingRunners | None) -> None:
+    """Train until a stop criterion or request; a full disk ends it with :class:`DiskFull`.
+    ``starting``: the env runners to hand sampling over to once they are up."""
     saved = 0
     writing = "the iteration's results"
     try:
         while True:
             writing = "the iteration's results"
             try:
+                starting = _hand_over(algo, starting, segment)
                 result = algo.train()
             except KeyboardInterrupt:
                 segment.aborted()
@@ -177,3 +192,15 @@ def _iterate(algo: Any, trial: DriverTrial, segment: Segment, on_result: ResultH
         if not is_disk_full(exc, segment.run_dir):
             raise
         raise disk_full(segment.run_dir, writing) from None
+    finally:
+        if starting is not None:
+            starting.stop()
+
+
+def _hand_over(algo: Any, starting: StartingRunners | None,
+               segment: Segment) -> StartingRunners | None:
+    """Hand sampling over to the env runners once they are up (and note where they run)."""
+    left = maybe_hand_over(algo, starting)
+    if starting is not None and left is None:
+        record_placement(str(segment.run_dir), algo)
+    return left

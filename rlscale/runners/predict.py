@@ -19,6 +19,7 @@ from typing import Any
 from rlscale.algos.plan import Node, ResourcePlan, plan_resources, scale_batch
 from rlscale.algos.registry import get_algo
 from rlscale.algos.scaling import (
+    JobSize,
     Pilot,
     Point,
     core_counts,
@@ -26,6 +27,7 @@ from rlscale.algos.scaling import (
     pilot_from_throughput,
     predict_cores,
     predict_nodes,
+    size_job,
 )
 from rlscale.errors import TrainingFailed
 from rlscale.results.rundir import UnreadableFile, read_summary
@@ -124,6 +126,18 @@ def predict_scaling(
     )
 
 
+def size_from_prediction(experiment: Any = None, *, node_cpus: int,
+                         overrides: Mapping[str, Any] | None = None, sets: Sequence[str] = (),
+                         check_env: bool = True, verbose: bool = False,
+                         ) -> tuple[JobSize, ScalingReport]:
+    """The nodes (of ``node_cpus`` cores) a Slurm job of the experiment should ask for, from
+    :func:`predict_scaling` (a pilot here, or the run's own figures): see
+    :func:`rlscale.algos.scaling.size_job`."""
+    report = predict_scaling(experiment, overrides=overrides, sets=sets,
+                             check_env=check_env, verbose=verbose, node_cpus=node_cpus)
+    return size_job(report.knee_cores, report.nodes, node_cpus), report
+
+
 def _existing_pilot(run_dir: Path) -> tuple[Pilot | None, str]:
     try:
         summary = read_summary(run_dir)
@@ -140,7 +154,9 @@ def _run_pilot(experiment: Any, overrides: Mapping[str, Any] | None, sets: Seque
     with tempfile.TemporaryDirectory(prefix="rlscale-pilot-") as folder:
         pilot_overrides = {**dict(overrides or {}), "output": folder, "name": "pilot",
                            "stop.iters": PILOT_ITERS,
-                           "checkpoint.every": 0, "evaluation.every": 0}
+                           "checkpoint.every": 0, "evaluation.every": 0,
+                           # every timed iteration sampled as planned, by the env runners
+                           "resources.sample_at_once": False}
         log.info("pilot: %d iterations in %s", PILOT_ITERS, folder)
         summary = launch.train(experiment, overrides=pilot_overrides, sets=sets,
                                check_env=check_env, verbose=verbose, command="pilot")

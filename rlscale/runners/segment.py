@@ -121,6 +121,8 @@ class Segment:
         if why is not None and not isinstance(exc, NothingSampled):
             cause, exc = exc, nothing_sampled(why)
             exc.__context__ = cause  # in error.txt; the line is the env's error
+        elif isinstance(exc, NothingSampled):  # its line is the env's error, on every path,
+            exc = exc.with_traceback(None)     # not where rlscale noticed it
         failure, error_file = record_failure(self.run_dir, exc)
         self.summary.status = FAILED
         self.summary.error = self.summary.error or failure.line()

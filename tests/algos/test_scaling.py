@@ -11,11 +11,13 @@ from rlscale.algos.plan import Node, ResourcePlan, plan_resources, scale_batch
 from rlscale.algos.scaling import (
     Bound,
     Pilot,
+    Point,
     core_counts,
     knee,
     pilot_from_throughput,
     predict_cores,
     predict_nodes,
+    size_job,
 )
 from tests.conftest import assert_error
 
@@ -118,3 +120,56 @@ def test_predict_from_a_trained_runs_figures(trained_run: Path, cli) -> None:
     assert "More cores buy nothing past " in out
     assert "on one node (doubling them adds less than 5% to the predicted steps/s" in out
     assert sorted(p.name for p in trained_run.iterdir()) == before
+
+
+def _node_point(nodes: int, steps_per_s: float) -> Point:
+    return Point(cores=16 * nodes, nodes=nodes, env_runners=15 * nodes, batch=4096,
+                 sampling_s=1.0, learning_s=0.5, overhead_s=0.1, network_s=0.05,
+                 iteration_s=1.65, steps_per_s=steps_per_s, bound=Bound.LEARNER)
+
+
+def test_a_job_is_sized_at_the_knee() -> None:
+    # The knee fits in one node: that node, and only the cores that buy something.
+    size = size_job(8, [_node_point(1, 1000.0), _node_point(2, 1900.0)], node_cpus=16)
+    assert (size.nodes, size.cpus_per_node) == (1, 8)
+    assert size.reason == ("more cores buy nothing past 8 on one node (doubling them adds "
+                           "less than 5% to the predicted env steps/s)")
+    # Past one node: the node count from which doubling adds less than 5%.
+    points = [_node_point(1, 1000.0), _node_point(2, 1900.0), _node_point(4, 1950.0),
+              _node_point(8, 1960.0)]
+    size = size_job(64, points, node_cpus=16)
+    assert (size.nodes, size.cpus_per_node) == (2, 16)
+    assert size.reason == ("4 nodes would add less than 5% to the predicted 1,900 env steps/s "
+                           "of 2 (learner-bound)")
+    # Every doubling still pays: the largest count predicted.
+    size = size_job(64, points[:2], node_cpus=16)
+    assert (size.nodes, size.cpus_per_node) == (2, 16)
+    assert size.reason.startswith("every node up to 2 still adds 5% or more")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--predict", "--time", "01:00:00"], "--predict needs --cpus-per-node (the cores of one "
+     "node)"),
+    (["--predict", "--nodes", "2", "--cpus-per-node", "4", "--time", "01:00:00"],
+     "--predict sizes the job: leave out --nodes"),
+    (["--time", "01:00:00"], "--nodes is required (or --predict, with --cpus-per-node, to "
+     "size the job from the scaling prediction)"),
+])
+def test_slurm_predict_needs_the_node_size_and_decides_the_nodes(cli, args, message) -> None:
+    result = cli("slurm", "--env", "CartPole-v1", "--name", "p", *args)
+    assert_error(result, message, cli.cwd)
+
+
+@pytest.mark.training
+def test_slurm_sizes_a_job_from_a_pilot(cli) -> None:
+    result = cli("slurm", "--env", "CartPole-v1", "--name", "p", "--num-cpus", "1",
+                 "--predict", "--cpus-per-node", "64", "--time", "01:00:00", "--dry-run")
+    assert result.exit_code == 0, result.output
+    sized = next(line for line in result.stdout.splitlines() if line.startswith("Sized"))
+    # A cheap env's pilot on 1 core: its knee fits in one node of 64 cores.
+    knee_cores = int(sized.split(" x ")[1].split()[0])
+    assert sized == (f"Sized from the prediction (a pilot of 4 iterations): 1 node(s) x "
+                     f"{knee_cores} cores: more cores buy nothing past {knee_cores} on one "
+                     "node (doubling them adds less than 5% to the predicted env steps/s)")
+    assert "#SBATCH --nodes=1\n" in result.stdout
+    assert f"#SBATCH --cpus-per-task={knee_cores}\n" in result.stdout

@@ -12,9 +12,13 @@ import render_page  # noqa: E402
 
 
 def test_the_page_is_current_with_the_results() -> None:
-    text = render_page.render(render_page.load_results())
+    results = render_page.load_results()
+    text = render_page.render(results)
     assert render_page.PAGE.read_text() == text, (
         "docs/benchmarks-current.md is stale: run python benchmarks/render_page.py")
+    scaling = render_page.SCALING_PAGE.read_text()
+    assert render_page.render_scaling_page(scaling, results) == scaling, (
+        "docs/scaling.md's validation table is stale: run python benchmarks/render_page.py")
 
 
 def _run(seconds: float | None, startup: float) -> dict:

@@ -58,3 +58,12 @@ def test_folded_over_iterations_and_described() -> None:
     assert "slowest sampler 1.33x the median" in line
     # A result without the record leaves the summary's throughput as it was.
     assert fold_throughput(folded, {"training_iteration": 4}) == folded
+
+
+def test_a_process_that_sampled_nothing_is_not_counted() -> None:
+    """The main process, once it handed sampling over to the env runners, reports 0 steps."""
+    logged = {"127.0.0.1": {"0": {"steps": 0.0, "sample_s": 0.0},
+                            "1": {"steps": 512.0, "sample_s": 0.5}}}
+    record = summarize(logged, iteration_s=1.0, learning_s=0.25)
+    assert record["nodes"] == [{"node": "127.0.0.1", "sampling_processes": 1,
+                                "env_steps": 512, "env_steps_per_s": 1024.0}]
