@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,24 +83,38 @@ def train(args: list[str], out: Path, name: str, sims: int = 0, step_cost_ms: fl
             "reached": summary["reached_target"], "load": load()}
 
 
+def alternate(rounds: int, key: str, contestants: tuple[Any, ...],
+              run: Callable[[Any, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """``run(contestant, round)`` for each contestant in turn, round after round (so that a
+    change in the machine's load falls on both); each row printed as it comes."""
+    rows = []
+    for r in range(rounds):
+        for contestant in contestants:
+            rows.append({"round": r, key: contestant, **run(contestant, r)})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def by_round(rows: list[dict[str, Any]], key: str) -> Iterator[tuple[int, dict[Any, Any]]]:
+    """Each round's rows, by their contestant (``rows[i][key]``), for the side-by-side line."""
+    for r in sorted({row["round"] for row in rows}):
+        yield r, {row[key]: row for row in rows if row["round"] == r}
+
+
 def target(opts: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
     stop = ["--stop-reward", str(opts.reward), "--stop-timesteps", str(opts.max_steps),
             "--preset", "PPO/CartPole-v1"]
-    rows = []
-    for r in range(opts.rounds):
-        for kind in ("in-process", "external"):
-            if kind == "in-process":
-                args = ["--env", "CartPole-v1", *stop, "--set",
-                        f"resources.num_envs={opts.envs}", "--set",
-                        "resources.num_env_runners=0"]
-                row = train(args, out, f"in-{r}", seed=r)
-            else:
-                args = ["--env", "external", *stop, *SPACES]
-                row = train(args, out, f"ext-{r}", sims=opts.envs, seed=r)
-            rows.append({"round": r, "contestant": kind, **row})
-            print(json.dumps(rows[-1]), flush=True)
-    for r in range(opts.rounds):
-        pair = {row["contestant"]: row for row in rows if row["round"] == r}
+
+    def run(kind: str, r: int) -> dict[str, Any]:
+        if kind == "in-process":
+            args = ["--env", "CartPole-v1", *stop, "--set", f"resources.num_envs={opts.envs}",
+                    "--set", "resources.num_env_runners=0"]
+            return train(args, out, f"in-{r}", seed=r)
+        args = ["--env", "external", *stop, *SPACES]
+        return train(args, out, f"ext-{r}", sims=opts.envs, seed=r)
+
+    rows = alternate(opts.rounds, "contestant", ("in-process", "external"), run)
+    for r, pair in by_round(rows, "contestant"):
         print(f"round {r}: seconds to {opts.reward:g}: in-process "
               f"{pair['in-process']['wall_s']} s, external {pair['external']['wall_s']} s, "
               f"ratio {pair['external']['wall_s'] / pair['in-process']['wall_s']:.2f}; "
@@ -109,18 +124,15 @@ def target(opts: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
 
 
 def parallel(opts: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
-    rows = []
-    for r in range(opts.rounds):
-        for sims in (1, 8):
-            args = ["--env", "external", "--preset", "PPO/CartPole-v1", *SPACES,
-                    "--stop-timesteps", str(opts.timesteps), "--set",
-                    f"algo_config.train_batch_size_per_learner={opts.batch}"]
-            row = train(args, out, f"par{sims}-{r}", sims=sims,
-                        step_cost_ms=opts.step_cost_ms, seed=r)
-            rows.append({"round": r, "simulators": sims, **row})
-            print(json.dumps(rows[-1]), flush=True)
-    for r in range(opts.rounds):
-        pair = {row["simulators"]: row for row in rows if row["round"] == r}
+    def run(sims: int, r: int) -> dict[str, Any]:
+        args = ["--env", "external", "--preset", "PPO/CartPole-v1", *SPACES,
+                "--stop-timesteps", str(opts.timesteps), "--set",
+                f"algo_config.train_batch_size_per_learner={opts.batch}"]
+        return train(args, out, f"par{sims}-{r}", sims=sims, step_cost_ms=opts.step_cost_ms,
+                     seed=r)
+
+    rows = alternate(opts.rounds, "simulators", (1, 8), run)
+    for r, pair in by_round(rows, "simulators"):
         print(f"round {r}: env steps/s with 1 simulator {pair[1]['steps_per_s']}, with 8 "
               f"{pair[8]['steps_per_s']}, ratio "
               f"{pair[8]['steps_per_s'] / pair[1]['steps_per_s']:.2f} "

@@ -67,48 +67,28 @@ def test_missing_gpu(cli) -> None:
                  "--num-gpus 1 asked for, but only 0 GPU(s) available", cli.cwd)
 
 
-def test_existing_run_is_not_clobbered(cli) -> None:
-    run = cli.cwd / "rlscale_runs" / "mine"
-    run.mkdir(parents=True)
-    (run / "config.yaml").write_text("env: CartPole-v1\n")
-    (run / "summary.json").write_text("{}")
-    result = cli("train", "--env", "CartPole-v1", "--name", "mine", "--stop-iters", "1")
+@pytest.mark.parametrize(("name", "files", "args", "message"), [
+    ("mine", {"config.yaml": "env: CartPole-v1\n", "summary.json": "{}"}, ["--stop-iters", "1"],
+     "run directory {run} already exists; use --resume to continue it or --overwrite to "
+     "replace it"),
+    ("data", {"thesis.tex": "years of work"}, ["--overwrite"],
+     "{run} exists and is not an rlscale run; refusing to delete it"),
+    ("ghost", {}, ["--resume"], "nothing to resume: {run} is not an rlscale run"),
+    ("bare", {"summary.json": "{}"}, ["--resume"],
+     "cannot resume {run}: its config.yaml is missing"),
+], ids=["existing-run-not-clobbered", "overwrite-of-a-folder-not-a-run", "resume-of-a-missing-run",
+        "resume-of-a-run-without-its-config"])
+def test_a_run_directory_is_refused_and_left_as_it_was(
+    cli, name: str, files: dict[str, str], args: list[str], message: str
+) -> None:
+    run = cli.cwd / "rlscale_runs" / name
+    for file, text in files.items():
+        run.mkdir(parents=True, exist_ok=True)
+        (run / file).write_text(text)
+    result = cli("train", "--env", "CartPole-v1", "--name", name, *args)
     assert result.exit_code == 2
-    assert result.stderr == (
-        f"Error: run directory {run} already exists; use --resume to continue it or "
-        "--overwrite to replace it\n"
-    )
-    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "summary.json"]
-    assert (run / "config.yaml").read_text() == "env: CartPole-v1\n"
-
-
-def test_overwrite_refuses_a_folder_that_is_not_a_run(cli) -> None:
-    precious = cli.cwd / "rlscale_runs" / "data"
-    precious.mkdir(parents=True)
-    (precious / "thesis.tex").write_text("years of work")
-    result = cli("train", "--env", "CartPole-v1", "--name", "data", "--overwrite")
-    assert result.exit_code == 2
-    assert result.stderr == (
-        f"Error: {precious} exists and is not an rlscale run; refusing to delete it\n"
-    )
-    assert (precious / "thesis.tex").read_text() == "years of work"
-
-
-def test_resume_of_a_missing_run(cli) -> None:
-    result = cli("train", "--env", "CartPole-v1", "--name", "ghost", "--resume")
-    assert result.exit_code == 2
-    assert result.stderr == (
-        f"Error: nothing to resume: {cli.cwd / 'rlscale_runs' / 'ghost'} is not an rlscale run\n"
-    )
-
-
-def test_resume_of_a_run_without_its_config(cli) -> None:
-    run = cli.cwd / "rlscale_runs" / "bare"
-    run.mkdir(parents=True)
-    (run / "summary.json").write_text("{}")
-    result = cli("train", "--env", "CartPole-v1", "--name", "bare", "--resume")
-    assert result.exit_code == 2
-    assert result.stderr == (
-        f"Error: cannot resume {run}: its config.yaml is missing\n"
-    )
-    assert sorted(p.name for p in run.iterdir()) == ["summary.json"]
+    assert result.stderr == f"Error: {message.format(run=run)}\n"
+    if files:
+        assert {p.name: p.read_text() for p in run.iterdir()} == files
+    else:
+        assert not run.exists()
