@@ -103,6 +103,9 @@ COMMANDS: dict[str, Command] = {
     "check-env-feeder": Command(["check-env", "examples/feeder_batteries.py:FeederBatteries"],
                                 copies={"examples/feeder_batteries.py":
                                         "examples/feeder_batteries.py"}),
+    "check-env-image": Command(["check-env", "tests/envs/image_envs.py:BrightSpot"],
+                               copies={"tests/envs/image_envs.py": "tests/envs/image_envs.py"},
+                               only=r"Observations|Actions|Images"),
     "check-env-pendulum": Command(
         ["check-env", "gymnasium.envs.classic_control.pendulum:PendulumEnv", "--episodes", "1",
          "--max-steps", "1000"]),
