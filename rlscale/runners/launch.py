@@ -120,10 +120,10 @@ def train(
     through Tune; ``tune`` forces Tune. ``on_start(job)`` is called once the run is
     planned, ``on_result(row)`` after each iteration with its progress row.
 
-    A run stopped by :func:`rlscale.runners.stopping.request_stop` (the CLI's Ctrl-C) ends
-    with status ``interrupted`` after a checkpoint. Raises :class:`rlscale.errors.
-    RlscaleError` subclasses for bad input (nothing is written) and
-    :class:`rlscale.errors.TrainingFailed` when training fails.
+    A run stopped by `rlscale.runners.stopping.request_stop` (the CLI's Ctrl-C) ends with
+    status ``interrupted`` after a checkpoint. Raises
+    [`RlscaleError`][rlscale.errors.RlscaleError] subclasses for bad input (nothing is
+    written) and [`TrainingFailed`][rlscale.errors.TrainingFailed] when training fails.
     """
     from rlscale.runners.session import quiet_ray_environment, stop_ray
 
@@ -259,9 +259,9 @@ def sweep(
 
     ``search`` maps experiment keys to search specs (``{"algo_config.lr": {"grid":
     [1e-3, 1e-4]}, "seeds": 2}``); ``options`` are the searcher, scheduler and concurrency
-    (:class:`rlscale.runners.sweep.SweepOptions`). ``on_event(event, trial, values, row)``
+    (`rlscale.runners.sweep.SweepOptions`). ``on_event(event, trial, values, row)``
     sees each trial's start, iterations and end. A sweep stopped by
-    :func:`rlscale.runners.sweep.interrupt_sweep` returns with ``report.finished`` false.
+    `rlscale.runners.sweep.interrupt_sweep` returns with ``report.finished`` false.
     """
     from rlscale.runners.session import quiet_ray_environment, start_local_ray, stop_ray
     from rlscale.runners.sweep import report_sweep, run_sweep
