@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,25 +88,38 @@ def train(args: list[str], out: Path, name: str, sims: int = 0, step_cost_ms: fl
             "reached": summary["reached_target"], "load": load()}
 
 
+def alternate(rounds: int, key: str, contestants: tuple[Any, ...],
+              run: Callable[[Any, int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """``run(contestant, round)`` for each contestant in turn, round after round (so that a
+    change in the machine's load falls on both); each row printed as it comes."""
+    rows = []
+    for r in range(rounds):
+        # Which goes first alternates too: the first of a pair runs on a cooler machine.
+        for contestant in contestants if r % 2 == 0 else contestants[::-1]:
+            rows.append({"round": r, key: contestant, **run(contestant, r)})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def by_round(rows: list[dict[str, Any]], key: str) -> Iterator[tuple[int, dict[Any, Any]]]:
+    """Each round's rows, by their contestant (``rows[i][key]``), for the side-by-side line."""
+    for r in sorted({row["round"] for row in rows}):
+        yield r, {row[key]: row for row in rows if row["round"] == r}
+
+
 def target(opts: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
     stop = ["--stop-reward", str(opts.reward), "--stop-timesteps", str(opts.max_steps),
             "--preset", "PPO/CartPole-v1"]
-    rows = []
-    for r in range(opts.rounds):
+    def run(kind: str, r: int) -> dict[str, Any]:
         seed = opts.first_seed + r
-        # The contestants alternate, and which goes first alternates too (load drifts).
-        order = ("in-process", "external") if r % 2 == 0 else ("external", "in-process")
-        for kind in order:
-            if kind == "in-process":
-                args = ["--env", "CartPole-v1", *stop, "--set",
-                        f"resources.num_envs={opts.envs}", "--set",
-                        "resources.num_env_runners=0"]
-                row = train(args, out, f"in-{r}", seed=seed)
-            else:
-                args = ["--env", "external", *stop, *SPACES]
-                row = train(args, out, f"ext-{r}", sims=opts.envs, seed=seed)
-            rows.append({"round": r, "seed": seed, "contestant": kind, **row})
-            print(json.dumps(rows[-1]), flush=True)
+        if kind == "in-process":
+            args = ["--env", "CartPole-v1", *stop, "--set", f"resources.num_envs={opts.envs}",
+                    "--set", "resources.num_env_runners=0"]
+            return {"seed": seed, **train(args, out, f"in-{r}", seed=seed)}
+        args = ["--env", "external", *stop, *SPACES]
+        return {"seed": seed, **train(args, out, f"ext-{r}", sims=opts.envs, seed=seed)}
+
+    rows = alternate(opts.rounds, "contestant", ("in-process", "external"), run)
     print_target(rows, opts.reward)
     return rows
 
@@ -136,18 +150,15 @@ def print_target(rows: list[dict[str, Any]], reward: float) -> None:
 
 
 def parallel(opts: argparse.Namespace, out: Path) -> list[dict[str, Any]]:
-    rows = []
-    for r in range(opts.rounds):
-        for sims in (1, 8):
-            args = ["--env", "external", "--preset", "PPO/CartPole-v1", *SPACES,
-                    "--stop-timesteps", str(opts.timesteps), "--set",
-                    f"algo_config.train_batch_size_per_learner={opts.batch}"]
-            row = train(args, out, f"par{sims}-{r}", sims=sims,
-                        step_cost_ms=opts.step_cost_ms, seed=r)
-            rows.append({"round": r, "simulators": sims, **row})
-            print(json.dumps(rows[-1]), flush=True)
-    for r in range(opts.rounds):
-        pair = {row["simulators"]: row for row in rows if row["round"] == r}
+    def run(sims: int, r: int) -> dict[str, Any]:
+        args = ["--env", "external", "--preset", "PPO/CartPole-v1", *SPACES,
+                "--stop-timesteps", str(opts.timesteps), "--set",
+                f"algo_config.train_batch_size_per_learner={opts.batch}"]
+        return train(args, out, f"par{sims}-{r}", sims=sims, step_cost_ms=opts.step_cost_ms,
+                     seed=r)
+
+    rows = alternate(opts.rounds, "simulators", (1, 8), run)
+    for r, pair in by_round(rows, "simulators"):
         print(f"round {r}: env steps/s with 1 simulator {pair[1]['steps_per_s']}, with 8 "
               f"{pair[8]['steps_per_s']}, ratio "
               f"{pair[8]['steps_per_s'] / pair[1]['steps_per_s']:.2f} "

@@ -16,8 +16,11 @@ replaced by the output::
 
 Commands run in-process (Typer's test runner), each in a fresh temporary folder whose path
 is written as ``/home/you/work``. Only commands whose output does not depend on the machine
-or on timing belong here: a dry run with ``--no-check-env`` (no step timing), bad input.
-Outputs of real training (rows, times) stay recorded examples in the pages.
+or on timing belong here: a dry run with ``--no-check-env`` (no step timing), bad input,
+``check-env`` on the shipped example envs (its seeded random episodes are the same
+everywhere; the one figure that is not, the step time, is shown as ``…``), ``slurm
+--dry-run`` (the rendered job script). Outputs of real training (rows, times) and of a live
+Ray cluster stay recorded examples in the pages.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import sys
 import tempfile
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HOME = "/home/you/work"
+# check-env's step time: the one figure of its report that varies by machine.
+STEP_TIME = re.compile(r"^(Step time +)[\d,.]+ us", re.M)
 MARKER = re.compile(r"(<!-- gen:(?P<name>[\w:.-]+) -->\n)(?P<body>.*?)(<!-- /gen -->)", re.S)
 
 
@@ -49,6 +54,11 @@ class Command:
     args: list[str]
     files: dict[str, str] = field(default_factory=dict)
     show: list[str] = field(default_factory=list)  # files shown with `cat` before the command
+    copies: dict[str, str] = field(default_factory=dict)  # folder's name: the repo file's path
+    then: list[list[str]] = field(default_factory=list)  # more command lines, same folder
+    exit_code: bool = False  # show `echo $?` after each command line
+    only: str = ""  # a regex: show only the output lines it matches (an excerpt)
+    imports: list[str] = field(default_factory=list)  # repo folders the env specs import from
 
 
 COMMANDS: dict[str, Command] = {
@@ -72,6 +82,41 @@ COMMANDS: dict[str, Command] = {
             "  seeds: 2\n")},
         show=["lr-grid.yaml"],
     ),
+    "check-env-thermostat": Command(
+        ["check-env", "sims/building.py:Thermostat", "--env-config", '{"outdoor_mean": 0}'],
+        copies={"sims/building.py": "examples/thermostat.py"}, exit_code=True),
+    "check-env-leaky": Command(["check-env", "rlscale_testenvs.broken:LeakyObservation"],
+                               imports=["tests/fixtures/rlscale_testenvs"], exit_code=True),
+    "check-env-bad-specs": Command(
+        ["check-env", "sims/building.py:Thermostatt"],
+        copies={"sims/building.py": "examples/thermostat.py"},
+        imports=["tests/fixtures/rlscale_testenvs"],
+        then=[["check-env", "sims/bulding.py:Thermostat"],
+              ["check-env", "mysim.envs:GridEnv"],
+              ["check-env", "rlscale_testenvs.broken:NotAnEnv"],
+              ["check-env", "rlscale_testenvs.broken:RaisesInInit"],
+              ["check-env", "sims/building.py:Thermostat", "--env-config",
+               '{"outdoor_temp": 0}']]),
+    "check-env-masked-choice": Command(["check-env", "examples/masked_choice.py:MaskedChoice"],
+                                       copies={"examples/masked_choice.py":
+                                               "examples/masked_choice.py"}),
+    "check-env-feeder": Command(["check-env", "examples/feeder_batteries.py:FeederBatteries"],
+                                copies={"examples/feeder_batteries.py":
+                                        "examples/feeder_batteries.py"}),
+    "check-env-image": Command(["check-env", "tests/envs/image_envs.py:BrightSpot"],
+                               copies={"tests/envs/image_envs.py": "tests/envs/image_envs.py"},
+                               only=r"Observations|Actions|Images"),
+    "check-env-pendulum": Command(
+        ["check-env", "gymnasium.envs.classic_control.pendulum:PendulumEnv", "--episodes", "1",
+         "--max-steps", "1000"]),
+    "slurm-gpu-learner": Command(
+        ["slurm", "experiment.yaml", "--nodes", "4", "--gpu-learner-node", "--cpus-per-node",
+         "36", "--time", "08:00:00", "--partition", "standard", "--gpu-partition", "gpu",
+         "--account", "myproject", "--setup",
+         "module load cuda; source ~/venvs/rl/bin/activate", "--dry-run"],
+        files={"experiment.yaml": ("env: CartPole-v1\nname: cartpole-gpu\noutput: runs\n"
+                                   "stop: {reward: 450}\n")},
+        only=r"#SBATCH|# component"),
     "error-dqn-box": Command(["train", "--env", "Pendulum-v1", "--algo", "DQN"]),
     "error-unknown-key": Command(["train", "--env", "CartPole-v1", "--set",
                                   "algo_config.lrr=0.1"]),
@@ -88,21 +133,28 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def _cli(args: list[str], cwd: Path) -> str:
-    """What ``rlscale ARGS`` printed (stdout, then stderr), run in ``cwd``."""
+def _cli(args: list[str], cwd: Path, imports: Sequence[str] = ()) -> tuple[str, int]:
+    """What ``rlscale ARGS`` printed (stdout, then stderr), run in ``cwd``, and its exit
+    code; ``imports``: repo folders on the import path (its subprocesses' too)."""
     from typer.testing import CliRunner
 
     from rlscale.cli.app import app
 
-    old = Path.cwd()
+    folders = [str(ROOT / f) for f in imports]
+    path = os.pathsep.join([*folders, str(ROOT), os.environ.get("PYTHONPATH", "")])
+    old, old_path = Path.cwd(), list(sys.path)
     os.chdir(cwd)
+    sys.path[:0] = folders
     try:  # COLUMNS: help texts wrap the same on every terminal
-        result = CliRunner(env={"COLUMNS": "100", "RAY_USAGE_STATS_ENABLED": "0"}).invoke(
+        result = CliRunner(env={"COLUMNS": "100", "RAY_USAGE_STATS_ENABLED": "0",
+                                "PYTHONPATH": path}).invoke(
             app, args, prog_name="rlscale", catch_exceptions=False)
     finally:
         os.chdir(old)
+        sys.path[:] = old_path
     text = result.stdout + result.stderr
-    return text.replace(str(cwd), HOME).rstrip()
+    text = STEP_TIME.sub(r"\1… us", text.replace(str(cwd), HOME).rstrip())
+    return text, result.exit_code
 
 
 def _cell(text: str) -> str:
@@ -118,21 +170,29 @@ def _fenced(text: str, lang: str = "") -> str:
 def gen_help(command: str) -> str:
     """``rlscale COMMAND --help``."""
     with tempfile.TemporaryDirectory() as tmp:
-        text = _cli([command, "--help"], Path(tmp))
+        text, _ = _cli([command, "--help"], Path(tmp))
     return _fenced(f"$ rlscale {command} --help\n{text}")
 
 
 def gen_cmd(ident: str) -> str:
-    """One of :data:`COMMANDS`: the files it reads, its command line and its output."""
+    """One of :data:`COMMANDS`: the files it reads, its command lines and their output."""
     cmd = COMMANDS[ident]
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp).resolve()
         lines = []
-        for name, text in cmd.files.items():
+        files = {**{k: (ROOT / v).read_text() for k, v in cmd.copies.items()}, **cmd.files}
+        for name, text in files.items():
+            (cwd / name).parent.mkdir(parents=True, exist_ok=True)
             (cwd / name).write_text(text)
             if name in cmd.show:
                 lines += [f"$ cat {name}", text.rstrip()]
-        lines += [f"$ rlscale {shlex.join(cmd.args)}", _cli(cmd.args, cwd)]
+        for args in [cmd.args, *cmd.then]:
+            text, code = _cli(args, cwd, cmd.imports)
+            if cmd.only:
+                text = "\n".join(x for x in text.splitlines() if re.match(cmd.only, x))
+            lines += [f"$ rlscale {shlex.join(args)}", text]
+            if cmd.exit_code:
+                lines += ["$ echo $?", str(code)]
     return _fenced("\n".join(lines))
 
 

@@ -7,9 +7,9 @@ The Python API (the CLI calls the same functions)::
     report = rlscale.sweep("lr-grid.yaml")
     scores = rlscale.evaluate(summary.run_dir, episodes=20)
 
-``train``, ``sweep`` and ``plan`` are :mod:`rlscale.runners.launch`'s, imported on first use
-so that ``import rlscale`` stays fast; ``evaluate`` is the :mod:`rlscale.evaluate` package,
-which can be called (:func:`rlscale.evaluate.run.evaluate_run`).
+``train``, ``sweep`` and ``plan`` are `rlscale.runners.launch`'s, imported on first use
+so that ``import rlscale`` stays fast; ``evaluate`` is the `rlscale.evaluate` package,
+which can be called (`rlscale.evaluate.run.evaluate_run`).
 """
 
 from __future__ import annotations

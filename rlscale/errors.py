@@ -1,7 +1,7 @@
 """The one family of user-facing errors.
 
-The library raises subclasses of :class:`RlscaleError`; only the CLI edge catches them,
-prints ``Error: <message>`` on one line and exits with :attr:`RlscaleError.exit_code`.
+The library raises subclasses of `RlscaleError`; only the CLI edge catches them,
+prints ``Error: <message>`` on one line and exits with `RlscaleError.exit_code`.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rlscale.algos.images import image_model
@@ -14,7 +15,7 @@ from rlscale.algos.registry import AlgoInfo, check_action_space
 from rlscale.algos.spaces import has_box, observation_connector
 from rlscale.algos.validate import check_model_values, check_module, check_values
 from rlscale.envs.images import env_image_plan
-from rlscale.envs.masks import find_action_mask
+from rlscale.envs.masks import ActionMask, find_action_mask
 from rlscale.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ RENAMED = {
 }
 
 MODEL_KEYS = ("model", "model_config")
+
+# What the env's observations go through to the module (None: as they are).
+Connector = Callable[..., Any] | None
 
 
 def _settable_keys(config: AlgorithmConfig) -> list[str]:
@@ -151,15 +155,9 @@ def build_algo_config(
     ``overrides``: the user's keys as :func:`validate_algo_config` returned them, when the
     caller has checked them already (e.g. PPO's carried over to APPO); ``exp.algo_config``
     is checked here otherwise."""
-    from rlscale.algos import faults
     from rlscale.algos.evaluation import apply_evaluation
     from rlscale.algos.exploration import apply_initial_log_std, initial_log_std_model
-    from rlscale.algos.normalize import observation_pipeline
-    from rlscale.algos.policies import apply_multi_agent, use_multi_agent_replay_buffer
-    from rlscale.algos.returns import log_episode_return, log_reward_per_step, put_window_mean
-    from rlscale.algos.runner_start import fail_if_nothing_sampled
-    from rlscale.algos.throughput import fold_throughput, time_sampling
-    from rlscale.envs import external as external_env
+    from rlscale.algos.policies import use_multi_agent_replay_buffer
 
     if overrides is None:
         overrides = validate_algo_config(info, exp.algo_config, warn=False)
@@ -171,6 +169,33 @@ def build_algo_config(
     model = image_model(env_image_plan(env), model)
     if exp.policies is not None and not env.is_multiagent:
         raise ConfigError(f"policies: '{exp.env}' is a single-agent env")
+    mask, connector = _observation_side(exp, info, env)
+    config = _planned_config(exp, info, env, plan)
+    _apply_spaces(config, exp, info, env, mask, connector)
+    _apply_callbacks(config, exp, env)
+    # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
+    apply_evaluation(config, exp, env)
+    apply_initial_log_std(config, exp.exploration.log_std_init)
+    if model is not None:
+        config.rl_module(model_config=model)
+    if overrides:
+        config.update_from_dict(overrides)
+    if env.agents is not None:  # after the overrides: a preset's buffer is single-agent too
+        use_multi_agent_replay_buffer(config)
+    _check_config(config, info, env, connector, model)
+    warn_renamed(list(exp.algo_config))
+    if info.on_policy:
+        _warn_short_fragments(config, plan)
+    return config
+
+
+def _observation_side(
+    exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv
+) -> tuple[ActionMask | None, Connector]:
+    """The env's action mask (if its observation holds one) and the connector its
+    observations need on the way to the module (None: they go as they are)."""
+    from rlscale.algos.normalize import observation_pipeline
+
     # An action mask in the observation (rlscale.algos.masking): the masked RL module takes
     # the Dict as it is, so no flattening connector.
     mask = find_action_mask(env.observation_space, env.action_space, exp.action_mask.key)
@@ -184,9 +209,17 @@ def build_algo_config(
     # adds the connector (e.g. flattening Dict/Tuple, one-hot Discrete) when one is needed.
     connector = None if mask is not None else observation_connector(env.observation_space)
     # normalize.obs: RLlib's MeanStdFilter after it (rlscale.algos.normalize).
-    connector = observation_pipeline(env.observation_space, exp.normalize.obs, connector)
-    fault_settings = exp.faults
-    faults.register_fault_tolerant_env(env, fault_settings)
+    return mask, observation_pipeline(env.observation_space, exp.normalize.obs, connector)
+
+
+def _planned_config(
+    exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv, plan: ResourcePlan
+) -> AlgorithmConfig:
+    """The algorithm's config on ``env``, with the resource plan's processes, fault
+    tolerance and the seed."""
+    from rlscale.algos import faults
+
+    faults.register_fault_tolerant_env(env, exp.faults)
     config = (
         info.config()
         .framework("torch")
@@ -201,7 +234,7 @@ def build_algo_config(
                    custom_resources_for_main_process=plan.main_node_resource)
         # The tutorial's "ignore_worker_failures": crashed env runners are restarted
         # and training goes on (and sub-environments, see algos/faults.py).
-        .fault_tolerance(**faults.fault_tolerance_settings(fault_settings))
+        .fault_tolerance(**faults.fault_tolerance_settings(exp.faults))
         .debugging(seed=exp.seed)
     )
     if plan.num_learners == 0 and plan.num_cpus_for_main_process == 0:
@@ -211,6 +244,17 @@ def build_algo_config(
         config.learners(num_cpus_per_learner=0)
     if env.native_vector:
         config.env_runners(gym_env_vectorize_mode="vector_entry_point")
+    return config
+
+
+def _apply_spaces(
+    config: AlgorithmConfig, exp: ExperimentConfig, info: AlgoInfo, env: ResolvedEnv,
+    mask: ActionMask | None, connector: Connector,
+) -> None:
+    """What the env's spaces need: action handling, the observation connector, and the
+    modules (per policy for a multi-agent env, masked for an action mask)."""
+    from rlscale.algos.policies import apply_multi_agent
+
     if env.action_space is not None and not has_box(env.action_space):
         # Unsquashing and clipping only touch Box actions, yet RLlib copies and walks every
         # action to apply them: sampling is faster without (docs/code-figures.md).
@@ -226,32 +270,42 @@ def build_algo_config(
         from rlscale.algos.masked_modules import apply_action_mask  # imports RLlib's modules
 
         apply_action_mask(config, mask)
-    # The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
-    # Env faults: counted, kept out of that window, and stopping a run they outpace.
-    # Where the time goes (sampling, learning, waiting; steps per node): rlscale_throughput.
+
+
+def _apply_callbacks(config: AlgorithmConfig, exp: ExperimentConfig, env: ResolvedEnv) -> None:
+    """rlscale's hooks into RLlib's loop.
+
+    The return mean rlscale stops on, records and ranks by: over the last 100 episodes.
+    Env faults: counted, kept out of that window, and stopping a run they outpace.
+    Where the time goes (sampling, learning, waiting; steps per node): rlscale_throughput."""
+    from rlscale.algos import faults
+    from rlscale.algos.returns import log_episode_return, log_reward_per_step, put_window_mean
+    from rlscale.algos.runner_start import fail_if_nothing_sampled
+    from rlscale.algos.throughput import fold_throughput, time_sampling
+    from rlscale.envs import external as external_env
+
     config.callbacks(
         on_episode_end=[log_episode_return, faults.count_episode],
         on_sample_end=[faults.drain_faults, log_reward_per_step],
         on_train_result=[put_window_mean, fold_throughput,
-                         faults.fault_result_hook(fault_settings), fail_if_nothing_sampled,
+                         faults.fault_result_hook(exp.faults), fail_if_nothing_sampled,
                          functools.partial(_keep_rllib_log_level, _rllib_log_level())],
         on_environment_created=(
             [time_sampling, external_env.on_environment_created] if env.is_external
             else time_sampling
         ),
     )
-    # evaluation: RLlib's evaluation env runner (rlscale.algos.evaluation).
-    apply_evaluation(config, exp, env)
-    apply_initial_log_std(config, exp.exploration.log_std_init)
-    if model is not None:
-        config.rl_module(model_config=model)
-    if overrides:
-        config.update_from_dict(overrides)
-    if env.agents is not None:  # after the overrides: a preset's buffer is single-agent too
-        use_multi_agent_replay_buffer(config)
+
+
+def _check_config(
+    config: AlgorithmConfig, info: AlgoInfo, env: ResolvedEnv, connector: Connector,
+    model: dict[str, Any] | None,
+) -> None:
+    """RLlib's own consistency checks, then a module built for each kind of agent, all
+    before any Ray process: a bad setting is one line."""
     try:
         config.validate()
-    except ValueError as exc:  # RLlib's own consistency checks, before any Ray process
+    except ValueError as exc:
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"invalid {info.name} settings: {first}") from None
     check_module(config, info.name, env.observation_space, env.action_space, connector, model)
@@ -261,10 +315,6 @@ def build_algo_config(
         for obs_space, act_space in pairs.values():
             check_module(config, info.name, obs_space, act_space,
                          observation_connector(obs_space), model)
-    warn_renamed(list(exp.algo_config))
-    if info.on_policy:
-        _warn_short_fragments(config, plan)
-    return config
 
 
 def _rllib_log_level() -> int:

@@ -40,17 +40,17 @@ import gymnasium as gym
 from rlscale.algos import watchdog
 from rlscale.algos.watchdog import WATCHDOG, StepTimeout
 from rlscale.config.model import FaultsConfig
-from rlscale.envs.env_faults import FAULT_INFO, PROCESS_FAULTS, EnvFault
-from rlscale.errors import TrainingFailed
+from rlscale.envs.env_faults import FAULT_INFO, PROCESS_FAULTS, EnvFault, SimulatorFaults
 from rlscale.results import metrics
 
 log = logging.getLogger(__name__)
 
-RESULT_KEY = "faults"  # the result's section: this iteration's counts
+# The result's section and its keys (rlscale.results.metrics owns the names).
+RESULT_KEY = metrics.FAULTS
 ENV_RESTARTS, ENV_RUNNER_RESTARTS, FAILED_EPISODES = (
-    "env_restarts", "env_runner_restarts", "failed_episodes"
+    metrics.ENV_RESTARTS, metrics.ENV_RUNNER_RESTARTS, metrics.FAILED_EPISODES
 )
-FIRST_FAULT = "fault"  # in the section, when an env faulted in the iteration: the first one
+FIRST_FAULT = metrics.FIRST_FAULT
 # Env-runner metrics (cleared on every reduce), taken out of the result again.
 _M_RESTARTS = "rlscale_env_restarts"
 _M_FAILED = "rlscale_failed_episodes"
@@ -61,19 +61,6 @@ _RLLIB_STEP_FAILURES = "num_env_step_failures"  # RLlib's own count (whole vecto
 RESET_ATTEMPTS = 3  # a reset() that raises this often in a row propagates the last error
 OUTCOME_WINDOW = 100  # episodes over which the share of failed ones is judged
 MIN_OUTCOMES = 20  # ... once this many have ended
-
-
-class SimulatorFaults(TrainingFailed):
-    """The env faulted faster than training progressed: the run stops with its error."""
-
-    def __init__(self, fault: EnvFault, why: str) -> None:
-        super().__init__(f"{fault.line()}; {why}")
-        self.fault, self.why = fault, why
-
-    def __reduce__(self) -> tuple[Any, ...]:  # crosses from a Ray worker to the driver
-        return (SimulatorFaults, (self.fault, self.why))
-
-
 
 
 # --- the env wrapper ---------------------------------------------------------------------

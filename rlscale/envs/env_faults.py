@@ -1,5 +1,6 @@
 """What an env fault is, shared by the envs that meet one and the algorithm that counts it:
-the fault itself (:class:`EnvFault`), the info key of the step that ends an episode in a
+the fault itself (:class:`EnvFault`), the error that stops a run it outpaces
+(:class:`SimulatorFaults`), the info key of the step that ends an episode in a
 fault, and this process's tally, drained into the env runner's metrics after each sample
 (:mod:`rlscale.algos.faults`)."""
 
@@ -11,6 +12,8 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from rlscale.errors import TrainingFailed
 
 FAULT_INFO = "rlscale_env_fault"  # info key of the step that ends an episode in a fault
 
@@ -44,6 +47,18 @@ class EnvFault:
     def from_dict(cls, data: Mapping[str, Any]) -> EnvFault:
         """The inverse of :func:`dataclasses.asdict`."""
         return cls(**{k: str(data.get(k, "")) for k in ("type", "message", "where", "traceback")})
+
+
+class SimulatorFaults(TrainingFailed):
+    """The env faulted faster than training progressed: the run stops with its error
+    (raised by rlscale.algos.faults, told by rlscale.results.failure)."""
+
+    def __init__(self, fault: EnvFault, why: str) -> None:
+        super().__init__(f"{fault.line()}; {why}")
+        self.fault, self.why = fault, why
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses from a Ray worker to the driver
+        return (SimulatorFaults, (self.fault, self.why))
 
 
 # --- the faults of this process, drained into the env runner's metrics after each sample --

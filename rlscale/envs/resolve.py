@@ -10,6 +10,8 @@ Each may name a multi-agent env (a PettingZoo ``ParallelEnv`` or AEC env, or an 
 ``MultiAgentEnv``): it is built wrapped as an RLlib ``MultiAgentEnv`` (rlscale.envs.multiagent)
 and its resolved form lists the agents and their spaces.
 
+Parsing a spec is rlscale.envs.spec's, importing the user's code rlscale.envs.user_code's.
+
 Env runners are other processes (often on other nodes), so RLlib never receives the env
 object: it receives a creator that holds only strings (the canonical spec, with file paths
 made absolute, and the packages to import) and builds the env from them in the process it
@@ -19,16 +21,9 @@ runs in.
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib
-import importlib.util
-import inspect
-import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import gymnasium as gym
@@ -36,6 +31,14 @@ import gymnasium as gym
 from rlscale.envs import external, multiagent
 from rlscale.envs.atari import atari_env_config, is_ale_id, register_ale_ids
 from rlscale.envs.bounds import apply_bound, env_time_limit, split_bound
+from rlscale.envs.spec import FILE, GYM_ID, MODULE, EnvTarget, parse_spec
+from rlscale.envs.user_code import (
+    call_with_config,
+    import_env_packages,
+    import_module,
+    load_file,
+    public_names,
+)
 from rlscale.envs.wrappers import (
     WrapperEntry,
     WrapperRef,
@@ -44,32 +47,6 @@ from rlscale.envs.wrappers import (
     validate_wrappers,
 )
 from rlscale.errors import EnvSpecError, did_you_mean
-
-CONFIG_PARAMETERS = ("config", "env_config", "cfg")
-GYM_ID = "gym_id"
-MODULE = "module"
-FILE = "file"
-
-
-@dataclass(frozen=True)
-class EnvTarget:
-    """A parsed spec: its kind, what to import or open, and the attribute or id."""
-
-    kind: str
-    location: str  # module name, absolute file path, or "" for a Gymnasium id
-    name: str  # class/factory attribute, or the Gymnasium id
-
-    @property
-    def canonical(self) -> str:
-        """The spec as any process on any node can rebuild it (absolute file paths)."""
-        return self.name if self.kind == GYM_ID else f"{self.location}:{self.name}"
-
-    @property
-    def short_name(self) -> str:
-        """A readable name for RLlib's registry and Tune's trial names."""
-        if self.kind == FILE:
-            return f"{Path(self.location).name}:{self.name}"
-        return self.canonical
 
 
 @dataclass(frozen=True)
@@ -120,140 +97,6 @@ class ResolvedEnv:
                                  self.env_packages, wrappers=self.env_wrappers)
 
 
-def import_env_packages(packages: Sequence[str]) -> None:
-    """Import packages that register Gymnasium ids (``--env-package``)."""
-    for name in packages:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise EnvSpecError(f"--env-package {name}: cannot import it ({exc})") from None
-        except Exception as exc:  # the package's own import code failed
-            raise EnvSpecError(
-                f"--env-package {name}: importing it failed: {type(exc).__name__}: {exc}"
-            ) from None
-
-
-def parse_spec(spec: str, cwd: Path | None = None) -> EnvTarget:
-    """Parse ``spec`` without importing anything; file paths become absolute."""
-    spec = spec.strip()
-    if not spec:
-        raise EnvSpecError("the environment spec is empty")
-    left, sep, right = spec.rpartition(":")
-    if not sep:
-        return EnvTarget(GYM_ID, "", spec)
-    if not left or not right:
-        raise EnvSpecError(
-            f"environment '{spec}': expected module:Class or path/file.py:Class"
-        )
-    if left.endswith(".py") or "/" in left or os.sep in left:
-        path = Path(left).expanduser()
-        if not path.is_absolute():
-            path = (cwd or Path.cwd()) / path
-        return EnvTarget(FILE, str(path.resolve()), right)
-    return EnvTarget(MODULE, left, right)
-
-
-def canonical_spec(spec: str) -> str:
-    """``spec`` with a file path made absolute (other specs unchanged)."""
-    try:
-        target = parse_spec(spec)
-    except EnvSpecError:
-        return spec  # reported, with its cause, when the env is resolved
-    return target.canonical if target.kind == FILE else spec
-
-
-# Files loaded in this process, by absolute path and modification time.
-_FILE_MODULES: dict[tuple[str, float], ModuleType] = {}
-
-
-def _load_file(path: str, spec: str) -> ModuleType:
-    file = Path(path)
-    if not file.is_file():
-        raise EnvSpecError(f"environment '{spec}': file not found: {path}")
-    key = (path, file.stat().st_mtime)
-    if key in _FILE_MODULES:
-        return _FILE_MODULES[key]
-    digest = hashlib.sha1(path.encode()).hexdigest()[:8]
-    mod_name = f"rlscale_envfile_{file.stem}_{digest}"
-    module_spec = importlib.util.spec_from_file_location(mod_name, path)
-    if module_spec is None or module_spec.loader is None:
-        raise EnvSpecError(f"environment '{spec}': cannot load {path} as Python")
-    module = importlib.util.module_from_spec(module_spec)
-    # Registered so that classes from the file can be pickled by reference, and the
-    # file's folder is importable so it may import its neighbours.
-    sys.modules[mod_name] = module
-    if str(file.parent) not in sys.path:
-        sys.path.append(str(file.parent))
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        del sys.modules[mod_name]
-        raise EnvSpecError(
-            f"environment '{spec}': importing {file.name} failed: {type(exc).__name__}: {exc}"
-        ) from None
-    _FILE_MODULES[key] = module
-    return module
-
-
-def _import_module(name: str, spec: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or name
-        raise EnvSpecError(
-            f"environment '{spec}': module '{missing}' not found"
-            + (f" (while importing '{name}')" if missing != name else "")
-        ) from None
-    except Exception as exc:
-        raise EnvSpecError(
-            f"environment '{spec}': importing module '{name}' failed: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-
-
-def _public_names(module: ModuleType) -> list[str]:
-    return [n for n, v in vars(module).items()
-            if not n.startswith("_") and callable(v) and not isinstance(v, ModuleType)]
-
-
-def _call_with_config(factory: Callable[..., Any], config: Mapping[str, Any],
-                      spec: str) -> Any:
-    """Call a class or factory with ``env_config``.
-
-    No parameters: called with none. A first parameter named ``config`` (or
-    ``env_config``, ``cfg``), or a single parameter, that is not an ``env_config`` key:
-    gets the whole mapping (in env runners, RLlib's ``EnvContext``, a dict that also knows
-    ``worker_index``). Otherwise the ``env_config`` keys are passed as keyword arguments.
-    """
-    try:
-        params = [
-            p for p in inspect.signature(factory).parameters.values()
-            if p.kind not in (p.VAR_POSITIONAL,)
-        ]
-    except (TypeError, ValueError):  # no signature (builtins, some C types)
-        return factory(config)
-    named = [p for p in params if p.kind is not p.VAR_KEYWORD]
-    if not params:
-        if config:
-            raise EnvSpecError(
-                f"environment '{spec}' takes no arguments, but env_config has "
-                f"{', '.join(sorted(config))}"
-            )
-        return factory()
-    first = named[0] if named else None
-    positional = first is not None and first.kind in (first.POSITIONAL_ONLY,
-                                                      first.POSITIONAL_OR_KEYWORD)
-    if positional and first is not None and first.name not in config and (
-        first.name in CONFIG_PARAMETERS or len(params) == 1
-    ):
-        return factory(config)
-    try:
-        inspect.signature(factory).bind(**config)
-    except TypeError as exc:
-        raise EnvSpecError(f"environment '{spec}': env_config does not fit: {exc}") from None
-    return factory(**config)
-
-
 def make_env(
     spec: str,
     env_config: Mapping[str, Any] | None = None,
@@ -274,9 +117,9 @@ def _build(target: EnvTarget, config: Mapping[str, Any], spec: str) -> gym.Env:
     if target.kind == GYM_ID:
         return _make_gym(target.name, dict(config), spec)
     module = (
-        _load_file(target.location, spec)
+        load_file(target.location, spec)
         if target.kind == FILE
-        else _import_module(target.location, spec)
+        else import_module(target.location, spec)
     )
     factory = getattr(module, target.name, None)
     if factory is None:
@@ -286,7 +129,7 @@ def _build(target: EnvTarget, config: Mapping[str, Any], spec: str) -> gym.Env:
         where = Path(target.location).name if target.kind == FILE else f"module '{target.location}'"
         raise EnvSpecError(
             f"environment '{spec}': {where} has no attribute '{target.name}'"
-            f"{did_you_mean(target.name, _public_names(module))}"
+            f"{did_you_mean(target.name, public_names(module))}"
         )
     if not callable(factory):
         raise EnvSpecError(
@@ -300,7 +143,7 @@ def _build(target: EnvTarget, config: Mapping[str, Any], spec: str) -> gym.Env:
             f"{_old_gym_hint(factory)}"
         )
     try:
-        env = _call_with_config(factory, config, spec)
+        env = call_with_config(factory, config, spec)
     except EnvSpecError:
         raise
     except Exception as exc:  # the env's own constructor failed

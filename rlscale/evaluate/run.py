@@ -1,7 +1,7 @@
 """Evaluate a run: restore its policy (or each agent's), run episodes, report the returns.
 
 ``rlscale evaluate`` and the Python API (``rlscale.evaluate(...)``) call
-:func:`evaluate_run`; the report it returns is what ``rlscale evaluate --json`` prints.
+`evaluate_run`; the report it returns is what ``rlscale evaluate --json`` prints.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def evaluate_run(
     ``checkpoint``: ``best`` (the default), ``last`` or a path; episode ``i`` resets with
     seed ``seed + i``; actions are greedy unless ``explore``; ``env_config`` overrides the
     run's; ``video`` records the episodes to an ``.mp4`` or ``.gif`` file (``overwrite`` to
-    replace one). Raises :class:`rlscale.errors.RlscaleError` for bad input.
+    replace one). Raises [`RlscaleError`][rlscale.errors.RlscaleError] for bad input.
     """
     from rlscale.errors import ConfigError
     from rlscale.evaluate.checkpoints import locate_checkpoint

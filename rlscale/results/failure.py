@@ -4,7 +4,7 @@ Whatever path the run took (Tune's trial actor, RLlib's Algorithm in the driver,
 env runner), the exception that ends it is usually a wrapper: Ray's ``RayTaskError`` around
 the worker's error, RLlib's ``RuntimeError`` raised ``from`` the env's. The line names the
 error at the bottom of that chain, where it was raised, and (for
-:class:`~rlscale.algos.faults.SimulatorFaults`) the env's own exception and why the run
+:class:`~rlscale.envs.env_faults.SimulatorFaults`) the env's own exception and why the run
 stopped.
 """
 
@@ -51,7 +51,7 @@ def _remote_text(exc: BaseException) -> str:
 def root_cause(exc: BaseException) -> BaseException:
     """The error at the bottom of ``exc``'s chain of wrappers (Ray's ``cause``, then
     ``raise ... from``)."""
-    from rlscale.algos.faults import SimulatorFaults
+    from rlscale.envs.env_faults import SimulatorFaults
 
     for _ in range(_MAX_DEPTH):
         cause = getattr(exc, "cause", None)  # RayTaskError: the worker's own exception
@@ -74,7 +74,7 @@ def _where(exc: BaseException, remote: str) -> str:
 
 def describe_failure(exc: BaseException) -> Failure:
     """The :class:`Failure` of a run that ended with ``exc``."""
-    from rlscale.algos.faults import SimulatorFaults
+    from rlscale.envs.env_faults import SimulatorFaults
 
     root = root_cause(exc)
     full = "".join(traceback.format_exception(exc))

@@ -32,6 +32,13 @@ EVAL_CUT = f"evaluation/{EVAL_CUT_KEY}"
 # rlscale's own section of each result: where an iteration's time went (algos/throughput.py
 # writes it, results/throughput.py folds it into summary.json).
 THROUGHPUT = "rlscale_throughput"
+# rlscale's section of env faults (algos/faults.py writes it, results/summary.py adds it up):
+# the iteration's counts, and the first fault when an env faulted in the iteration.
+FAULTS = "faults"
+ENV_RESTARTS, ENV_RUNNER_RESTARTS, FAILED_EPISODES = (
+    "env_restarts", "env_runner_restarts", "failed_episodes"
+)
+FIRST_FAULT = "fault"
 
 
 def get_metric(result: Mapping[str, Any], path: str) -> Any:

@@ -167,22 +167,22 @@ class Summary:
     def _record_faults(self, result: Mapping[str, Any], row: dict[str, Any]) -> None:
         """Add the iteration's fault counts; the row gets them, and the first fault's
         description in the iteration it happened."""
-        from rlscale.algos import faults
+        from rlscale.envs.env_faults import EnvFault
 
-        env = int(get_metric(result, f"{faults.RESULT_KEY}/{faults.ENV_RESTARTS}") or 0)
-        runner = int(get_metric(result, f"{faults.RESULT_KEY}/{faults.ENV_RUNNER_RESTARTS}")
+        env = int(get_metric(result, f"{metrics.FAULTS}/{metrics.ENV_RESTARTS}") or 0)
+        runner = int(get_metric(result, f"{metrics.FAULTS}/{metrics.ENV_RUNNER_RESTARTS}")
                      or 0)
         self.env_restarts += env
         self.env_runner_restarts += runner
         self.failed_episodes += int(
-            get_metric(result, f"{faults.RESULT_KEY}/{faults.FAILED_EPISODES}") or 0
+            get_metric(result, f"{metrics.FAULTS}/{metrics.FAILED_EPISODES}") or 0
         )
         row.update(env_restarts=env, env_runner_restarts=runner,
                    total_env_restarts=self.env_restarts,
                    total_env_runner_restarts=self.env_runner_restarts, first_env_fault=None)
-        fault = get_metric(result, f"{faults.RESULT_KEY}/{faults.FIRST_FAULT}")
+        fault = get_metric(result, f"{metrics.FAULTS}/{metrics.FIRST_FAULT}")
         if isinstance(fault, Mapping) and self.first_env_fault is None:
-            self.first_env_fault = faults.EnvFault.from_dict(fault).line()
+            self.first_env_fault = EnvFault.from_dict(fault).line()
             row["first_env_fault"] = self.first_env_fault
 
     def record_checkpoint(self, path: str) -> None:

@@ -26,7 +26,7 @@ from rlscale.config.presets import multiagent_preset
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
 from rlscale.envs.external_settings import parse_settings as external_settings
-from rlscale.envs.resolve import canonical_spec
+from rlscale.envs.spec import canonical_spec
 from rlscale.errors import ConfigError, ResourceError, RunDirError
 from rlscale.results.rundir import (
     CONFIG_FILE,

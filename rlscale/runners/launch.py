@@ -83,12 +83,7 @@ def plan(
     """Everything ``train`` would decide (env, plan, RLlib config, run directory), checked,
     with nothing written and no training: ``rlscale train --dry-run``. A local run needs no
     Ray for it; a cluster run joins the cluster to plan against its nodes, then leaves."""
-    from rlscale.runners.cluster import (
-        alive_nodes,
-        check_plan_fits,
-        connect_cluster,
-        slurm_allocation,
-    )
+    from rlscale.runners.cluster import slurm_allocation
     from rlscale.runners.session import quiet_ray_environment, stop_ray
 
     quiet_ray_environment(verbose)  # RLlib's warnings about its own API stay out of the plan
@@ -97,12 +92,7 @@ def plan(
     if exp.resources.address is None:
         return prepare_job(exp, preset, mode, slurm_allocation(), check_env=check_env)
     try:
-        capacity = connect_cluster(exp.resources.address, verbose)
-        job = prepare_job(exp, preset, mode, capacity, check_env=check_env)
-        check_plan_fits(job.plan, alive_nodes())
-        if check_env:
-            _check_nodes(job)
-        return job
+        return _prepare_on_cluster(exp.resources.address, exp, preset, mode, check_env, verbose)
     finally:
         stop_ray()
 
@@ -130,25 +120,12 @@ def train(
     through Tune; ``tune`` forces Tune. ``on_start(job)`` is called once the run is
     planned, ``on_result(row)`` after each iteration with its progress row.
 
-    A run stopped by :func:`rlscale.runners.stopping.request_stop` (the CLI's Ctrl-C) ends
-    with status ``interrupted`` after a checkpoint. Raises :class:`rlscale.errors.
-    RlscaleError` subclasses for bad input (nothing is written) and
-    :class:`rlscale.errors.TrainingFailed` when training fails.
+    A run stopped by `rlscale.runners.stopping.request_stop` (the CLI's Ctrl-C) ends with
+    status ``interrupted`` after a checkpoint. Raises
+    [`RlscaleError`][rlscale.errors.RlscaleError] subclasses for bad input (nothing is
+    written) and [`TrainingFailed`][rlscale.errors.TrainingFailed] when training fails.
     """
-    from rlscale.runners.cluster import (
-        alive_nodes,
-        check_plan_fits,
-        connect_cluster,
-        slurm_allocation,
-    )
-    from rlscale.runners.session import (
-        finish_preload,
-        preload,
-        quiet_ray_environment,
-        start_local_ray,
-        stop_ray,
-        wait_for_ray,
-    )
+    from rlscale.runners.session import quiet_ray_environment, stop_ray
 
     engine = _engine(engine)
     exp, preset = load(experiment, overrides, sets)
@@ -160,28 +137,8 @@ def train(
         raise ConfigError("engine 'driver' trains local runs only; a run on a Ray cluster "
                           "(--address) trains through Tune")
     try:
-        if address is None:
-            # PyTorch and pandas are imported in the background while the env is checked;
-            # Ray starts in the background as soon as the plan is known, while RLlib (and
-            # what its learner will import) is imported here (docs/benchmarks.md, start-up).
-            preload()
-
-            def start_ray(p: ResourcePlan) -> Callable[[], None]:
-                start_local_ray(p.cpus_to_reserve, p.gpus_to_reserve, verbose,
-                                torch_threads=p.torch_threads, background=True)
-                finish_preload()
-                return wait_for_ray
-
-            job = prepare_job(exp, preset, mode, slurm_allocation(), check_env=check_env,
-                              on_plan=start_ray)
-        else:
-            # An existing cluster: its resources decide the plan, and a plan that cannot
-            # be placed is refused here rather than left PENDING.
-            job = prepare_job(exp, preset, mode, connect_cluster(address, verbose),
-                              check_env=check_env)
-            check_plan_fits(job.plan, alive_nodes())
-            if check_env:
-                _check_nodes(job)
+        job = (_prepare_locally(exp, preset, mode, check_env, verbose) if address is None
+               else _prepare_on_cluster(address, exp, preset, mode, check_env, verbose))
         if on_start is not None:
             on_start(job)
         if address is None and engine is not Engine.TUNE:
@@ -193,6 +150,46 @@ def train(
         return run_job(job, command, on_result)
     finally:
         stop_ray()
+
+
+def _prepare_locally(
+    exp: ExperimentConfig, preset: str | None, mode: str, check_env: bool, verbose: bool
+) -> TrainingJob:
+    """The job of a local run, with its embedded Ray starting as soon as the plan is known.
+
+    PyTorch and pandas are imported in the background while the env is checked; Ray starts
+    in the background once the plan is made, while RLlib (and what its learner will
+    import) is imported here (docs/benchmarks.md, start-up)."""
+    from rlscale.runners.cluster import slurm_allocation
+    from rlscale.runners.session import finish_preload, preload, start_local_ray, wait_for_ray
+
+    preload()
+
+    def start_ray(p: ResourcePlan) -> Callable[[], None]:
+        start_local_ray(p.cpus_to_reserve, p.gpus_to_reserve, verbose,
+                        torch_threads=p.torch_threads, background=True)
+        finish_preload()
+        return wait_for_ray
+
+    return prepare_job(exp, preset, mode, slurm_allocation(), check_env=check_env,
+                       on_plan=start_ray)
+
+
+def _prepare_on_cluster(
+    address: str, exp: ExperimentConfig, preset: str | None, mode: str, check_env: bool,
+    verbose: bool,
+) -> TrainingJob:
+    """The job of a run on the existing cluster at ``address`` (joined here; the caller
+    leaves it): its resources decide the plan, and a plan that cannot be placed is
+    refused here rather than left PENDING."""
+    from rlscale.runners.cluster import alive_nodes, check_plan_fits, connect_cluster
+
+    job = prepare_job(exp, preset, mode, connect_cluster(address, verbose),
+                      check_env=check_env)
+    check_plan_fits(job.plan, alive_nodes())
+    if check_env:
+        _check_nodes(job)
+    return job
 
 
 def _check_nodes(job: TrainingJob) -> None:
@@ -262,9 +259,9 @@ def sweep(
 
     ``search`` maps experiment keys to search specs (``{"algo_config.lr": {"grid":
     [1e-3, 1e-4]}, "seeds": 2}``); ``options`` are the searcher, scheduler and concurrency
-    (:class:`rlscale.runners.sweep.SweepOptions`). ``on_event(event, trial, values, row)``
+    (`rlscale.runners.sweep.SweepOptions`). ``on_event(event, trial, values, row)``
     sees each trial's start, iterations and end. A sweep stopped by
-    :func:`rlscale.runners.sweep.interrupt_sweep` returns with ``report.finished`` false.
+    `rlscale.runners.sweep.interrupt_sweep` returns with ``report.finished`` false.
     """
     from rlscale.runners.session import quiet_ray_environment, start_local_ray, stop_ray
     from rlscale.runners.sweep import report_sweep, run_sweep

@@ -28,6 +28,8 @@ class Case:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
+SWEEP_GRID = ["--env", "CartPole-v1", "--stop-iters", "2", "--num-cpus", "2"]
+
 CASES = [
     Case('binary-file', ['train', 'exp.yaml'],
          'exp.yaml: not a text (UTF-8) file: byte 0 is 0x89',
@@ -335,6 +337,116 @@ CASES = [
     Case('slurm-binary-file', ['slurm', 'exp.yaml', '--nodes', '1', '--time', '10'],
          'exp.yaml: not a text (UTF-8) file: byte 0 is 0xff',
          {'exp.yaml': b'\xff\xfe\x00'}),
+    # rlscale train
+    Case('train-unknown-environment-cartpole-v2-did-you', ["train", "--env", "CartPole-v2"],
+     "unknown environment 'CartPole-v2' (did you mean 'CartPole-v1'?)"),
+    Case('train-unknown-algorithm-ppoo-did-you-mean', ["train", "--env", "CartPole-v1",
+         "--algo", "PPOO"],
+     "unknown algorithm 'PPOO' (did you mean 'PPO'?); available: PPO, APPO, IMPALA, DQN, "
+     "SAC, TQC"),
+    Case('train-algorithm-bc-learns-from-offline-data', ["train", "--env", "CartPole-v1",
+         "--algo", "BC"],
+     "algorithm 'BC' learns from offline data; rlscale trains online (use one of PPO, APPO, "
+     "IMPALA, DQN, SAC, TQC)"),
+    Case('train-dqn-cannot-handle-the-action-space', ["train", "--env", "Pendulum-v1",
+         "--algo", "DQN"],
+     "DQN cannot handle the action space Box(-2.0, 2.0, (1,), float32) (DQN supports "
+     "Discrete actions); use SAC (continuous or discrete) or PPO (any) instead"),
+    Case('train-unknown-key-algo-config-lrr-for', ["train", "--env", "CartPole-v1", "--set",
+         "algo_config.lrr=0.1"],
+     "unknown key 'algo_config.lrr' for PPO (did you mean 'lr'?)"),
+    Case('train-algo-config-lr-expected-a-number', ["train", "--env", "CartPole-v1", "--set",
+         "algo_config.lr=fast"],
+     "algo_config.lr: expected a number (or a [[timestep, value], ...] schedule), got 'fast'"),
+    Case('train-algo-config-rollout-fragment-length-expected', ["train", "--env",
+         "CartPole-v1", "--set", "algo_config.rollout_fragment_length=long"],
+     "algo_config.rollout_fragment_length: expected a number or \"auto\", got 'long'"),
+    Case('train-algo-config-num-workers-is-set', ["train", "--env", "CartPole-v1", "--set",
+         "algo_config.num_workers=4"],
+     "algo_config.num_workers is set by rlscale: use resources.num_cpus (--num-cpus) or "
+     "resources.num_env_runners"),
+    Case('train-unknown-key-algo-config-model-fcnet', ["train", "--env", "CartPole-v1",
+         "--set", "algo_config.model.fcnet_hidens=[8]"],
+     "unknown key 'algo_config.model.fcnet_hidens' (did you mean 'fcnet_hiddens'?)"),
+    # 2 cores: on more the plan grows the preset's batch of 1,024 with the env runners.
+    Case('train-invalid-ppo-settings-minibatch-size-5000', ["train", "--env", "CartPole-v1",
+         "--num-cpus", "2", "--set", "algo_config.minibatch_size=5000"],
+     "invalid PPO settings: `minibatch_size` (5000) must be <= `train_batch_size_per_learner`"
+     " (1024). In PPO, the train batch will be split into 5000 chunks, each of which is "
+     "iterated over (used for updating the policy) 10 times."),
+    Case('train-resources-num-cpus-num-cpus-input', ["train", "--env", "CartPole-v1",
+         "--num-cpus", "0"],
+     "resources.num_cpus (--num-cpus): input should be greater than or equal to 1 (got 0)"),
+    Case('train-resume-needs-the-run-to-continue', ["train", "--env", "CartPole-v1", "--resume"],
+     "--resume needs the run to continue: pass its config.yaml (rlscale train "
+     "RUN_DIR/config.yaml --resume) or --name NAME"),
+    Case('train-resume-and-overwrite-cannot-be-used', ["train", "--env", "CartPole-v1",
+         "--resume", "--overwrite"],
+     "--resume and --overwrite cannot be used together"),
+    Case('train-stop-iters-stop-iters-input-should', ["train", "--env", "CartPole-v1",
+         "--stop-iters", "0"],
+     "stop.iters (--stop-iters): input should be greater than or equal to 1 (got 0)"),
+    Case('train-experiment-file-not-found-missing-yaml', ["train", "missing.yaml"],
+         "experiment file not found: missing.yaml"),
+    # rlscale sweep (SWEEP_GRID: a budget per trial and 2 cores)
+    Case('sweep-search-unknown-key-algo-config-lrr', ["sweep", *SWEEP_GRID, "--search",
+         "algo_config.lrr={grid: [0.1]}"],
+     "search: unknown key 'algo_config.lrr' for PPO (did you mean 'lr'?)"),
+    Case('sweep-unknown-key-algo-confg-lr-in', ["sweep", *SWEEP_GRID, "--search",
+         "algo_confg.lr={grid: [0.1]}"],
+     "unknown key 'algo_confg.lr' in search (did you mean 'algo_config.lr'?)"),
+    Case('sweep-search-unknown-key-algo-config-model', ["sweep", *SWEEP_GRID, "--search",
+         "algo_config.model.fcnet_hidens={choice: [[32], [64]]}"],
+     "search: unknown key 'algo_config.model.fcnet_hidens' (did you mean 'fcnet_hiddens'?)"),
+    Case('sweep-search-algo-config-lr-empty-range', ["sweep", *SWEEP_GRID, "--search",
+         "algo_config.lr={uniform: [0.1, 0.01]}"],
+     "search.algo_config.lr: empty range uniform [0.1, 0.01]: low must be below high"),
+    Case('sweep-search-algo-config-lr-grid-needs', ["sweep", *SWEEP_GRID, "--search",
+         "algo_config.lr={grid: []}"],
+     "search.algo_config.lr: grid needs at least one value, got []"),
+    Case('sweep-search-algo-config-lr-loguniform-needs', ["sweep", *SWEEP_GRID, "--search",
+         "algo_config.lr={loguniform: [0, 1]}"],
+     "search.algo_config.lr: loguniform needs low > 0, got [0, 1]"),
+    Case('sweep-search-algo-config-lr-unknown-search', ["sweep", *SWEEP_GRID, "--search",
+         "algo_config.lr={gird: [0.1]}"],
+     "search.algo_config.lr: unknown search kind 'gird' (did you mean 'grid'?); use one of "
+     "grid, choice, uniform, loguniform, randint, quniform"),
+    Case('sweep-search-algo-config-lr-expected-a', ["sweep", *SWEEP_GRID, "--search",
+         "algo_config.lr={grid: [fast]}"],
+     "search: algo_config.lr: expected a number (or a [[timestep, value], ...] schedule), "
+     "got 'fast'"),
+    Case('sweep-search-stop-iters-cannot-be-searched', ["sweep", *SWEEP_GRID, "--search",
+         "stop.iters={grid: [1, 2]}"],
+     "search: 'stop.iters' cannot be searched (searchable: algo_config.KEY, "
+     "env_config.KEY, seed; and seeds: K)"),
+    Case('sweep-search-seeds-expected-a-whole-number', ["sweep", *SWEEP_GRID, "--search",
+         "seeds=0"], "search.seeds: expected a whole number >= 1, got 0"),
+    Case('sweep-unknown-scheduler-ashha-did-you-mean', ["sweep", *SWEEP_GRID, "--search",
+         "seeds=2", "--scheduler", "ashha"],
+     "unknown scheduler 'ashha' (did you mean 'asha'?); use one of fifo, asha, pbt"),
+    Case('sweep-unknown-searcher-bayes-use-one-of', ["sweep", *SWEEP_GRID, "--search",
+         "seeds=2", "--search-alg", "bayes"],
+     "unknown searcher 'bayes'; use one of random, optuna, hyperopt"),
+    Case('sweep-scheduler-pbt-needs-an-algo-config', ["sweep", *SWEEP_GRID, "--search",
+         "seeds=2", "--scheduler", "pbt"],
+     "--scheduler pbt needs an algo_config key searched with choice, uniform, loguniform, "
+     "randint or quniform (the values it mutates)"),
+    Case('sweep-one-trial-needs-4-cores-resources', ["sweep", *SWEEP_GRID, "--search",
+         "seeds=2", "--cpus-per-trial", "4"],
+     "one trial needs 4 cores (resources.num_cpus, --cpus-per-trial) but the sweep may use "
+     "2 (--num-cpus)"),
+    Case('sweep-search-invalid-ppo-settings-minibatch-size', ["sweep", *SWEEP_GRID, "--search",
+         "algo_config.minibatch_size={grid: [5000]}"],
+     "search: invalid PPO settings: `minibatch_size` (5000) must be <= "
+     "`train_batch_size_per_learner` (1024). In PPO, the train batch will be split into "
+     "5000 chunks, each of which is iterated over (used for updating the policy) 10 times."),
+    Case('sweep-nothing-to-sweep-add-a-search', ["sweep", *SWEEP_GRID],
+         "nothing to sweep: add a search block to the experiment or pass --search key=SPEC "
+         "(e.g. --search 'algo_config.lr={grid: [0.001, 0.0003]}')"),
+    Case('sweep-resume-needs-the-sweep-to-continue', ["sweep", *SWEEP_GRID, "--search",
+         "seeds=2", "--resume"],
+     "--resume needs the sweep to continue: pass its sweep.yaml (rlscale sweep "
+     "SWEEP_DIR/sweep.yaml --resume) or --name NAME"),
 ]
 
 

@@ -1,64 +1,14 @@
-"""``rlscale sweep`` with bad input, and ``--dry-run``: nothing starts, nothing is written."""
+"""``rlscale sweep`` with bad input, and ``--dry-run``: nothing starts, nothing is written.
+
+The one-line refusals of bad flags and keys are in test_bad_input.py's table, with every
+other command's."""
 
 from __future__ import annotations
 
 import importlib.util
 
-import pytest
-
+from tests.cli.test_bad_input import SWEEP_GRID
 from tests.conftest import assert_error
-
-GRID = ["--env", "CartPole-v1", "--stop-iters", "2", "--num-cpus", "2"]
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--search", "algo_config.lrr={grid: [0.1]}"],
-         "search: unknown key 'algo_config.lrr' for PPO (did you mean 'lr'?)"),
-        (["--search", "algo_confg.lr={grid: [0.1]}"],
-         "unknown key 'algo_confg.lr' in search (did you mean 'algo_config.lr'?)"),
-        (["--search", "algo_config.model.fcnet_hidens={choice: [[32], [64]]}"],
-         "search: unknown key 'algo_config.model.fcnet_hidens' (did you mean 'fcnet_hiddens'?)"),
-        (["--search", "algo_config.lr={uniform: [0.1, 0.01]}"],
-         "search.algo_config.lr: empty range uniform [0.1, 0.01]: low must be below high"),
-        (["--search", "algo_config.lr={grid: []}"],
-         "search.algo_config.lr: grid needs at least one value, got []"),
-        (["--search", "algo_config.lr={loguniform: [0, 1]}"],
-         "search.algo_config.lr: loguniform needs low > 0, got [0, 1]"),
-        (["--search", "algo_config.lr={gird: [0.1]}"],
-         "search.algo_config.lr: unknown search kind 'gird' (did you mean 'grid'?); use one of "
-         "grid, choice, uniform, loguniform, randint, quniform"),
-        (["--search", "algo_config.lr={grid: [fast]}"],
-         "search: algo_config.lr: expected a number (or a [[timestep, value], ...] schedule), "
-         "got 'fast'"),
-        (["--search", "stop.iters={grid: [1, 2]}"],
-         "search: 'stop.iters' cannot be searched (searchable: algo_config.KEY, "
-         "env_config.KEY, seed; and seeds: K)"),
-        (["--search", "seeds=0"], "search.seeds: expected a whole number >= 1, got 0"),
-        (["--search", "seeds=2", "--scheduler", "ashha"],
-         "unknown scheduler 'ashha' (did you mean 'asha'?); use one of fifo, asha, pbt"),
-        (["--search", "seeds=2", "--search-alg", "bayes"],
-         "unknown searcher 'bayes'; use one of random, optuna, hyperopt"),
-        (["--search", "seeds=2", "--scheduler", "pbt"],
-         "--scheduler pbt needs an algo_config key searched with choice, uniform, loguniform, "
-         "randint or quniform (the values it mutates)"),
-        (["--search", "seeds=2", "--cpus-per-trial", "4"],
-         "one trial needs 4 cores (resources.num_cpus, --cpus-per-trial) but the sweep may use "
-         "2 (--num-cpus)"),
-        (["--search", "algo_config.minibatch_size={grid: [5000]}"],
-         "search: invalid PPO settings: `minibatch_size` (5000) must be <= "
-         "`train_batch_size_per_learner` (1024). In PPO, the train batch will be split into "
-         "5000 chunks, each of which is iterated over (used for updating the policy) 10 times."),
-        ([], "nothing to sweep: add a search block to the experiment or pass --search key=SPEC "
-             "(e.g. --search 'algo_config.lr={grid: [0.001, 0.0003]}')"),
-        (["--search", "seeds=2", "--resume"],
-         "--resume needs the sweep to continue: pass its sweep.yaml (rlscale sweep "
-         "SWEEP_DIR/sweep.yaml --resume) or --name NAME"),
-    ],
-)
-def test_bad_input(cli, args: list[str], message: str) -> None:
-    assert_error(cli("sweep", *GRID, *args), message, cli.cwd)
 
 
 def test_a_sweep_needs_a_budget_per_trial(cli) -> None:
@@ -71,7 +21,7 @@ def test_missing_searcher_names_the_extra(cli, monkeypatch) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "optuna" else real(name, *a))
-    assert_error(cli("sweep", *GRID, "--search", "algo_config.lr={uniform: [0.001, 0.01]}",
+    assert_error(cli("sweep", *SWEEP_GRID, "--search", "algo_config.lr={uniform: [0.001, 0.01]}",
                      "--search-alg", "optuna"),
                  "--search-alg optuna needs the optional extra: pip install 'rlscale[optuna]'",
                  cli.cwd)
@@ -88,7 +38,7 @@ def test_existing_sweep_is_not_clobbered(cli) -> None:
     sweep = cli.cwd / "rlscale_runs" / "mine"
     sweep.mkdir(parents=True)
     (sweep / "sweep.yaml").write_text("env: CartPole-v1\n")
-    result = cli("sweep", *GRID, "--search", "seeds=2", "--name", "mine")
+    result = cli("sweep", *SWEEP_GRID, "--search", "seeds=2", "--name", "mine")
     assert result.exit_code == 2
     assert result.stderr == (f"Error: sweep directory {sweep} already exists; use --resume to "
                              "continue it or --overwrite to replace it\n")

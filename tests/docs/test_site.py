@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,9 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     assert "--stop-reward" in cli
     api = (tmp_path / "site" / "reference" / "python-api" / "index.html").read_text()
     assert "Train one experiment and return its final summary" in api
+    # Docstrings there are Markdown: a Sphinx role (:class:`X`) would show raw.
+    assert not re.search(r":(func|class|meth|attr|mod|data):`", api)
+    assert 'href="#rlscale.errors.TrainingFailed"' in api  # a cross-reference resolved
 
 
 def test_generated_outputs_are_fresh() -> None:

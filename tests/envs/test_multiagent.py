@@ -143,32 +143,28 @@ def test_check_env_reports_agents_spaces_and_per_agent_returns() -> None:
     assert report.agent_lengths["grid_operator"] == [4, 4]
 
 
-@pytest.mark.parametrize(("fault", "message"), [
-    ("outside", "agent battery_1: observation outside its declared Box(2,) float32: element 1 "
-                "is 5 > high 1 (first episode 1, step 2)"),
-    ("stranger", "agent battery_9 has an observation but is not one of the env's possible "
-                 "agents (battery_0, battery_1, grid_operator) (first episode 1, step 1)"),
-    ("no_all", "step(): terminateds has no '__all__' key (RLlib ends an episode when "
-               "terminateds['__all__'] is true) (first episode 1, step 1)"),
-    ("nan", "step(): agent grid_operator's reward is nan (first episode 1, step 3)"),
-    ("zombie", "agent battery_0 has an observation after it was done (first episode 1, "
-               "step 3)"),
-    ("never_ends", "every agent is done (battery_0, battery_1, grid_operator) but neither "
-                   "terminateds nor truncateds sets '__all__' (first episode 1, step 5)"),
+@pytest.mark.parametrize(("env", "fault", "message"), [
+    ("Grid", "outside", "agent battery_1: observation outside its declared Box(2,) float32: "
+                        "element 1 is 5 > high 1 (first episode 1, step 2)"),
+    ("Grid", "stranger", "agent battery_9 has an observation but is not one of the env's "
+                         "possible agents (battery_0, battery_1, grid_operator) (first episode "
+                         "1, step 1)"),
+    ("Grid", "no_all", "step(): terminateds has no '__all__' key (RLlib ends an episode when "
+                       "terminateds['__all__'] is true) (first episode 1, step 1)"),
+    ("Grid", "nan", "step(): agent grid_operator's reward is nan (first episode 1, step 3)"),
+    ("Grid", "zombie", "agent battery_0 has an observation after it was done (first episode "
+                       "1, step 3)"),
+    ("Grid", "never_ends", "every agent is done (battery_0, battery_1, grid_operator) but "
+                           "neither terminateds nor truncateds sets '__all__' (first episode "
+                           "1, step 5)"),
+    # A parallel env's agent list (MixedEnding): kept in step with its dicts.
+    ("MixedEnding", "keeps_done", "agent a is done but still in the env's agent list (first "
+                                  "episode 1, step 3)"),
+    ("MixedEnding", "drops_obs", "agent b is in the env's agent list but has no observation "
+                                 "(first episode 1, step 1)"),
 ])
-def test_check_env_finds_multiagent_problems(fault: str, message: str) -> None:
-    report = check_env(f"{ENVS}:Grid", {"fault": fault}, episodes=1, recreate=False)
-    assert message in [p.message for p in report.errors], report.problems
-
-
-@pytest.mark.parametrize(("fault", "message"), [
-    ("keeps_done", "agent a is done but still in the env's agent list (first episode 1, "
-                   "step 3)"),
-    ("drops_obs", "agent b is in the env's agent list but has no observation (first "
-                  "episode 1, step 1)"),
-])
-def test_check_env_checks_a_parallel_envs_agent_list(fault: str, message: str) -> None:
-    report = check_env(f"{ENVS}:MixedEnding", {"fault": fault}, episodes=1, recreate=False)
+def test_check_env_finds_multiagent_problems(env: str, fault: str, message: str) -> None:
+    report = check_env(f"{ENVS}:{env}", {"fault": fault}, episodes=1, recreate=False)
     assert message in [p.message for p in report.errors], report.problems
 
 

@@ -10,7 +10,8 @@ import gymnasium as gym
 import pytest
 
 from rlscale.algos.spaces import flatten_observations, observation_connector
-from rlscale.envs.resolve import make_env, parse_spec, resolve_env
+from rlscale.envs.resolve import make_env, resolve_env
+from rlscale.envs.spec import parse_spec
 from rlscale.errors import EnvSpecError
 
 ENV_FILE = textwrap.dedent('''
