@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,30 @@ def python_sim(port: int, *args: str, log: Path | None = None) -> subprocess.Pop
                                  "--port", str(port), *args], stderr=err if log else None)
 
 
+def small_experiment(cli: Any, name: str, port: int, batch: int, **keys: Any) -> str:
+    """The example's experiment, 2 simulators per port, 2 small iterations, plus ``keys``;
+    written to ``name`` in the test's folder."""
+    experiment = yaml.safe_load((EXAMPLE / "cartpole.yaml").read_text())
+    experiment["env_config"].update(port=port, simulators=2, connect_timeout_s=120)
+    experiment["algo_config"] = {"train_batch_size_per_learner": batch, "minibatch_size": 100,
+                                 "num_epochs": 1}
+    experiment["stop"] = {"iters": 2}
+    (cli.cwd / name).write_text(yaml.safe_dump({**experiment, **keys}))
+    return name
+
+
+@contextmanager
+def running(sims: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """The simulators (the list may grow meanwhile) are killed when the block ends."""
+    try:
+        yield
+    finally:
+        for sim in sims:
+            if sim.poll() is None:
+                sim.kill()
+                sim.wait()
+
+
 def test_the_c_cartpole_trains_to_its_target_through_faults(cli: Any, c_cartpole: Path) -> None:
     port = free_port()
     experiment = yaml.safe_load((EXAMPLE / "cartpole.yaml").read_text())
@@ -71,18 +97,13 @@ def test_the_c_cartpole_trains_to_its_target_through_faults(cli: Any, c_cartpole
         sims.append(subprocess.Popen([str(c_cartpole), "127.0.0.1", str(port), "9"]))
 
     threading.Thread(target=replace_the_dead, daemon=True).start()
-    try:
+    with running(sims):
         result = cli("train", "external.yaml", "--name", "ext", "--checkpoint-every", "0")
         assert dying.returncode == 3  # it did die mid-episode
         evaluation = subprocess.Popen([str(c_cartpole), "127.0.0.1", str(port), "11"])
         sims.append(evaluation)
         evaluated = cli("evaluate", "rlscale_runs/ext", "--episodes", "3", "--json")
         exported = cli("export", "rlscale_runs/ext", "-o", "policy.onnx")
-    finally:
-        for sim in sims:
-            if sim.poll() is None:
-                sim.kill()
-                sim.wait()
     assert result.exit_code == 0, result.output
     summary = read_summary(cli.cwd / "rlscale_runs" / "ext")
     assert summary["status"] == "completed" and summary["reached_target"] is True
@@ -102,13 +123,8 @@ def test_a_sweep_runs_its_trials_at_once_on_ports_of_their_own(cli: Any) -> None
     of the block port..port + 1; four simulators try both ports and serve whichever trial
     has a free slot (and reconnect when a trial ends)."""
     port = free_port()
-    experiment = yaml.safe_load((EXAMPLE / "cartpole.yaml").read_text())
-    experiment["env_config"].update(port=port, simulators=2, connect_timeout_s=120)
-    experiment["algo_config"] = {"train_batch_size_per_learner": 200, "minibatch_size": 100,
-                                 "num_epochs": 1}
-    experiment["stop"] = {"iters": 2}
-    experiment["search"] = {"algo_config.lr": {"grid": [1e-3, 3e-4]}}
-    (cli.cwd / "sweep.yaml").write_text(yaml.safe_dump(experiment))
+    small_experiment(cli, "sweep.yaml", port, 200,
+                     search={"algo_config.lr": {"grid": [1e-3, 3e-4]}})
     dry = cli("sweep", "sweep.yaml", "--num-cpus", "2", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert (f"listens on 127.0.0.1:{port}-{port + 1} for 4 simulator(s) (2 trial(s) at once, "
@@ -120,12 +136,8 @@ def test_a_sweep_runs_its_trials_at_once_on_ports_of_their_own(cli: Any) -> None
     logs = [cli.cwd / f"sim{i}.log" for i in range(4)]
     sims = [python_sim(port, "--ports", "2", "--seed", str(i), "--reconnect", log=logs[i])
             for i in range(4)]
-    try:
+    with running(sims):
         result = cli("sweep", "sweep.yaml", "--num-cpus", "2", "--name", "s")
-    finally:
-        for sim in sims:
-            sim.kill()
-            sim.wait()
     assert result.exit_code == 0, result.output
     assert "2 at once" in result.stdout
     trials = json.loads((cli.cwd / "rlscale_runs" / "s" / "sweep.json").read_text())["trials"]
@@ -143,22 +155,12 @@ def test_periodic_evaluation_plays_on_a_simulator_of_its_own(cli: Any) -> None:
     """evaluation.every: the evaluation env runner listens on the port after the training
     ports, where a simulator of its own connects; training's two never serve it."""
     port = free_port()
-    experiment = yaml.safe_load((EXAMPLE / "cartpole.yaml").read_text())
-    experiment["env_config"].update(port=port, simulators=2, connect_timeout_s=120)
-    experiment["algo_config"] = {"train_batch_size_per_learner": 400, "minibatch_size": 100,
-                                 "num_epochs": 1}
-    experiment["stop"] = {"iters": 2}
-    experiment["evaluation"] = {"every": 1, "episodes": 2}
-    (cli.cwd / "eval.yaml").write_text(yaml.safe_dump(experiment))
+    small_experiment(cli, "eval.yaml", port, 400, evaluation={"every": 1, "episodes": 2})
     logs = [cli.cwd / f"sim{i}.log" for i in range(3)]
     sims = [python_sim(port, "--seed", str(i), log=logs[i]) for i in range(2)]
     sims.append(python_sim(port + 1, "--seed", "9", "--reconnect", log=logs[2]))
-    try:
+    with running(sims):
         result = cli("train", "eval.yaml", "--name", "ev", "--checkpoint-every", "0")
-    finally:
-        for sim in sims:
-            sim.kill()
-            sim.wait()
     assert result.exit_code == 0, result.output
     summary = read_summary(cli.cwd / "rlscale_runs" / "ev")
     assert summary["status"] == "completed" and summary["iterations"] == 2, summary
