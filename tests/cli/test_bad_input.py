@@ -330,8 +330,11 @@ CASES = [
          "Missing argument 'run_dir'. (see: rlscale status --help)"),
     Case('status-not-a-run', ['status', '.'],
          '. is not an rlscale run (no summary.json or slurm.json)'),
-    Case('slurm-without-nodes', ['slurm', '--env', 'CartPole-v1'],
-         "Missing option '--nodes'. (see: rlscale slurm --help)"),
+    Case('slurm-without-nodes', ['slurm', '--env', 'CartPole-v1', '--time', '10'],
+         "--nodes is required (or --predict, with --cpus-per-node, to size the job from the "
+         "scaling prediction)"),
+    Case('slurm-without-time', ['slurm', '--env', 'CartPole-v1', '--nodes', '1'],
+         "Missing option '--time'. (see: rlscale slurm --help)"),
     Case('slurm-nodes-zero', ['slurm', '--env', 'CartPole-v1', '--nodes', '0', '--time', '10'],
          '--nodes must be at least 1, got 0'),
     Case('slurm-binary-file', ['slurm', 'exp.yaml', '--nodes', '1', '--time', '10'],
