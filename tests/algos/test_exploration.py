@@ -45,7 +45,9 @@ def test_remote_env_runners_sample_with_the_initial_noise(tmp_path: Path) -> Non
     summary = rlscale.train(overrides={
         "env": ENV, "env_config": {"log": str(log)}, "seed": 0, "preset": "none",
         "exploration": {"log_std_init": -3.0}, "stop": {"iters": 1},
-        "resources": {"num_cpus": 2, "num_env_runners": 1, "num_envs_per_env_runner": 1},
+        # The remote runner samples the first batch (not this process while it starts).
+        "resources": {"num_cpus": 2, "num_env_runners": 1, "num_envs_per_env_runner": 1,
+                      "sample_at_once": False},
         "algo_config": {"train_batch_size_per_learner": 200, "minibatch_size": 100,
                         "num_epochs": 1, "lr": 1.0e-9},
         "output": str(tmp_path), "name": "noise",

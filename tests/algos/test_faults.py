@@ -89,7 +89,10 @@ def test_a_killed_env_runner_process_is_restarted_quietly(tmp_path: Path) -> Non
         [sys.executable, "-m", "rlscale", "train", "--env", FAULTY, "--env-config",
          json.dumps({"p_raise": 0.002, "seed": 0}), "--seed", "0", "--name", "k",
          "--num-cpus", "3", "--stop-iters", "8", "--no-check-env",
-         "--set", "algo_config.train_batch_size_per_learner=1000"],
+         "--set", "algo_config.train_batch_size_per_learner=1000",
+         # the runners sample from iteration 1 (this process does not sample while they
+         # start), so that the one killed at iteration 2 is one that was sampling
+         "--set", "resources.sample_at_once=false"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )

@@ -70,7 +70,9 @@ def test_env_package_vector_implementation_steps_in_env_runners(cli, testenvs: P
     markers.mkdir()
     result = cli("train", "--env", "RlscaleTest/VectorCorridor-v0", "--env-package",
                  "rlscale_testenvs", "--env-config", f'{{"marker_dir": "{markers}"}}',
-                 "--num-cpus", "3", "--stop-iters", "2", "--name", "vec", *SMALL)
+                 "--num-cpus", "3", "--stop-iters", "2", "--name", "vec", *SMALL,
+                 # only the runners build envs (not this process while they start)
+                 "--set", "resources.sample_at_once=false")
     assert result.exit_code == 0, result.output
     assert "2 env runner(s) x 4 env(s)" in result.stdout  # PPO/default: 8 envs in all
     summary = read_summary(cli.cwd / "rlscale_runs" / "vec")
