@@ -281,7 +281,9 @@ _PRIVATE: list[Any] = []
 
 
 def _init_local(ray: Any, temp_dir: str, num_cpus: int, num_gpus: int, verbose: bool) -> None:
-    with quiet_core_start(verbose):
+    from rlscale.runners.lean_ray import lean_head
+
+    with quiet_core_start(verbose), lean_head(keep_log_monitor=verbose):
         _ray_init_local(ray, temp_dir, num_cpus, num_gpus, verbose)
     quiet_driver_errors(verbose)
 
