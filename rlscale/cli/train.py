@@ -144,7 +144,7 @@ def train(
     from rlscale.runners import launch
     from rlscale.runners.stopping import request_stop
 
-    mark("rlscale's runners imported (RLlib, PyTorch)")
+    mark("rlscale's runners imported")
 
     overrides = flag_overrides("train", {
         **flags, "env_config": parse_env_config(flags["env_config"]),
