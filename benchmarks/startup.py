@@ -12,6 +12,14 @@ How to run:   python benchmarks/startup.py [--runs 8] [--engines driver,tune] [-
                   process, timed from the moment the run is planned (Ray up, the env checked,
                   every import done) to its first iteration: what the env runners' start
                   costs, with less of the rest's noise.
+              ... --phases: also where the time goes, phase by phase (the median of each
+                  phase line ``RLSCALE_STARTUP_TIMES=1`` makes rlscale log: seconds since
+                  launch at which each phase ended).
+              ... --baseline-tree DIR: the same runs from another source tree too (before
+                  and after a change), alternating.
+              ... --sb3: SB3's PPO (its defaults, 8 envs in one process) as one more
+                  contestant, launch to its first update (pip install -r
+                  benchmarks/requirements.txt).
 What to expect: one line per run, then per contestant the median, min and max. The clock starts
 just before the process is launched (interpreter start and imports included) and stops when
 the first progress row (iteration 1) appears on its output. Runs one at a time, the paths
@@ -32,30 +40,54 @@ import time
 from pathlib import Path
 
 FIRST_ROW = re.compile(r"^\s+1\s+[\d,]+\s")
+SB3_FIRST = re.compile(r"^first update$")
+PHASE = re.compile(r"rlscale\.startup: ([\d.]+) s: (.+)$")
+HERE = Path(__file__).resolve().parent
+SB3 = "SB3"
 
 
 # --at-once: the contestants' extra arguments.
 AT_ONCE = {"at-once": [], "wait": ["--set", "resources.sample_at_once=false"]}
 
 
-def one_run(env: str, output: str, name: str, extra: list[str]) -> float:
-    """Seconds from launch to the first iteration's row (the run is then left to finish)."""
-    command = [sys.executable, "-m", "rlscale", "train", "--env", env, "--stop-iters", "1",
-               "--output", output, "--name", name, *extra]
+def one_run(command: list[str], first_line: re.Pattern[str] = FIRST_ROW,
+            phases: dict[str, list[float]] | None = None, tree: str | None = None) -> float:
+    """Seconds from launch to the first line matching ``first_line`` (the first iteration's
+    row; the run is then left to finish). ``phases``: each phase line's time is added to it;
+    ``tree``: a source tree of rlscale to run instead of the installed one."""
     start = time.perf_counter()
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join(
+        p for p in (tree, os.environ.get("PYTHONPATH", ""), str(HERE)) if p)}
+    if phases is not None:
+        env["RLSCALE_STARTUP_TIMES"] = "1"
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "COLUMNS": "200"})
+                            text=True, env=env)
     first = None
     assert proc.stdout is not None
     tail: list[str] = []
     for line in proc.stdout:
         tail = [*tail[-5:], line]
-        if first is None and FIRST_ROW.match(line):
+        if first is None and first_line.match(line.rstrip("\n")):
             first = time.perf_counter() - start
+        phase = PHASE.search(line.rstrip("\n"))
+        if phases is not None and phase:
+            phases.setdefault(phase.group(2), []).append(float(phase.group(1)))
     if proc.wait() != 0 or first is None:
-        raise SystemExit(f"rlscale train failed (exit {proc.returncode}): {' '.join(command)}\n"
+        raise SystemExit(f"the run failed (exit {proc.returncode}): {' '.join(command)}\n"
                          + "".join(tail))
     return first
+
+
+def rlscale_command(env: str, output: str, name: str, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "rlscale", "train", "--env", env, "--stop-iters", "1",
+            "--output", output, "--name", name, *extra]
+
+
+def sb3_command(env: str, output: str, name: str) -> list[str]:
+    """SB3's PPO (its defaults, 8 envs in this one process) until its first update."""
+    return [sys.executable, str(HERE / "baselines" / "sb3_ppo.py"), "--env", env, "--hp",
+            "default", "--vec", "dummy", "--first-update",
+            "--log", str(Path(output) / f"{name}-episodes.txt")]
 
 
 def in_process_run(env: str, packages: list[str], cpus: int | None, output: str, name: str,
@@ -91,27 +123,49 @@ def main() -> None:
     parser.add_argument("--in-process", action="store_true",
                         help="with --at-once: rlscale.train calls in this process, timed "
                              "from the run's plan to its first iteration")
+    parser.add_argument("--check-env", action="store_true",
+                        help="--engines: keep the env check before training (as a user's run)")
+    parser.add_argument("--phases", action="store_true",
+                        help="also the median time at which each start-up phase ended")
+    parser.add_argument("--sb3", action="store_true",
+                        help="SB3's launch to first update as one more contestant")
+    parser.add_argument("--baseline-tree", type=Path,
+                        help="one more contestant: the same runs from this source tree of "
+                             "rlscale (e.g. an earlier commit's, `git archive`d), to compare")
     parser.add_argument("--out", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    if args.baseline_tree and args.in_process:
+        parser.error("--baseline-tree runs processes: not with --in-process")
     common = [a for p in args.env_package for a in ("--env-package", p)]
     common += ["--num-cpus", str(args.num_cpus)] if args.num_cpus else []
     if args.at_once:
         contestants = {name: [*common, *extra] for name, extra in AT_ONCE.items()}
     else:  # the env check (a cheap env's plan either way) is not part of this figure
-        contestants = {e: [*common, "--no-check-env", *([] if e == "auto" else ["--engine", e])]
+        check = [] if args.check_env else ["--no-check-env"]
+        contestants = {e: [*common, *check, *([] if e == "auto" else ["--engine", e])]
                        for e in args.engines.split(",")}
+    if args.baseline_tree:
+        contestants = {**{f"{n}@base": e for n, e in contestants.items()}, **contestants}
+    if args.sb3:
+        contestants[SB3] = []
     times: dict[str, list[float]] = {e: [] for e in contestants}
+    phases: dict[str, dict[str, list[float]]] = {e: {} for e in contestants if e != SB3}
     with tempfile.TemporaryDirectory() as output:
         for i in range(args.runs):
             for name, extra in contestants.items():
-                if args.at_once and args.in_process:
+                if name == SB3:
+                    seconds = one_run(sb3_command(args.env, output, f"s{i}"), SB3_FIRST)
+                elif args.at_once and args.in_process:
                     seconds = in_process_run(args.env, args.env_package, args.num_cpus, output,
                                              f"s{i}-{name}", name == "at-once")
                 else:
-                    seconds = one_run(args.env, output, f"s{i}-{name}", extra)
+                    base = name.endswith("@base")
+                    seconds = one_run(rlscale_command(args.env, output, f"s{i}-{name}", extra),
+                                      phases=phases[name] if args.phases else None,
+                                      tree=str(args.baseline_tree) if base else None)
                 times[name].append(seconds)
-                print(f"run {i + 1} {name:<7}: first iteration at {seconds:.2f} s, load "
-                      f"{os.getloadavg()[0]:.1f}", flush=True)
+                print(f"run {i + 1} {name:<7}: first iteration (SB3: update) at {seconds:.2f} s, "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     cores = len(os.sched_getaffinity(0))  # the cores this process may run on
     what = ("from the plan to the first iteration, in process, of"
@@ -122,6 +176,9 @@ def main() -> None:
     for engine, secs in times.items():
         lines.append(f"  {engine:<7}: median {statistics.median(secs):.2f} s "
                      f"(min {min(secs):.2f}, max {max(secs):.2f})")
+    for engine, marks in [(e, m) for e, m in phases.items() if m]:
+        lines.append(f"  {engine}, median second at which each phase ended:")
+        lines += [f"    {statistics.median(at):6.2f} s  {phase}" for phase, at in marks.items()]
     text = "\n".join(lines)
     print(text)
     if args.out:

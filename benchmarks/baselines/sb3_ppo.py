@@ -59,6 +59,9 @@ def main() -> None:
     parser.add_argument("--log", required=True)
     parser.add_argument("--hp", choices=["zoo", "default"], default="zoo")
     parser.add_argument("--vec", choices=["dummy", "subproc"], default="dummy")
+    parser.add_argument("--first-update", action="store_true",
+                        help="print 'first update' once the first update is done, then stop "
+                             "(benchmarks/startup.py's launch to first update)")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="PyTorch threads (default: PyTorch's choice; 1 with --hp default)")
     args = parser.parse_args()
@@ -87,7 +90,29 @@ def main() -> None:
         if key in hp:
             hp[key] = _schedule(hp[key])
     model = PPO("MlpPolicy", env, seed=args.seed, verbose=0, device="cpu", **hp)
-    model.learn(total_timesteps=steps)
+    model.learn(total_timesteps=steps, callback=_FirstUpdate() if args.first_update else None)
+
+
+def _FirstUpdate():  # noqa: N802  (a class, made here once SB3 is imported)
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class FirstUpdate(BaseCallback):
+        """Prints 'first update' when the second rollout starts (the first update is
+        done), then stops the training."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.rollouts = 0
+
+        def _on_rollout_start(self) -> None:
+            self.rollouts += 1
+            if self.rollouts == 2:
+                print("first update", flush=True)
+
+        def _on_step(self) -> bool:
+            return self.rollouts < 2
+
+    return FirstUpdate()
 
 
 if __name__ == "__main__":

@@ -64,6 +64,9 @@ def setup_logging(verbose: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from rlscale.startup_times import show_if_asked
+
+    show_if_asked()
 
 
 # After SIGTERM, how long the clean stop may take before the work is aborted (as by a second

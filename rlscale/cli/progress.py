@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -10,22 +9,11 @@ from rich.console import Console
 from rich.text import Text
 
 from rlscale.results.summary import Summary
+from rlscale.startup_times import process_start
+
+__all__ = ["ProgressPrinter", "process_start"]
 
 _HEADER = f"{'iter':>5} {'env steps':>11} {'return mean':>12} {'steps/s':>9} {'elapsed':>9}"
-
-
-def process_start() -> float:
-    """The ``time.monotonic()`` at which this process started, so that elapsed times count
-    the interpreter's start and the imports too (Linux; elsewhere, or in a process older
-    than a minute, which called the CLI in-process, e.g. a test: now)."""
-    try:
-        with open("/proc/self/stat") as stat:
-            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])  # field 22: starttime
-        with open("/proc/uptime") as uptime:
-            age = float(uptime.read().split()[0]) - ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return time.monotonic()
-    return time.monotonic() - (age if 0.0 <= age <= 60.0 else 0.0)
 
 
 def _fmt(value: float | None, spec: str) -> str:

@@ -20,6 +20,7 @@ from rlscale.cli.common import (
 from rlscale.cli.options import flag_overrides, with_flags
 from rlscale.cli.progress import ProgressPrinter, process_start
 from rlscale.envs.spaces import describe_space
+from rlscale.startup_times import mark
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -137,10 +138,13 @@ def train(
     start = process_start()
     verbose = flags["verbose"]
     setup_logging(verbose)
+    mark("command line parsed (interpreter, CLI imports)")
     from rlscale.algos.policies import parse_policies_flag
     from rlscale.cli.check_env import parse_env_config
     from rlscale.runners import launch
     from rlscale.runners.stopping import request_stop
+
+    mark("rlscale's runners imported")
 
     overrides = flag_overrides("train", {
         **flags, "env_config": parse_env_config(flags["env_config"]),

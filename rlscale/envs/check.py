@@ -35,6 +35,7 @@ from rlscale.envs.report import (
 from rlscale.envs.resolve import ResolvedEnv, resolve_env
 from rlscale.envs.spaces import SUPPORTED_OBSERVATIONS, describe_space, unsupported_observation_part
 from rlscale.errors import EnvSpecError
+from rlscale.startup_times import mark
 
 # Gymnasium checker warnings that are advice, not problems with the environment.
 _IGNORED_WARNINGS = (
@@ -380,8 +381,10 @@ def require_env_ok(resolved: ResolvedEnv) -> EnvReport:
 
     Raises :class:`EnvCheckFailed` with every error on one line when the env is broken.
     """
+    mark("env resolved (built once for its spaces)")
     report = check_env(resolved.spec, resolved=resolved, episodes=1, seed=0, max_steps=1000,
                        recreate=False)
+    mark("env checked")
     if report.errors:
         listed = "; ".join(str(p).removeprefix("error: ") for p in report.errors)
         raise EnvCheckFailed(

@@ -30,6 +30,7 @@ from rlscale.runners.quick_start import StartingRunners, local_first, maybe_hand
 from rlscale.runners.segment import ResultHook, Segment, begin_segment
 from rlscale.runners.stopping import criteria_met, past, stop_criteria, stop_requested
 from rlscale.runners.tracking import logger_callbacks
+from rlscale.startup_times import mark
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def run_in_driver(job: TrainingJob, command: str, on_result: ResultHook | None =
         algo = (first or config).build_algo()
     except Exception as exc:
         raise segment.failed(exc) from exc
+    mark("algorithm built")
     trial = DriverTrial(segment.run_dir, config.env, job.algo.name, config.to_dict())
     try:
         if first is not None:  # the planned env runners start while this process samples

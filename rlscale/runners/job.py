@@ -11,12 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from rlscale.algos import (
     AlgoInfo,
     ResourcePlan,
-    build_algo_config,
     check_action_space,
     get_algo,
     plan_resources,
 )
-from rlscale.algos.build import validate_algo_config
 from rlscale.algos.evaluation import check_evaluation
 from rlscale.algos.normalize import check_observation_normalization
 from rlscale.algos.plan import scale_batch
@@ -185,6 +183,8 @@ def build_run(
     )
     ready = on_plan(plan) if on_plan is not None else None
     # algo_config's keys, types and ranges (RLlib is imported here), then the batch.
+    from rlscale.algos.build import build_algo_config, validate_algo_config
+
     checked = validate_algo_config(own, exp.algo_config, warn=False)
     if own.on_policy:
         exp, plan = _scale_batch(exp, own, plan)

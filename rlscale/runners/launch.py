@@ -23,6 +23,7 @@ from rlscale.errors import ConfigError
 from rlscale.results.summary import Summary
 from rlscale.runners.job import TrainingJob, prepare_job, run_mode
 from rlscale.runners.segment import ResultHook
+from rlscale.startup_times import mark
 
 if TYPE_CHECKING:
     from rlscale.algos import ResourcePlan
@@ -129,6 +130,7 @@ def train(
 
     engine = _engine(engine)
     exp, preset = load(experiment, overrides, sets)
+    mark("experiment resolved")
     mode = run_mode(resume, overwrite)
     command = command or _api_command("train", experiment, overrides)
     quiet_ray_environment(verbose)
@@ -139,8 +141,10 @@ def train(
     try:
         job = (_prepare_locally(exp, preset, mode, check_env, verbose) if address is None
                else _prepare_on_cluster(address, exp, preset, mode, check_env, verbose))
+        mark("job prepared (RLlib config built)")
         if on_start is not None:
             on_start(job)
+        on_result = _marking_first(on_result)
         if address is None and engine is not Engine.TUNE:
             from rlscale.runners.inprocess import run_in_driver
 
@@ -150,6 +154,20 @@ def train(
         return run_job(job, command, on_result)
     finally:
         stop_ray()
+
+
+def _marking_first(on_result: ResultHook | None) -> ResultHook:
+    """``on_result``, which also marks the first iteration's end (rlscale.startup_times)."""
+    seen: list[bool] = []
+
+    def hook(row: Any) -> None:
+        if not seen:
+            seen.append(True)
+            mark("first iteration")
+        if on_result is not None:
+            on_result(row)
+
+    return hook
 
 
 def _prepare_locally(
@@ -166,10 +184,15 @@ def _prepare_locally(
     preload()
 
     def start_ray(p: ResourcePlan) -> Callable[[], None]:
+        mark("env resolved and checked, plan made")
         start_local_ray(p.cpus_to_reserve, p.gpus_to_reserve, verbose,
                         torch_threads=p.torch_threads, background=True)
-        finish_preload()
-        return wait_for_ray
+        finish_preload()  # (stderr is silent until Ray is up: no mark here)
+        return ray_ready
+
+    def ray_ready() -> None:
+        wait_for_ray()
+        mark("RLlib's config checked and Ray up")
 
     return prepare_job(exp, preset, mode, slurm_allocation(), check_env=check_env,
                        on_plan=start_ray)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlscale.algos.plan import Node, one_node
+from rlscale.startup_times import mark
 
 # Quiet, lean defaults for every Ray process this one starts (set before Ray is imported).
 # No pre-started workers: Ray starts one idle worker per CPU for the first driver, but Tune's
@@ -246,6 +247,7 @@ class _BackgroundStart(threading.Thread):
         target, args = self._call
         try:
             target(*args)
+            mark("ray.init returned (in its thread)")
         except BaseException as exc:  # noqa: BLE001  (re-raised by wait_for_ray)
             self.error = exc
         self.started_ray.set()
@@ -279,7 +281,9 @@ _PRIVATE: list[Any] = []
 
 
 def _init_local(ray: Any, temp_dir: str, num_cpus: int, num_gpus: int, verbose: bool) -> None:
-    with quiet_core_start(verbose):
+    from rlscale.runners.lean_ray import lean_head
+
+    with quiet_core_start(verbose), lean_head(keep_log_monitor=verbose):
         _ray_init_local(ray, temp_dir, num_cpus, num_gpus, verbose)
     quiet_driver_errors(verbose)
 

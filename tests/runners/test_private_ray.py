@@ -1,4 +1,5 @@
-"""A local run's Ray on a shared node: loopback only, a per-run token nobody else can read."""
+"""A local run's Ray on a shared node: loopback only, a per-run token nobody else can read,
+and none of the head processes a local run never uses."""
 
 from __future__ import annotations
 
@@ -32,6 +33,22 @@ def _listening(pids: set[int]) -> list[tuple[int, str]]:
             cols = line.split()
             if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
                 found.append((inodes[cols[9]], cols[1].split(":")[0]))
+    return found
+
+
+UNUSED = ("dashboard/dashboard.py", "autoscaler/_private/monitor.py", "log_monitor.py")
+
+
+def _unused_head_processes(pids: set[int]) -> list[str]:
+    """The command lines among ``pids`` of the API server, the autoscaler's monitor or the
+    log monitor."""
+    found = []
+    for pid in pids:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+        except OSError:
+            continue
+        found += [cmdline[:200] for script in UNUSED if script in cmdline]
     return found
 
 
@@ -75,6 +92,8 @@ def test_local_ray_listens_on_loopback_only_and_refuses_clients_without_the_toke
         sockets = _listening(ray_pids)
         assert len({p for p, _ in sockets}) >= 3, sockets  # gcs_server, raylet, a worker...
         assert [s for s in sockets if s[1] not in LOOPBACK] == []
+        # None of the head's processes a local run never uses (rlscale.runners.lean_ray).
+        assert _unused_head_processes(ray_pids) == []
 
         # The token: 0600 in a 0700 folder of the run's own, under the user's temp folder.
         assert token_path.name == TOKEN_FILE and len(token) == 64
