@@ -44,6 +44,18 @@ def print_reasons(console: Console, reasons: Any) -> None:
         console.print(f"  - {describe_reason(reason)}", markup=False)
 
 
+def print_how_to_connect(console: Console, job: Any, env_config: Any) -> None:
+    """An external env's dry-run line: where the run listens and how a simulator connects
+    (``env_config``: the run's, or a sweep's with its trials' ports)."""
+    if not job.env.is_external:
+        return
+    from rlscale.envs.external_settings import how_to_connect, parse_settings
+
+    line = how_to_connect(parse_settings(env_config), job.plan.num_env_runners,
+                          job.exp.evaluation.every > 0)
+    console.print(f"         {line}", markup=False)
+
+
 def print_policy_settings(console: Console, exp: Any) -> None:
     """rlscale's own settings of the policy that RLlib's config does not show as such."""
     parts = []

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from rlscale.cli.common import (
     command_line,
+    print_how_to_connect,
     print_plan_table,
     print_policy_settings,
     print_reasons,
@@ -45,12 +46,7 @@ def _print_dry_run(console: Console, job: Any) -> None:
     console.print(f"[bold]Trials[/bold]   {job.num_trials} ({' x '.join(parts)})")
     console.print("[bold]Env[/bold]      ", end="")
     console.print(job.env.spec, markup=False)
-    if job.env.is_external:
-        from rlscale.envs.external_settings import how_to_connect, parse_settings
-
-        line = how_to_connect(parse_settings(job.algo_config.env_config),
-                              job.plan.num_env_runners, job.exp.evaluation.every > 0)
-        console.print(f"         {line}", markup=False)
+    print_how_to_connect(console, job, job.algo_config.env_config)  # the trials' ports
     console.print(f"[bold]Algo[/bold]     {job.algo.name}   preset: {job.preset or 'none'}")
     console.print("[bold]Search[/bold]")
     for dim in space.dimensions:

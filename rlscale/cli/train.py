@@ -12,6 +12,7 @@ from rich.console import Console
 
 from rlscale.cli.common import (
     command_line,
+    print_how_to_connect,
     print_plan_table,
     print_policy_settings,
     setup_logging,
@@ -65,12 +66,7 @@ def _print_plan(console: Console, job: Any) -> None:
     for ref in job.env.env_wrappers:
         console.print(f"         wrapper {ref.path}{' ' + str(ref.kwargs) if ref.kwargs else ''}",
                       markup=False)
-    if job.env.is_external:
-        from rlscale.envs.external_settings import how_to_connect, parse_settings
-
-        line = how_to_connect(parse_settings(job.env.env_config), job.plan.num_env_runners,
-                              job.exp.evaluation.every > 0)
-        console.print(f"         {line}", markup=False)
+    print_how_to_connect(console, job, job.env.env_config)
     image = env_image_plan(job.env)
     mask = find_action_mask(job.env.observation_space, job.env.action_space,
                             job.exp.action_mask.key)
