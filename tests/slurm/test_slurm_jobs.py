@@ -80,9 +80,12 @@ def test_two_node_job_trains_with_env_runners_on_both_nodes(local_slurm, cli) ->
 
 
 def test_a_job_that_hits_its_time_limit_requeues_and_resumes(local_slurm, cli) -> None:
+    # The training must outlast Slurm's next time-limit check (every 30 s) after the limit
+    # is brought close below: 100 iterations of 3,000 steps, about 80-90 s on 2 quiet cores
+    # (with the default batch they took 26 s once, and the job ended before the signal).
     job_id, run = _submit(cli, "--time", "00:10:00", "--signal-lead", "120",
-                          # ~30-60 s of training: the time-limit signal comes well before the end
-                          "--stop-iters", "100", "--checkpoint-every", "5", "--name", "requeue")
+                          "--stop-iters", "100", "--checkpoint-every", "5", "--name", "requeue",
+                          "--set", "algo_config.train_batch_size_per_learner=3000")
     wait_until("the first iteration", lambda: _summary(run).get("iterations", 0) >= 1, 300)
     # Bring the time limit close: Slurm now signals the job (USR1, 120 s before the
     # limit) at its next time-limit check, which stops training with a checkpoint.
