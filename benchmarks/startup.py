@@ -17,6 +17,10 @@ How to run:   python benchmarks/startup.py [--runs 8] [--engines driver,tune] [-
                   launch at which each phase ended).
               ... --baseline-tree DIR: the same runs from another source tree too (before
                   and after a change), alternating.
+              ... --processes: also the CPU seconds that each process of the run (the
+                  main one, Ray's gcs_server, raylet and agents, each worker by its title)
+                  had used when the first iteration came, the median over the runs
+                  (sampled from /proc every 0.1 s; Linux).
               ... --sb3: SB3's PPO (its defaults, 8 envs in one process) as one more
                   contestant, launch to its first update (pip install -r
                   benchmarks/requirements.txt).
@@ -36,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,11 +55,85 @@ SB3 = "SB3"
 AT_ONCE = {"at-once": [], "wait": ["--set", "resources.sample_at_once=false"]}
 
 
+def _process_label(pid: int) -> str:
+    """A process's name: its title (Ray sets its workers' and agents' titles), else its
+    program's name; ``ray worker`` for a worker not titled yet."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as raw:
+            args = raw.read().split(b"\0")
+    except OSError:
+        return "?"
+    words = [a.decode(errors="replace") for a in args if a]
+    first = words[0].split()[0] if words else "?"
+    if first.startswith("ray::"):
+        return first.split(".")[0][:40]
+    script = next((w for w in words[1:] if w.endswith(".py") or w == "-m"), "")
+    if script.endswith("default_worker.py"):
+        return "ray worker (untitled)"
+    if script.endswith(("agent/main.py", "agent.py")):
+        return "ray runtime env agent" if "runtime_env" in script else "ray dashboard agent"
+    name = Path(first).name
+    return "main process" if script == "-m" or name.startswith("python") else name
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return found
+
+
+class ProcessCpu(threading.Thread):
+    """Samples the CPU seconds of a process and its descendants every 0.1 s until
+    stopped; :attr:`last` has each process's (label, last seen CPU seconds)."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root, self.done = root, threading.Event()
+        self.last: dict[int, tuple[str, float]] = {}
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            for pid in _descendants(self.root):
+                cpu = _cpu_seconds(pid)
+                if cpu is not None:
+                    self.last[pid] = (_process_label(pid), cpu)
+
+    def by_label(self) -> dict[str, float]:
+        self.done.set()
+        self.join()
+        out: dict[str, float] = {}
+        for label, cpu in self.last.values():
+            out[label] = out.get(label, 0.0) + cpu
+        return out
+
+
 def one_run(command: list[str], first_line: re.Pattern[str] = FIRST_ROW,
-            phases: dict[str, list[float]] | None = None, tree: str | None = None) -> float:
+            phases: dict[str, list[float]] | None = None, tree: str | None = None,
+            cpu: dict[str, list[float]] | None = None) -> float:
     """Seconds from launch to the first line matching ``first_line`` (the first iteration's
     row; the run is then left to finish). ``phases``: each phase line's time is added to it;
-    ``tree``: a source tree of rlscale to run instead of the installed one."""
+    ``tree``: a source tree of rlscale to run instead of the installed one; ``cpu``: each
+    process's CPU seconds at the first iteration (by label) are added to it."""
     start = time.perf_counter()
     env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join(
         p for p in (tree, os.environ.get("PYTHONPATH", ""), str(HERE)) if p)}
@@ -63,12 +142,18 @@ def one_run(command: list[str], first_line: re.Pattern[str] = FIRST_ROW,
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
     first = None
+    sampler = ProcessCpu(proc.pid) if cpu is not None else None
+    if sampler is not None:
+        sampler.start()
     assert proc.stdout is not None
     tail: list[str] = []
     for line in proc.stdout:
         tail = [*tail[-5:], line]
         if first is None and first_line.match(line.rstrip("\n")):
             first = time.perf_counter() - start
+            if sampler is not None and cpu is not None:
+                for label, seconds in sampler.by_label().items():
+                    cpu.setdefault(label, []).append(seconds)
         phase = PHASE.search(line.rstrip("\n"))
         if phases is not None and phase:
             phases.setdefault(phase.group(2), []).append(float(phase.group(1)))
@@ -127,6 +212,8 @@ def main() -> None:
                         help="--engines: keep the env check before training (as a user's run)")
     parser.add_argument("--phases", action="store_true",
                         help="also the median time at which each start-up phase ended")
+    parser.add_argument("--processes", action="store_true",
+                        help="also each process's CPU seconds at the first iteration")
     parser.add_argument("--sb3", action="store_true",
                         help="SB3's launch to first update as one more contestant")
     parser.add_argument("--baseline-tree", type=Path,
@@ -150,11 +237,13 @@ def main() -> None:
         contestants[SB3] = []
     times: dict[str, list[float]] = {e: [] for e in contestants}
     phases: dict[str, dict[str, list[float]]] = {e: {} for e in contestants if e != SB3}
+    cpu: dict[str, dict[str, list[float]]] = {e: {} for e in contestants}
     with tempfile.TemporaryDirectory() as output:
         for i in range(args.runs):
             for name, extra in contestants.items():
                 if name == SB3:
-                    seconds = one_run(sb3_command(args.env, output, f"s{i}"), SB3_FIRST)
+                    seconds = one_run(sb3_command(args.env, output, f"s{i}"), SB3_FIRST,
+                                      cpu=cpu[name] if args.processes else None)
                 elif args.at_once and args.in_process:
                     seconds = in_process_run(args.env, args.env_package, args.num_cpus, output,
                                              f"s{i}-{name}", name == "at-once")
@@ -162,7 +251,8 @@ def main() -> None:
                     base = name.endswith("@base")
                     seconds = one_run(rlscale_command(args.env, output, f"s{i}-{name}", extra),
                                       phases=phases[name] if args.phases else None,
-                                      tree=str(args.baseline_tree) if base else None)
+                                      tree=str(args.baseline_tree) if base else None,
+                                      cpu=cpu[name] if args.processes else None)
                 times[name].append(seconds)
                 print(f"run {i + 1} {name:<7}: first iteration (SB3: update) at {seconds:.2f} s, "
                       f"load {os.getloadavg()[0]:.1f}", flush=True)
@@ -179,6 +269,11 @@ def main() -> None:
     for engine, marks in [(e, m) for e, m in phases.items() if m]:
         lines.append(f"  {engine}, median second at which each phase ended:")
         lines += [f"    {statistics.median(at):6.2f} s  {phase}" for phase, at in marks.items()]
+    for engine, used in [(e, u) for e, u in cpu.items() if u]:
+        lines.append(f"  {engine}, median CPU seconds of each process at the first iteration "
+                     "(SB3: update):")
+        lines += [f"    {statistics.median(s):6.2f} s  {label} (in {len(s)} of {args.runs} runs)"
+                  for label, s in sorted(used.items(), key=lambda kv: -sum(kv[1]))]
     text = "\n".join(lines)
     print(text)
     if args.out:
