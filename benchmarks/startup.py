@@ -14,7 +14,8 @@ How to run:   python benchmarks/startup.py [--runs 8] [--engines driver,tune] [-
                   costs, with less of the rest's noise.
               ... --phases: also where the time goes, phase by phase (the median of each
                   phase line ``RLSCALE_STARTUP_TIMES=1`` makes rlscale log: seconds since
-                  launch at which each phase ended).
+                  launch at which each phase ended, and the main process's CPU seconds by
+                  then, which a loaded machine stretches less).
               ... --baseline-tree DIR: the same runs from another source tree too (before
                   and after a change), alternating.
               ... --processes: also the CPU seconds that each process of the run (the
@@ -46,7 +47,7 @@ from pathlib import Path
 
 FIRST_ROW = re.compile(r"^\s+1\s+[\d,]+\s")
 SB3_FIRST = re.compile(r"^first update$")
-PHASE = re.compile(r"rlscale\.startup: ([\d.]+) s: (.+)$")
+PHASE = re.compile(r"rlscale\.startup: ([\d.]+) s(?: \(CPU ([\d.]+) s\))?: (.+)$")
 HERE = Path(__file__).resolve().parent
 SB3 = "SB3"
 
@@ -128,7 +129,7 @@ class ProcessCpu(threading.Thread):
 
 
 def one_run(command: list[str], first_line: re.Pattern[str] = FIRST_ROW,
-            phases: dict[str, list[float]] | None = None, tree: str | None = None,
+            phases: dict[str, list[tuple[float, float]]] | None = None, tree: str | None = None,
             cpu: dict[str, list[float]] | None = None) -> float:
     """Seconds from launch to the first line matching ``first_line`` (the first iteration's
     row; the run is then left to finish). ``phases``: each phase line's time is added to it;
@@ -156,7 +157,8 @@ def one_run(command: list[str], first_line: re.Pattern[str] = FIRST_ROW,
                     cpu.setdefault(label, []).append(seconds)
         phase = PHASE.search(line.rstrip("\n"))
         if phases is not None and phase:
-            phases.setdefault(phase.group(2), []).append(float(phase.group(1)))
+            cpu_then = float(phase.group(2)) if phase.group(2) else float("nan")
+            phases.setdefault(phase.group(3), []).append((float(phase.group(1)), cpu_then))
     if proc.wait() != 0 or first is None:
         raise SystemExit(f"the run failed (exit {proc.returncode}): {' '.join(command)}\n"
                          + "".join(tail))
@@ -236,7 +238,8 @@ def main() -> None:
     if args.sb3:
         contestants[SB3] = []
     times: dict[str, list[float]] = {e: [] for e in contestants}
-    phases: dict[str, dict[str, list[float]]] = {e: {} for e in contestants if e != SB3}
+    phases: dict[str, dict[str, list[tuple[float, float]]]] = {
+        e: {} for e in contestants if e != SB3}
     cpu: dict[str, dict[str, list[float]]] = {e: {} for e in contestants}
     with tempfile.TemporaryDirectory() as output:
         for i in range(args.runs):
@@ -267,8 +270,11 @@ def main() -> None:
         lines.append(f"  {engine:<7}: median {statistics.median(secs):.2f} s "
                      f"(min {min(secs):.2f}, max {max(secs):.2f})")
     for engine, marks in [(e, m) for e, m in phases.items() if m]:
-        lines.append(f"  {engine}, median second at which each phase ended:")
-        lines += [f"    {statistics.median(at):6.2f} s  {phase}" for phase, at in marks.items()]
+        lines.append(f"  {engine}, median second at which each phase ended (and the main "
+                     "process's CPU seconds by then):")
+        lines += [f"    {statistics.median(w for w, _ in at):6.2f} s  (CPU "
+                  f"{statistics.median(c for _, c in at):5.2f} s)  {phase}"
+                  for phase, at in marks.items()]
     for engine, used in [(e, u) for e, u in cpu.items() if u]:
         lines.append(f"  {engine}, median CPU seconds of each process at the first iteration "
                      "(SB3: update):")
