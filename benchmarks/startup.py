@@ -22,6 +22,10 @@ How to run:   python benchmarks/startup.py [--runs 8] [--engines driver,tune] [-
                   main one, Ray's gcs_server, raylet and agents, each worker by its title)
                   had used when the first iteration came, the median over the runs
                   (sampled from /proc every 0.1 s; Linux).
+              python benchmarks/startup.py --imports [--runs 3]: the floor under both
+                  starts instead: the CPU and wall seconds of a fresh interpreter importing
+                  what each needs before its first episode (SB3 and PyTorch's optimizer
+                  machinery; Ray, RLlib's PPO and the same), statements alternating.
               ... --sb3: SB3's PPO (its defaults, 8 envs in one process) as one more
                   contestant, launch to its first update (pip install -r
                   benchmarks/requirements.txt).
@@ -165,6 +169,49 @@ def one_run(command: list[str], first_line: re.Pattern[str] = FIRST_ROW,
     return first
 
 
+# --imports: what each side imports before its first episode. Building a PyTorch optimizer
+# imports torch._dynamo (Optimizer.add_param_group is wrapped by torch._disable_dynamo),
+# which both SB3 and RLlib's learner do before sampling.
+IMPORTS = {
+    "interpreter": "pass",
+    "torch": "import torch",
+    "torch + optimizer": "import torch, torch._dynamo",
+    "SB3 (+ optimizer)": "import stable_baselines3, torch._dynamo",
+    "ray": "import ray",
+    "RLlib PPO": "import ray.rllib.algorithms.ppo",
+    "RLlib PPO (+ optimizer)": "import ray.rllib.algorithms.ppo, torch._dynamo",
+    "rlscale library + RLlib PPO (+ optimizer)":
+        "import rlscale.runners.launch, ray.rllib.algorithms.ppo, torch._dynamo",
+}
+
+
+def import_seconds(statement: str) -> tuple[float, float]:
+    """CPU seconds (user + system, its children's included) and wall seconds of a fresh
+    interpreter running ``statement``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", statement])
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed (exit {proc.returncode}): python -c {statement!r}")
+    return usage.ru_utime + usage.ru_stime, time.perf_counter() - start
+
+
+def imports_table(runs: int) -> str:
+    """The median CPU and wall seconds of each of :data:`IMPORTS`, alternating."""
+    got: dict[str, list[tuple[float, float]]] = {name: [] for name in IMPORTS}
+    for _ in range(runs):
+        for name, statement in IMPORTS.items():
+            got[name].append(import_seconds(statement))
+    lines = [f"a fresh interpreter's imports, {runs} runs each, alternating, "
+             f"{len(os.sched_getaffinity(0))} cores, load {os.getloadavg()[0]:.1f} at the end "
+             "(median CPU s, median wall s):"]
+    for name, taken in got.items():
+        cpu, wall = (statistics.median(x) for x in zip(*taken, strict=True))
+        lines.append(f"  {cpu:5.2f}  {wall:5.2f}  {name}")
+    return "\n".join(lines)
+
+
 def rlscale_command(env: str, output: str, name: str, extra: list[str]) -> list[str]:
     return [sys.executable, "-m", "rlscale", "train", "--env", env, "--stop-iters", "1",
             "--output", output, "--name", name, *extra]
@@ -221,8 +268,16 @@ def main() -> None:
     parser.add_argument("--baseline-tree", type=Path,
                         help="one more contestant: the same runs from this source tree of "
                              "rlscale (e.g. an earlier commit's, `git archive`d), to compare")
+    parser.add_argument("--imports", action="store_true",
+                        help="instead: the CPU and wall seconds of each side's imports")
     parser.add_argument("--out", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
+    if args.imports:
+        text = imports_table(args.runs)
+        print(text)
+        if args.out:
+            args.out.write_text(text + "\n")
+        return
     if args.baseline_tree and args.in_process:
         parser.error("--baseline-tree runs processes: not with --in-process")
     common = [a for p in args.env_package for a in ("--env-package", p)]
