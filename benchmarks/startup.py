@@ -39,6 +39,7 @@ measured too, and load drifts hit both paths alike).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import statistics
@@ -327,9 +328,10 @@ def main() -> None:
     for engine, marks in [(e, m) for e, m in phases.items() if m]:
         lines.append(f"  {engine}, median second at which each phase ended (and the main "
                      "process's CPU seconds by then):")
-        lines += [f"    {statistics.median(w for w, _ in at):6.2f} s  (CPU "
-                  f"{statistics.median(c for _, c in at):5.2f} s)  {phase}"
-                  for phase, at in marks.items()]
+        for phase, at in marks.items():
+            wall, cpu_then = (statistics.median(x) for x in zip(*at, strict=True))
+            cpu_text = "" if math.isnan(cpu_then) else f"(CPU {cpu_then:5.2f} s)  "
+            lines.append(f"    {wall:6.2f} s  {cpu_text}{phase}")
     for engine, used in [(e, u) for e, u in cpu.items() if u]:
         lines.append(f"  {engine}, median CPU seconds of each process at the first iteration "
                      "(SB3: update):")
