@@ -33,7 +33,9 @@ def _shown_when_asked(caplog: pytest.LogCaptureFixture,
     mark("experiment resolved")
     mark("first iteration")
     lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
-    assert [re.sub(r"^[\d.]+ s: ", "", line) for line in lines] == [
+    assert [re.sub(r"^[\d.]+ s \(CPU [\d.]+ s\): ", "", line) for line in lines] == [
         "experiment resolved", "first iteration"]
-    first, second = (float(line.split(" s:")[0]) for line in lines)
+    first, second = (float(line.split(" s ")[0]) for line in lines)
     assert 0.0 <= first <= second
+    cpu_first, cpu_second = (float(line.split("CPU ")[1].split(" s)")[0]) for line in lines)
+    assert 0.0 < cpu_first <= cpu_second

@@ -23,6 +23,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from rlscale.startup_times import mark
+
 log = logging.getLogger(__name__)
 
 _PROBE = "rlscale_started"
@@ -62,6 +64,7 @@ class StartingRunners:
         group = EnvRunnerGroup(env_creator=algorithm.env_creator, config=starting,
                                local_env_runner=False, logdir=algorithm.logdir)
         group.foreach_env_runner_async(_own_handle, tag=_PROBE)
+        mark("the planned env runners asked for (the main process samples meanwhile)")
         return cls(group, int(config.num_env_runners), {})
 
     def poll(self) -> bool:
