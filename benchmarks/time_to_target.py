@@ -204,7 +204,9 @@ def main() -> None:
                         help=f"comma-separated (default: {CLASSIC_CONTESTANTS}; on the slow "
                              f"simulator {SLOW_CONTESTANTS}); also: {GENERIC}, {ASYNC}, "
                              f"{', '.join(ENGINES)}")
-    parser.add_argument("--out", default=str(HERE / "results" / "time_to_target.md"))
+    parser.add_argument("--out", default=None, help="Markdown file for the tables (default: "
+                        "results/time_to_target-<UTC time>.md, a new file per run: a run "
+                        "never overwrites an earlier one's)")
     args = parser.parse_args()
 
     costs = [float(x) for x in args.step_costs.split(",") if x.strip()]
@@ -292,9 +294,12 @@ def main() -> None:
     lines.append(f"Load averages at the end: {load()}")
     text = "\n".join(lines)
     print("\n" + text)
-    out = Path(args.out)
+    stamp = time.strftime("%Y-%m-%dT%H%M%SZ", time.gmtime())
+    out = Path(args.out) if args.out else HERE / "results" / f"time_to_target-{stamp}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text + "\n")
+    tmp.replace(out)
     print(f"written to {out}")
 
 
