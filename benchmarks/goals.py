@@ -95,7 +95,9 @@ def median_startup(runs: list[dict]) -> float | None:
 
 def scaling_check(cost_ms: float, cores: tuple[int, int] = (1, 2)) -> list[dict[str, Any]]:
     """A run at each core count on the slow simulator; each run's figures predict the
-    other's env steps/s (rlscale.runners.predict), compared with what it measured."""
+    other's env steps/s (rlscale.runners.predict), compared with what it measured: end to
+    end, and the sampling phase alone (seconds per iteration, as the run recorded it; what
+    the model's core and runner terms predict, whatever the learner's time did)."""
     import rlscale
     from rlscale.algos.scaling import pilot_from_throughput
     from rlscale.runners.predict import predict_scaling
@@ -115,21 +117,31 @@ def scaling_check(cost_ms: float, cores: tuple[int, int] = (1, 2)) -> list[dict[
             total = (summary.throughput or {}).get("total") or {}
             measured = (pilot.batch * pilot.iterations / float(total["iteration_s"])
                         if pilot and total.get("iteration_s") else None)
-            runs[n] = (exp, measured)
+            sampling = (float(total["sampling_s"]) / pilot.iterations
+                        if pilot and total.get("sampling_s") else None)
+            runs[n] = (exp, measured, sampling, ttt.load())
             print(f"scaling: {n} core(s) measured {measured or float('nan'):,.0f} env steps/s "
-                  f"load {ttt.load()}", flush=True)
-        for n, (exp, _) in runs.items():
+                  f"(sampling {sampling or float('nan'):.3f} s an iteration) load {runs[n][3]}",
+                  flush=True)
+        for n, (exp, *_) in runs.items():
             # The env check measures the step time the plan of each point goes by.
             report = predict_scaling(exp, resume=True, max_cores=max(cores))
-            for other, (_, measured) in runs.items():
+            for other, (_, measured, sampling, load) in runs.items():
                 point = next(p for p in report.cores if p.cores == other)
-                error = (point.steps_per_s / measured - 1) if measured else None
                 rows.append({"env": env, "pilot_cores": n, "cores": other,
                              "predicted": round(point.steps_per_s, 1),
                              "measured": None if measured is None else round(measured, 1),
-                             "error": None if error is None else round(error, 3),
-                             "bound": point.bound.value})
+                             "error": _error(point.steps_per_s, measured),
+                             "sampling_s_predicted": round(point.sampling_s, 4),
+                             "sampling_s_measured": None if sampling is None
+                             else round(sampling, 4),
+                             "sampling_error": _error(point.sampling_s, sampling),
+                             "bound": point.bound.value, "load": load})
     return rows
+
+
+def _error(predicted: float, measured: float | None) -> float | None:
+    return None if not measured else round(predicted / measured - 1, 3)
 
 
 def goals_of(result: dict[str, Any]) -> list[dict[str, Any]]:

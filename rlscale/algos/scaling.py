@@ -3,8 +3,14 @@ the throughput figures of a short pilot run (``summary.json``'s ``throughput``).
 
 The model, per iteration of a ``B``-step batch spread over ``p`` sampling processes:
 
-- sampling ``S = B / (p * r)``, ``r`` one process's env steps/s while it samples (measured);
+- sampling ``S = B / (p * r)``, ``r`` one process's env steps/s while it samples;
   processes beyond the node's cores share them, each at ``r * cores / processes``,
+- ``1 / r``, one env step of a process sampling ``k`` envs, is ``(e + v / k) * f``: ``e``
+  the env's own step (the env check's measured step time), ``v`` what a step of the whole
+  vector env costs besides (the policy's forward pass, connectors, episode bookkeeping:
+  shared by its ``k`` envs) and ``f`` :data:`REMOTE_SAMPLING_COST` for a remote env runner
+  (1 for the main process). ``v`` comes from the pilot: its measured ``r``, its ``k``, ``e``
+  and ``f``. More runners over the same envs give each fewer, and so a dearer step,
 - learning ``L = l * B``, ``l`` the learner's seconds per env step of the batch (measured),
 - overhead ``W = w + n * B * bytes / bandwidth``: ``w`` the driver's per-iteration rest
   (weight syncs, metrics: measured), plus, for the ``n``-th share of the batch sampled on
@@ -34,6 +40,9 @@ from rlscale.algos.plan import Node, ResourcePlan
 # The network a cluster's nodes talk over when nothing better is known: 10 Gbit/s Ethernet,
 # at the ~1 GB/s Ray's object transfers reach on it.
 NETWORK_BYTES_PER_S = 1.0e9
+# A remote env runner's step over the main process's, same envs: measured in CPU seconds of
+# sample() (rlscale.algos.throughput), see docs/scaling.md.
+REMOTE_SAMPLING_COST = 1.2
 # What doubling the cores must add to the predicted steps/s to be worth it.
 KNEE_GAIN = 0.05
 MAX_CORES = 1024
@@ -57,6 +66,27 @@ class Pilot:
     batch: int  # env steps per iteration
     processes: int  # sampling processes of the pilot
     iterations: int  # timed iterations the figures come from
+    # How the pilot sampled (None: not known; then every process is taken to step at the
+    # pilot's rate): the env's own step time (s), the envs of each sampling process and
+    # whether they were remote env runners.
+    env_step_s: float | None = None
+    envs_per_process: int = 0
+    remote: bool | None = None
+
+    def step_s(self, envs: int, remote: bool) -> float:
+        """Seconds one env step takes a process sampling ``envs`` envs (a remote env runner
+        or the main process) while it has a core to itself."""
+        measured = 1.0 / self.steps_per_process_s
+        if self.remote is None:
+            return measured
+        own = REMOTE_SAMPLING_COST if self.remote else 1.0
+        there = REMOTE_SAMPLING_COST if remote else 1.0
+        base = measured / own  # the pilot's step as the main process would take it
+        if self.env_step_s is None or self.envs_per_process <= 0 or envs <= 0:
+            return base * there
+        env = min(self.env_step_s, base)
+        vector = self.envs_per_process * (base - env)  # a step of the vector env, besides
+        return (env + vector / envs) * there
 
     @property
     def steps_per_s(self) -> float:
@@ -82,9 +112,12 @@ class Point:
     bound: Bound
 
 
-def pilot_from_throughput(throughput: Mapping[str, Any] | None) -> Pilot | None:
+def pilot_from_throughput(throughput: Mapping[str, Any] | None,
+                          plan: ResourcePlan | None = None) -> Pilot | None:
     """The model's inputs from a run's ``summary.json`` ``throughput`` (see
-    rlscale.results.throughput), or None when it timed no iteration. Pure function."""
+    rlscale.results.throughput) and the run's ``plan`` (how it sampled: without it, every
+    process is taken to step at the pilot's rate), or None when it timed no iteration.
+    Pure function."""
     total = (throughput or {}).get("total") or {}
     last = (throughput or {}).get("last") or {}
     iterations = int(total.get("iterations") or 0)
@@ -97,11 +130,17 @@ def pilot_from_throughput(throughput: Mapping[str, Any] | None) -> Pilot | None:
     # Every iteration samples about one batch: steps per process over the mean sampling
     # time (the slowest process's, as the iteration waits for it).
     per_process = batch / processes / (sampling / iterations)
+    how: dict[str, Any] = {}
+    if plan is not None:
+        step_us = plan.env_step_time_us
+        how = {"env_step_s": None if step_us is None else step_us / 1e6,
+               "envs_per_process": plan.num_envs_per_env_runner,
+               "remote": plan.num_env_runners > 0}
     return Pilot(
         steps_per_process_s=per_process,
         learning_s_per_step=float(total.get("learning_s") or 0.0) / iterations / batch,
         overhead_s=float(total.get("waiting_s") or 0.0) / iterations,
-        batch=batch, processes=processes, iterations=iterations,
+        batch=batch, processes=processes, iterations=iterations, **how,
     )
 
 
@@ -125,11 +164,13 @@ def predict_point(pilot: Pilot, plan: ResourcePlan, batch: int, *, nodes: Sequen
         cores = node.cpus if node is not None else count
         # A synchronous main process learns while its runners wait: they share no core.
         share = min(1.0, cores / count)
-        rates.extend([pilot.steps_per_process_s * share] * count)
+        step_s = pilot.step_s(plan.num_envs_per_env_runner, bool(plan.num_env_runners))
+        rates.extend([share / step_s] * count)
         if not where.main_process:
             remote_processes += count
     if not rates:
-        rates = [pilot.steps_per_process_s] * processes
+        rates = [1.0 / pilot.step_s(plan.num_envs_per_env_runner,
+                                    bool(plan.num_env_runners))] * processes
     per_process_steps = batch / len(rates)
     sampling_s = max(per_process_steps / r for r in rates)
     learning_s = pilot.learning_s_per_step * batch

@@ -9,6 +9,7 @@ import pytest
 
 from rlscale.algos.plan import Node, ResourcePlan, plan_resources, scale_batch
 from rlscale.algos.scaling import (
+    REMOTE_SAMPLING_COST,
     Bound,
     Pilot,
     Point,
@@ -50,6 +51,40 @@ def test_pilot_from_a_runs_throughput() -> None:
     assert pilot.steps_per_s == pytest.approx(1500.0)
     assert pilot_from_throughput(None) is None
     assert pilot_from_throughput({"total": {"iterations": 0}}) is None
+
+
+def test_fewer_envs_per_runner_and_remote_runners_make_a_step_dearer() -> None:
+    # A 1-core pilot: the main process sampled 8 envs at 1,600 steps/s (0.625 ms a step),
+    # of which the env's own step is 0.5 ms: a step of the vector env costs 1 ms besides.
+    plan = _planner()([Node(name="node", cpus=1)], 1)[0]
+    assert (plan.num_env_runners, plan.num_envs_per_env_runner) == (0, 8)
+    throughput = {"total": {"iterations": 2, "iteration_s": 4.0, "sampling_s": 3.75,
+                            "learning_s": 0.2, "waiting_s": 0.05},
+                  "last": {"nodes": [{"node": "n", "sampling_processes": 1,
+                                      "env_steps": 3000}]}}
+    pilot = pilot_from_throughput(throughput, plan)
+    assert pilot is not None
+    assert (pilot.env_step_s, pilot.envs_per_process, pilot.remote) == (0.0005, 8, False)
+    assert pilot.step_s(8, remote=False) == pytest.approx(0.625e-3)
+    # 2 cores: 2 remote runners of 4 envs each, each step (0.5 + 1 / 4 ms) x the remote
+    # runner's cost: 1,500 steps each in 1.125 s, not the 0.9375 s of the pilot's rate.
+    (two,) = predict_cores(pilot, _planner(), [2], synchronous=True, bytes_per_step=20.0)
+    assert (two.env_runners, two.batch) == (2, 3000)
+    assert two.sampling_s == pytest.approx(1500 * 0.75e-3 * REMOTE_SAMPLING_COST)
+    # The other way round: that run's figures give the pilot's step back.
+    plan2 = _planner()([Node(name="node", cpus=2)], 2)[0]
+    sampled = two.sampling_s * 2
+    back = pilot_from_throughput(
+        {"total": {**throughput["total"], "sampling_s": sampled},
+         "last": {"nodes": [{"node": "n", "sampling_processes": 2, "env_steps": 3000}]}},
+        plan2)
+    assert back is not None and back.remote is True
+    assert back.step_s(8, remote=False) == pytest.approx(0.625e-3)
+    # An env check slower than the whole step (a loaded machine): no vector term.
+    slow = Pilot(steps_per_process_s=1000.0, learning_s_per_step=0.0, overhead_s=0.0,
+                 batch=1000, processes=1, iterations=1, env_step_s=0.002,
+                 envs_per_process=8, remote=False)
+    assert slow.step_s(1, remote=False) == pytest.approx(1e-3)
 
 
 def test_more_cores_sample_faster_until_the_learner_bounds() -> None:
