@@ -256,13 +256,21 @@ def size_job(knee_cores: int, node_points: Sequence[Point], node_cpus: int) -> J
     """The allocation the prediction supports: ``knee_cores`` (the one-node knee) cores of
     one node when they fit in it; else the node count past which more nodes buy nothing,
     by the same rule over ``node_points`` (the prediction at 1, 2, 4, ... nodes of
-    ``node_cpus`` cores). Pure function."""
+    ``node_cpus`` cores), and never past the first whose bound is not the env: the node
+    counts are capped by the predicted bound. Pure function."""
     if knee_cores <= node_cpus:
         return JobSize(1, knee_cores, f"more cores buy nothing past {knee_cores} on one node "
                        f"(doubling them adds less than {KNEE_GAIN:.0%} to the predicted "
                        "env steps/s)")
     points = sorted(node_points, key=lambda p: p.nodes)
     for here, more in zip(points, points[1:], strict=False):
+        if here.bound is not Bound.ENV:
+            # Sampling no longer takes longest: more nodes shorten only the sampling (and
+            # grow a batch the plan scales with the envs, which buys steps/s by changing
+            # the learning, not by speed).
+            return JobSize(here.nodes, node_cpus, f"at {here.nodes} node(s) the run is "
+                           f"predicted {here.bound.value}-bound ({here.steps_per_s:,.0f} env "
+                           "steps/s): more nodes would shorten only the sampling")
         if more.steps_per_s < (1 + KNEE_GAIN) * here.steps_per_s:
             return JobSize(here.nodes, node_cpus, f"{more.nodes} nodes would add less than "
                            f"{KNEE_GAIN:.0%} to the predicted {here.steps_per_s:,.0f} env "

@@ -157,10 +157,10 @@ def test_predict_from_a_trained_runs_figures(trained_run: Path, cli) -> None:
     assert sorted(p.name for p in trained_run.iterdir()) == before
 
 
-def _node_point(nodes: int, steps_per_s: float) -> Point:
+def _node_point(nodes: int, steps_per_s: float, bound: Bound = Bound.ENV) -> Point:
     return Point(cores=16 * nodes, nodes=nodes, env_runners=15 * nodes, batch=4096,
                  sampling_s=1.0, learning_s=0.5, overhead_s=0.1, network_s=0.05,
-                 iteration_s=1.65, steps_per_s=steps_per_s, bound=Bound.LEARNER)
+                 iteration_s=1.65, steps_per_s=steps_per_s, bound=bound)
 
 
 def test_a_job_is_sized_at_the_knee() -> None:
@@ -175,7 +175,15 @@ def test_a_job_is_sized_at_the_knee() -> None:
     size = size_job(64, points, node_cpus=16)
     assert (size.nodes, size.cpus_per_node) == (2, 16)
     assert size.reason == ("4 nodes would add less than 5% to the predicted 1,900 env steps/s "
-                           "of 2 (learner-bound)")
+                           "of 2 (env-bound)")
+    # Capped by the bound: past the first count where sampling no longer takes longest,
+    # however much more a growing batch would add.
+    bound = [_node_point(1, 1000.0), _node_point(2, 1900.0, Bound.LEARNER),
+             _node_point(4, 3000.0, Bound.LEARNER), _node_point(8, 5000.0, Bound.NETWORK)]
+    size = size_job(64, bound, node_cpus=16)
+    assert (size.nodes, size.cpus_per_node) == (2, 16)
+    assert size.reason == ("at 2 node(s) the run is predicted learner-bound (1,900 env "
+                           "steps/s): more nodes would shorten only the sampling")
     # Every doubling still pays: the largest count predicted.
     size = size_job(64, points[:2], node_cpus=16)
     assert (size.nodes, size.cpus_per_node) == (2, 16)
