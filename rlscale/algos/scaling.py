@@ -5,12 +5,13 @@ The model, per iteration of a ``B``-step batch spread over ``p`` sampling proces
 
 - sampling ``S = B / (p * r)``, ``r`` one process's env steps/s while it samples;
   processes beyond the node's cores share them, each at ``r * cores / processes``,
-- ``1 / r``, one env step of a process sampling ``k`` envs, is ``(e + v / k) * f``: ``e``
+- ``1 / r``, one env step of a process sampling ``k`` envs, is ``e + f * v / k``: ``e``
   the env's own step (the env check's measured step time), ``v`` what a step of the whole
-  vector env costs besides (the policy's forward pass, connectors, episode bookkeeping:
-  shared by its ``k`` envs) and ``f`` :data:`REMOTE_SAMPLING_COST` for a remote env runner
-  (1 for the main process). ``v`` comes from the pilot: its measured ``r``, its ``k``, ``e``
-  and ``f``. More runners over the same envs give each fewer, and so a dearer step,
+  vector env costs the main process besides (the policy's forward pass, connectors,
+  episode bookkeeping: shared by its ``k`` envs) and ``f`` :data:`REMOTE_VECTOR_COST` for a
+  remote env runner (1 for the main process). ``v`` comes from the pilot: its measured
+  ``r``, its ``k``, ``e`` and ``f``. More runners over the same envs give each fewer, and so
+  a dearer step,
 - learning ``L = l * B``, ``l`` the learner's seconds per env step of the batch (measured),
 - overhead ``W = w + n * B * bytes / bandwidth``: ``w`` the driver's per-iteration rest
   (weight syncs, metrics: measured), plus, for the ``n``-th share of the batch sampled on
@@ -40,9 +41,10 @@ from rlscale.algos.plan import Node, ResourcePlan
 # The network a cluster's nodes talk over when nothing better is known: 10 Gbit/s Ethernet,
 # at the ~1 GB/s Ray's object transfers reach on it.
 NETWORK_BYTES_PER_S = 1.0e9
-# A remote env runner's step over the main process's, same envs: measured in CPU seconds of
-# sample() (rlscale.algos.throughput), see docs/scaling.md.
-REMOTE_SAMPLING_COST = 1.2
+# What a step of the vector env costs a remote env runner, besides its envs' own steps, over
+# what it costs the main process: measured in CPU seconds of sample()
+# (rlscale.algos.throughput), see docs/scaling.md.
+REMOTE_VECTOR_COST = 2.0
 # What doubling the cores must add to the predicted steps/s to be worth it.
 KNEE_GAIN = 0.05
 MAX_CORES = 1024
@@ -77,16 +79,12 @@ class Pilot:
         """Seconds one env step takes a process sampling ``envs`` envs (a remote env runner
         or the main process) while it has a core to itself."""
         measured = 1.0 / self.steps_per_process_s
-        if self.remote is None:
+        if self.remote is None or self.env_step_s is None or self.envs_per_process <= 0:
             return measured
-        own = REMOTE_SAMPLING_COST if self.remote else 1.0
-        there = REMOTE_SAMPLING_COST if remote else 1.0
-        base = measured / own  # the pilot's step as the main process would take it
-        if self.env_step_s is None or self.envs_per_process <= 0 or envs <= 0:
-            return base * there
-        env = min(self.env_step_s, base)
-        vector = self.envs_per_process * (base - env)  # a step of the vector env, besides
-        return (env + vector / envs) * there
+        env = min(self.env_step_s, measured)
+        # A step of the whole vector env besides its envs' own, as the main process takes it.
+        vector = self.envs_per_process * (measured - env) / _vector_cost(self.remote)
+        return env + vector * _vector_cost(remote) / max(envs, 1)
 
     @property
     def steps_per_s(self) -> float:
@@ -189,6 +187,10 @@ def predict_point(pilot: Pilot, plan: ResourcePlan, batch: int, *, nodes: Sequen
         learning_s=learning_s, overhead_s=pilot.overhead_s, network_s=network_s,
         iteration_s=iteration_s, steps_per_s=batch / iteration_s, bound=bound,
     )
+
+
+def _vector_cost(remote: bool) -> float:
+    return REMOTE_VECTOR_COST if remote else 1.0
 
 
 # Plans a point: the nodes of the run and its total cores -> the plan and its batch.

@@ -9,7 +9,7 @@ import pytest
 
 from rlscale.algos.plan import Node, ResourcePlan, plan_resources, scale_batch
 from rlscale.algos.scaling import (
-    REMOTE_SAMPLING_COST,
+    REMOTE_VECTOR_COST,
     Bound,
     Pilot,
     Point,
@@ -66,11 +66,13 @@ def test_fewer_envs_per_runner_and_remote_runners_make_a_step_dearer() -> None:
     assert pilot is not None
     assert (pilot.env_step_s, pilot.envs_per_process, pilot.remote) == (0.0005, 8, False)
     assert pilot.step_s(8, remote=False) == pytest.approx(0.625e-3)
-    # 2 cores: 2 remote runners of 4 envs each, each step (0.5 + 1 / 4 ms) x the remote
-    # runner's cost: 1,500 steps each in 1.125 s, not the 0.9375 s of the pilot's rate.
+    # 2 cores: 2 remote runners of 4 envs each, each step 0.5 ms + the remote runner's
+    # dearer vector step over 4 envs: 1,500 steps each in 1.5 s, not the 0.9375 s of the
+    # pilot's rate.
+    assert REMOTE_VECTOR_COST == 2.0
     (two,) = predict_cores(pilot, _planner(), [2], synchronous=True, bytes_per_step=20.0)
     assert (two.env_runners, two.batch) == (2, 3000)
-    assert two.sampling_s == pytest.approx(1500 * 0.75e-3 * REMOTE_SAMPLING_COST)
+    assert two.sampling_s == pytest.approx(1500 * (0.5e-3 + 2.0 * 1e-3 / 4))
     # The other way round: that run's figures give the pilot's step back.
     plan2 = _planner()([Node(name="node", cpus=2)], 2)[0]
     sampled = two.sampling_s * 2
