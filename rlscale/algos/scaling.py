@@ -9,9 +9,10 @@ The model, per iteration of a ``B``-step batch spread over ``p`` sampling proces
   the env's own step (the env check's measured step time), ``v`` what a step of the whole
   vector env costs the main process besides (the policy's forward pass, connectors,
   episode bookkeeping: shared by its ``k`` envs) and ``f`` :data:`REMOTE_VECTOR_COST` for a
-  remote env runner (1 for the main process). ``v`` comes from the pilot: its measured
-  ``r``, its ``k``, ``e`` and ``f``. More runners over the same envs give each fewer, and so
-  a dearer step,
+  remote env runner (1 for the main process). ``v`` comes from the pilot: its CPU seconds
+  per step (wall-clock where not recorded), its ``k``, ``e`` and ``f``; a point's step is
+  the pilot's measured one times the model's step there over the model's step of the
+  pilot. More runners over the same envs give each fewer, and so a dearer step,
 - learning ``L = l * B``, ``l`` the learner's seconds per env step of the batch (measured),
 - overhead ``W = w + n * B * bytes / bandwidth``: ``w`` the driver's per-iteration rest
   (weight syncs, metrics: measured), plus, for the ``n``-th share of the batch sampled on
@@ -74,17 +75,24 @@ class Pilot:
     env_step_s: float | None = None
     envs_per_process: int = 0
     remote: bool | None = None
+    # CPU seconds one env step took a sampling process (None: not recorded).
+    cpu_step_s: float | None = None
 
     def step_s(self, envs: int, remote: bool) -> float:
         """Seconds one env step takes a process sampling ``envs`` envs (a remote env runner
-        or the main process) while it has a core to itself."""
+        or the main process), at the pilot's pace: its measured step times the model's
+        step there over the model's step of the pilot."""
         measured = 1.0 / self.steps_per_process_s
         if self.remote is None or self.env_step_s is None or self.envs_per_process <= 0:
             return measured
-        env = min(self.env_step_s, measured)
+        # The model's terms from the pilot's CPU per step where recorded: other work on the
+        # machine stretches the wall-clock step, which would all count as vector-env cost.
+        own = self.cpu_step_s or measured
+        env = min(self.env_step_s, own)
         # A step of the whole vector env besides its envs' own, as the main process takes it.
-        vector = self.envs_per_process * (measured - env) / _vector_cost(self.remote)
-        return env + vector * _vector_cost(remote) / max(envs, 1)
+        vector = self.envs_per_process * (own - env) / _vector_cost(self.remote)
+        there = env + vector * _vector_cost(remote) / max(envs, 1)
+        return measured * there / own
 
     @property
     def steps_per_s(self) -> float:
@@ -128,12 +136,13 @@ def pilot_from_throughput(throughput: Mapping[str, Any] | None,
     # Every iteration samples about one batch: steps per process over the mean sampling
     # time (the slowest process's, as the iteration waits for it).
     per_process = batch / processes / (sampling / iterations)
-    how: dict[str, Any] = {}
+    cpu = float(total.get("sampling_cpu_s") or 0.0)
+    how: dict[str, Any] = {"cpu_step_s": cpu / (batch * iterations) if cpu > 0 else None}
     if plan is not None:
         step_us = plan.env_step_time_us
-        how = {"env_step_s": None if step_us is None else step_us / 1e6,
-               "envs_per_process": plan.num_envs_per_env_runner,
-               "remote": plan.num_env_runners > 0}
+        how.update(env_step_s=None if step_us is None else step_us / 1e6,
+                   envs_per_process=plan.num_envs_per_env_runner,
+                   remote=plan.num_env_runners > 0)
     return Pilot(
         steps_per_process_s=per_process,
         learning_s_per_step=float(total.get("learning_s") or 0.0) / iterations / batch,

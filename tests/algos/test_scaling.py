@@ -82,6 +82,15 @@ def test_fewer_envs_per_runner_and_remote_runners_make_a_step_dearer() -> None:
         plan2)
     assert back is not None and back.remote is True
     assert back.step_s(8, remote=False) == pytest.approx(0.625e-3)
+    # A loaded machine stretched the pilot's wall-clock step to 1.25 ms while its CPU per
+    # step stayed 0.625 ms: the terms come from the CPU (not 6 ms of vector step), the pace
+    # from the wall clock: (0.5 + 2 x 1 / 4) x 1.25 / 0.625 ms.
+    loaded = pilot_from_throughput(
+        {"total": {**throughput["total"], "sampling_s": 7.5, "sampling_cpu_s": 3.75},
+         "last": throughput["last"]}, plan)
+    assert loaded is not None and loaded.cpu_step_s == pytest.approx(0.625e-3)
+    assert loaded.step_s(4, remote=True) == pytest.approx(2.0e-3)
+    assert loaded.step_s(8, remote=False) == pytest.approx(1.25e-3)
     # An env check slower than the whole step (a loaded machine): no vector term.
     slow = Pilot(steps_per_process_s=1000.0, learning_s_per_step=0.0, overhead_s=0.0,
                  batch=1000, processes=1, iterations=1, env_step_s=0.002,
