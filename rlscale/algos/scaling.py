@@ -45,7 +45,7 @@ NETWORK_BYTES_PER_S = 1.0e9
 # What a step of the vector env costs a remote env runner, besides its envs' own steps, over
 # what it costs the main process: measured in CPU seconds of sample()
 # (rlscale.algos.throughput), see docs/scaling.md.
-REMOTE_VECTOR_COST = 2.0
+REMOTE_VECTOR_COST = 1.3
 # What doubling the cores must add to the predicted steps/s to be worth it.
 KNEE_GAIN = 0.05
 MAX_CORES = 1024
