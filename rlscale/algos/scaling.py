@@ -49,6 +49,9 @@ REMOTE_VECTOR_COST = 1.3
 # What doubling the cores must add to the predicted steps/s to be worth it.
 KNEE_GAIN = 0.05
 MAX_CORES = 1024
+# What more nodes must still be able to add (over a point's steps/s, up to what the rest of
+# its iteration allows) for size_job to look past it.
+CEILING_GAIN = 0.10
 
 
 class Bound(str, enum.Enum):
@@ -267,21 +270,24 @@ def size_job(knee_cores: int, node_points: Sequence[Point], node_cpus: int) -> J
     """The allocation the prediction supports: ``knee_cores`` (the one-node knee) cores of
     one node when they fit in it; else the node count past which more nodes buy nothing,
     by the same rule over ``node_points`` (the prediction at 1, 2, 4, ... nodes of
-    ``node_cpus`` cores), and never past the first whose bound is not the env: the node
-    counts are capped by the predicted bound. Pure function."""
+    ``node_cpus`` cores), and never past the first that is not env-bound and within
+    :data:`CEILING_GAIN` of the steps/s its learner, driver and network allow (the batch
+    over their time, sampling taking none): the node counts are capped by the predicted
+    bound. Pure function."""
     if knee_cores <= node_cpus:
         return JobSize(1, knee_cores, f"more cores buy nothing past {knee_cores} on one node "
                        f"(doubling them adds less than {KNEE_GAIN:.0%} to the predicted "
                        "env steps/s)")
     points = sorted(node_points, key=lambda p: p.nodes)
     for here, more in zip(points, points[1:], strict=False):
-        if here.bound is not Bound.ENV:
-            # Sampling no longer takes longest: more nodes shorten only the sampling (and
-            # grow a batch the plan scales with the envs, which buys steps/s by changing
-            # the learning, not by speed).
+        ceiling = here.batch / (here.learning_s + here.overhead_s + here.network_s)
+        if here.bound is not Bound.ENV and ceiling < (1 + CEILING_GAIN) * here.steps_per_s:
+            # Sampling no longer takes longest, and however fast it got, the rest of the
+            # iteration (the learner's, the driver's, the network's) would stay.
             return JobSize(here.nodes, node_cpus, f"at {here.nodes} node(s) the run is "
                            f"predicted {here.bound.value}-bound ({here.steps_per_s:,.0f} env "
-                           "steps/s): more nodes would shorten only the sampling")
+                           f"steps/s): no more nodes could add {CEILING_GAIN:.0%} (the "
+                           f"{here.bound.value} allows {ceiling:,.0f})")
         if more.steps_per_s < (1 + KNEE_GAIN) * here.steps_per_s:
             return JobSize(here.nodes, node_cpus, f"{more.nodes} nodes would add less than "
                            f"{KNEE_GAIN:.0%} to the predicted {here.steps_per_s:,.0f} env "

@@ -187,14 +187,15 @@ def test_a_job_is_sized_at_the_knee() -> None:
     assert (size.nodes, size.cpus_per_node) == (2, 16)
     assert size.reason == ("4 nodes would add less than 5% to the predicted 1,900 env steps/s "
                            "of 2 (env-bound)")
-    # Capped by the bound: past the first count where sampling no longer takes longest,
-    # however much more a growing batch would add.
-    bound = [_node_point(1, 1000.0), _node_point(2, 1900.0, Bound.LEARNER),
-             _node_point(4, 3000.0, Bound.LEARNER), _node_point(8, 5000.0, Bound.NETWORK)]
+    # Capped by the bound: at the first count that is learner-bound and within 10% of the
+    # 4,096 / (0.5 + 0.1 + 0.05) s the learner, driver and network allow, however much more
+    # a growing batch would add.
+    bound = [_node_point(1, 1000.0), _node_point(2, 5000.0, Bound.LEARNER),
+             _node_point(4, 6000.0, Bound.LEARNER), _node_point(8, 9000.0, Bound.NETWORK)]
     size = size_job(64, bound, node_cpus=16)
-    assert (size.nodes, size.cpus_per_node) == (2, 16)
-    assert size.reason == ("at 2 node(s) the run is predicted learner-bound (1,900 env "
-                           "steps/s): more nodes would shorten only the sampling")
+    assert (size.nodes, size.cpus_per_node) == (4, 16)
+    assert size.reason == ("at 4 node(s) the run is predicted learner-bound (6,000 env "
+                           "steps/s): no more nodes could add 10% (the learner allows 6,302)")
     # Every doubling still pays: the largest count predicted.
     size = size_job(64, points[:2], node_cpus=16)
     assert (size.nodes, size.cpus_per_node) == (2, 16)
