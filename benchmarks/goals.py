@@ -4,6 +4,7 @@ How to run (from the repository root, after `make install` and
 `pip install -r benchmarks/requirements.txt` for SB3):
     .venv/bin/python benchmarks/goals.py                       # the issue's run: 5 seeds
     .venv/bin/python benchmarks/goals.py --seeds 1 --cap 60 --envs CartPole-v1
+    .venv/bin/python benchmarks/goals.py --seeds 0 --envs "" --step-costs ""  # scaling only
 then render the page: .venv/bin/python benchmarks/render_page.py
 What to expect: progress lines as benchmarks/time_to_target.py prints them, then the goals
 table, and ``benchmarks/results/goals-<UTC time>.json`` holding every run's figures, each
@@ -35,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +100,11 @@ def median_startup(runs: list[dict]) -> float | None:
 
 def scaling_check(cost_ms: float, cores: tuple[int, int] = (1, 2)) -> list[dict[str, Any]]:
     """A run at each core count on the slow simulator; each run's figures predict the
-    other's env steps/s (rlscale.runners.predict), compared with what it measured."""
+    other's env steps/s (rlscale.runners.predict), compared with what it measured: end to
+    end, the sampling phase alone (seconds per iteration, as the run recorded it) and the
+    CPU milliseconds per env step of its sampling processes (the model's step term on the
+    figure other work on the machine barely changes)."""
     import rlscale
-    from rlscale.algos.scaling import pilot_from_throughput
     from rlscale.runners.predict import predict_scaling
 
     env = slow_sim.env_id(cost_ms)
@@ -113,26 +117,53 @@ def scaling_check(cost_ms: float, cores: tuple[int, int] = (1, 2)) -> list[dict[
                    # every timed iteration sampled as planned (by the env runners, if any)
                    "resources": {"num_cpus": n, "sample_at_once": False},
                    "stop": {"iters": SCALING_ITERS}, "checkpoint": {"every": 0}}
-            summary = rlscale.train(exp)
-            pilot = pilot_from_throughput(summary.throughput)
-            total = (summary.throughput or {}).get("total") or {}
-            measured = (pilot.batch * pilot.iterations / float(total["iteration_s"])
-                        if pilot and total.get("iteration_s") else None)
-            runs[n] = (exp, measured)
-            print(f"scaling: {n} core(s) measured {measured or float('nan'):,.0f} env steps/s "
-                  f"load {ttt.load()}", flush=True)
-        for n, (exp, _) in runs.items():
-            # The env check measures the step time the plan of each point goes by.
-            report = predict_scaling(exp, resume=True, max_cores=max(cores))
-            for other, (_, measured) in runs.items():
+            figures = _recorded(rlscale.train(exp).throughput)
+            runs[n] = (exp, figures, ttt.load())
+            print(f"scaling: {n} core(s) measured {figures['steps_per_s']:,.0f} env steps/s "
+                  f"(sampling {figures['sampling_s']:.3f} s an iteration, "
+                  f"{figures['cpu_ms_per_step']:.3f} CPU ms a step) load {runs[n][2]}",
+                  flush=True)
+        # The env check measures the step time the plan of each point goes by.
+        reports = {n: predict_scaling(exp, resume=True, max_cores=max(cores))
+                   for n, (exp, *_) in runs.items()}
+        for n, report in reports.items():
+            pilot = report.pilot
+            cpu_pilot = replace(pilot, steps_per_process_s=1e3 / runs[n][1]["cpu_ms_per_step"])
+            for other, (_, measured, load) in runs.items():
                 point = next(p for p in report.cores if p.cores == other)
-                error = (point.steps_per_s / measured - 1) if measured else None
+                there = reports[other].pilot
+                cpu_ms = 1e3 * cpu_pilot.step_s(there.envs_per_process, bool(there.remote))
                 rows.append({"env": env, "pilot_cores": n, "cores": other,
                              "predicted": round(point.steps_per_s, 1),
-                             "measured": None if measured is None else round(measured, 1),
-                             "error": None if error is None else round(error, 3),
-                             "bound": point.bound.value})
+                             "measured": round(measured["steps_per_s"], 1),
+                             "error": _error(point.steps_per_s, measured["steps_per_s"]),
+                             "sampling_s_predicted": round(point.sampling_s, 4),
+                             "sampling_s_measured": round(measured["sampling_s"], 4),
+                             "sampling_error": _error(point.sampling_s, measured["sampling_s"]),
+                             "cpu_ms_per_step_predicted": round(cpu_ms, 4),
+                             "cpu_ms_per_step_measured": measured["cpu_ms_per_step"],
+                             "cpu_error": _error(cpu_ms, measured["cpu_ms_per_step"]),
+                             "bound": point.bound.value, "load": load})
     return rows
+
+
+def _recorded(throughput: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's env steps/s, sampling seconds an iteration and its sampling processes' CPU
+    milliseconds an env step, from its summary's throughput."""
+    total = (throughput or {}).get("total") or {}
+    nodes = ((throughput or {}).get("last") or {}).get("nodes") or []
+    batch = sum(int(n.get("env_steps") or 0) for n in nodes)
+    iterations = int(total.get("iterations") or 0)
+    if not batch or not iterations:
+        raise SystemExit("the scaling run timed no iteration")
+    return {"steps_per_s": batch * iterations / float(total["iteration_s"]),
+            "sampling_s": float(total["sampling_s"]) / iterations,
+            "cpu_ms_per_step": round(1e3 * float(total.get("sampling_cpu_s") or float("nan"))
+                                     / (batch * iterations), 4)}
+
+
+def _error(predicted: float, measured: float | None) -> float | None:
+    return None if not measured else round(predicted / measured - 1, 3)
 
 
 def goals_of(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -3,8 +3,16 @@ the throughput figures of a short pilot run (``summary.json``'s ``throughput``).
 
 The model, per iteration of a ``B``-step batch spread over ``p`` sampling processes:
 
-- sampling ``S = B / (p * r)``, ``r`` one process's env steps/s while it samples (measured);
+- sampling ``S = B / (p * r)``, ``r`` one process's env steps/s while it samples;
   processes beyond the node's cores share them, each at ``r * cores / processes``,
+- ``1 / r``, one env step of a process sampling ``k`` envs, is ``e + f * v / k``: ``e``
+  the env's own step (the env check's measured step time), ``v`` what a step of the whole
+  vector env costs the main process besides (the policy's forward pass, connectors,
+  episode bookkeeping: shared by its ``k`` envs) and ``f`` :data:`REMOTE_VECTOR_COST` for a
+  remote env runner (1 for the main process). ``v`` comes from the pilot: its CPU seconds
+  per step (wall-clock where not recorded), its ``k``, ``e`` and ``f``; a point's step is
+  the pilot's measured one times the model's step there over the model's step of the
+  pilot. More runners over the same envs give each fewer, and so a dearer step,
 - learning ``L = l * B``, ``l`` the learner's seconds per env step of the batch (measured),
 - overhead ``W = w + n * B * bytes / bandwidth``: ``w`` the driver's per-iteration rest
   (weight syncs, metrics: measured), plus, for the ``n``-th share of the batch sampled on
@@ -34,9 +42,16 @@ from rlscale.algos.plan import Node, ResourcePlan
 # The network a cluster's nodes talk over when nothing better is known: 10 Gbit/s Ethernet,
 # at the ~1 GB/s Ray's object transfers reach on it.
 NETWORK_BYTES_PER_S = 1.0e9
+# What a step of the vector env costs a remote env runner, besides its envs' own steps, over
+# what it costs the main process: measured in CPU seconds of sample()
+# (rlscale.algos.throughput), see docs/scaling.md.
+REMOTE_VECTOR_COST = 1.3
 # What doubling the cores must add to the predicted steps/s to be worth it.
 KNEE_GAIN = 0.05
 MAX_CORES = 1024
+# What more nodes must still be able to add (over a point's steps/s, up to what the rest of
+# its iteration allows) for size_job to look past it.
+CEILING_GAIN = 0.10
 
 
 class Bound(str, enum.Enum):
@@ -57,6 +72,30 @@ class Pilot:
     batch: int  # env steps per iteration
     processes: int  # sampling processes of the pilot
     iterations: int  # timed iterations the figures come from
+    # How the pilot sampled (None: not known; then every process is taken to step at the
+    # pilot's rate): the env's own step time (s), the envs of each sampling process and
+    # whether they were remote env runners.
+    env_step_s: float | None = None
+    envs_per_process: int = 0
+    remote: bool | None = None
+    # CPU seconds one env step took a sampling process (None: not recorded).
+    cpu_step_s: float | None = None
+
+    def step_s(self, envs: int, remote: bool) -> float:
+        """Seconds one env step takes a process sampling ``envs`` envs (a remote env runner
+        or the main process), at the pilot's pace: its measured step times the model's
+        step there over the model's step of the pilot."""
+        measured = 1.0 / self.steps_per_process_s
+        if self.remote is None or self.env_step_s is None or self.envs_per_process <= 0:
+            return measured
+        # The model's terms from the pilot's CPU per step where recorded: other work on the
+        # machine stretches the wall-clock step, which would all count as vector-env cost.
+        own = self.cpu_step_s or measured
+        env = min(self.env_step_s, own)
+        # A step of the whole vector env besides its envs' own, as the main process takes it.
+        vector = self.envs_per_process * (own - env) / _vector_cost(self.remote)
+        there = env + vector * _vector_cost(remote) / max(envs, 1)
+        return measured * there / own
 
     @property
     def steps_per_s(self) -> float:
@@ -82,9 +121,12 @@ class Point:
     bound: Bound
 
 
-def pilot_from_throughput(throughput: Mapping[str, Any] | None) -> Pilot | None:
+def pilot_from_throughput(throughput: Mapping[str, Any] | None,
+                          plan: ResourcePlan | None = None) -> Pilot | None:
     """The model's inputs from a run's ``summary.json`` ``throughput`` (see
-    rlscale.results.throughput), or None when it timed no iteration. Pure function."""
+    rlscale.results.throughput) and the run's ``plan`` (how it sampled: without it, every
+    process is taken to step at the pilot's rate), or None when it timed no iteration.
+    Pure function."""
     total = (throughput or {}).get("total") or {}
     last = (throughput or {}).get("last") or {}
     iterations = int(total.get("iterations") or 0)
@@ -97,11 +139,18 @@ def pilot_from_throughput(throughput: Mapping[str, Any] | None) -> Pilot | None:
     # Every iteration samples about one batch: steps per process over the mean sampling
     # time (the slowest process's, as the iteration waits for it).
     per_process = batch / processes / (sampling / iterations)
+    cpu = float(total.get("sampling_cpu_s") or 0.0)
+    how: dict[str, Any] = {"cpu_step_s": cpu / (batch * iterations) if cpu > 0 else None}
+    if plan is not None:
+        step_us = plan.env_step_time_us
+        how.update(env_step_s=None if step_us is None else step_us / 1e6,
+                   envs_per_process=plan.num_envs_per_env_runner,
+                   remote=plan.num_env_runners > 0)
     return Pilot(
         steps_per_process_s=per_process,
         learning_s_per_step=float(total.get("learning_s") or 0.0) / iterations / batch,
         overhead_s=float(total.get("waiting_s") or 0.0) / iterations,
-        batch=batch, processes=processes, iterations=iterations,
+        batch=batch, processes=processes, iterations=iterations, **how,
     )
 
 
@@ -125,11 +174,13 @@ def predict_point(pilot: Pilot, plan: ResourcePlan, batch: int, *, nodes: Sequen
         cores = node.cpus if node is not None else count
         # A synchronous main process learns while its runners wait: they share no core.
         share = min(1.0, cores / count)
-        rates.extend([pilot.steps_per_process_s * share] * count)
+        step_s = pilot.step_s(plan.num_envs_per_env_runner, bool(plan.num_env_runners))
+        rates.extend([share / step_s] * count)
         if not where.main_process:
             remote_processes += count
     if not rates:
-        rates = [pilot.steps_per_process_s] * processes
+        rates = [1.0 / pilot.step_s(plan.num_envs_per_env_runner,
+                                    bool(plan.num_env_runners))] * processes
     per_process_steps = batch / len(rates)
     sampling_s = max(per_process_steps / r for r in rates)
     learning_s = pilot.learning_s_per_step * batch
@@ -148,6 +199,10 @@ def predict_point(pilot: Pilot, plan: ResourcePlan, batch: int, *, nodes: Sequen
         learning_s=learning_s, overhead_s=pilot.overhead_s, network_s=network_s,
         iteration_s=iteration_s, steps_per_s=batch / iteration_s, bound=bound,
     )
+
+
+def _vector_cost(remote: bool) -> float:
+    return REMOTE_VECTOR_COST if remote else 1.0
 
 
 # Plans a point: the nodes of the run and its total cores -> the plan and its batch.
@@ -215,13 +270,24 @@ def size_job(knee_cores: int, node_points: Sequence[Point], node_cpus: int) -> J
     """The allocation the prediction supports: ``knee_cores`` (the one-node knee) cores of
     one node when they fit in it; else the node count past which more nodes buy nothing,
     by the same rule over ``node_points`` (the prediction at 1, 2, 4, ... nodes of
-    ``node_cpus`` cores). Pure function."""
+    ``node_cpus`` cores), and never past the first that is not env-bound and within
+    :data:`CEILING_GAIN` of the steps/s its learner, driver and network allow (the batch
+    over their time, sampling taking none): the node counts are capped by the predicted
+    bound. Pure function."""
     if knee_cores <= node_cpus:
         return JobSize(1, knee_cores, f"more cores buy nothing past {knee_cores} on one node "
                        f"(doubling them adds less than {KNEE_GAIN:.0%} to the predicted "
                        "env steps/s)")
     points = sorted(node_points, key=lambda p: p.nodes)
     for here, more in zip(points, points[1:], strict=False):
+        ceiling = here.batch / (here.learning_s + here.overhead_s + here.network_s)
+        if here.bound is not Bound.ENV and ceiling < (1 + CEILING_GAIN) * here.steps_per_s:
+            # Sampling no longer takes longest, and however fast it got, the rest of the
+            # iteration (the learner's, the driver's, the network's) would stay.
+            return JobSize(here.nodes, node_cpus, f"at {here.nodes} node(s) the run is "
+                           f"predicted {here.bound.value}-bound ({here.steps_per_s:,.0f} env "
+                           f"steps/s): no more nodes could add {CEILING_GAIN:.0%} (the "
+                           f"{here.bound.value} allows {ceiling:,.0f})")
         if more.steps_per_s < (1 + KNEE_GAIN) * here.steps_per_s:
             return JobSize(here.nodes, node_cpus, f"{more.nodes} nodes would add less than "
                            f"{KNEE_GAIN:.0%} to the predicted {here.steps_per_s:,.0f} env "

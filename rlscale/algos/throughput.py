@@ -28,6 +28,7 @@ THROUGHPUT_KEY = metrics.THROUGHPUT
 # Where the sampling processes log their counts (taken out of the result again).
 _LOGGED = "rlscale_sampling"
 _LEARN_S = "_rlscale_learn_s"
+_LEARN_CPU_S = "_rlscale_learn_cpu_s"
 _LAST_T = "_rlscale_last_result_t"
 
 
@@ -43,13 +44,14 @@ def time_sampling(*, env_runner: Any = None, **_: Any) -> None:
     sample = env_runner.sample
 
     def timed_sample(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         out = sample(*args, **kwargs)
-        spent = time.perf_counter() - start
+        spent, cpu = time.perf_counter() - start, time.thread_time() - cpu
         steps = sum(len(e) for e in out) if isinstance(out, list) else 0
         logger = env_runner.metrics
         logger.log_value((_LOGGED, node, name, "steps"), steps, reduce="sum")
         logger.log_value((_LOGGED, node, name, "sample_s"), spent, reduce="sum")
+        logger.log_value((_LOGGED, node, name, "sample_cpu_s"), cpu, reduce="sum")
         return out
 
     env_runner.sample = timed_sample
@@ -63,12 +65,14 @@ def _time_learning(algorithm: Any) -> None:
     update = group.update
 
     def timed_update(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         try:
             return update(*args, **kwargs)
         finally:
             setattr(algorithm, _LEARN_S,
                     getattr(algorithm, _LEARN_S, 0.0) + time.perf_counter() - start)
+            setattr(algorithm, _LEARN_CPU_S,
+                    getattr(algorithm, _LEARN_CPU_S, 0.0) + time.thread_time() - cpu)
 
     group.update = timed_update
     group._rlscale_timed = True
@@ -81,6 +85,8 @@ def fold_throughput(*, algorithm: Any, result: dict[str, Any], **_: Any) -> None
     setattr(algorithm, _LAST_T, now)
     learned = getattr(algorithm, _LEARN_S, None)
     setattr(algorithm, _LEARN_S, 0.0)
+    learned_cpu = getattr(algorithm, _LEARN_CPU_S, None)
+    setattr(algorithm, _LEARN_CPU_S, 0.0)
     _time_learning(algorithm)  # from the next iteration on (the first is warm-up anyway)
     runners = result.get(metrics.ENV_RUNNER_RESULTS)
     logged = runners.pop(_LOGGED, None) if isinstance(runners, dict) else None
@@ -88,13 +94,16 @@ def fold_throughput(*, algorithm: Any, result: dict[str, Any], **_: Any) -> None
         logged if isinstance(logged, dict) else {},
         iteration_s=None if previous is None else now - previous,
         learning_s=learned if previous is not None else None,
+        learning_cpu_s=learned_cpu if previous is not None else None,
     )
 
 
 def summarize(logged: dict[str, Any], iteration_s: float | None,
-              learning_s: float | None) -> dict[str, Any]:
+              learning_s: float | None, learning_cpu_s: float | None = None,
+              ) -> dict[str, Any]:
     """The throughput record of one iteration from the per-runner counts. Pure function."""
     per_runner: list[tuple[str, float, float]] = []
+    sampling_cpu_s = 0.0
     for node, runners in sorted(logged.items()):
         if not isinstance(runners, dict):
             continue
@@ -103,6 +112,7 @@ def summarize(logged: dict[str, Any], iteration_s: float | None,
                 # A runner that died mid-iteration reports NaN (RLlib's reduce of nothing).
                 per_runner.append((node, _count(stats.get("steps")),
                                    _count(stats.get("sample_s"))))
+                sampling_cpu_s += _count(stats.get("sample_cpu_s"))
     times = [t for _, _, t in per_runner if t > 0]
     sampling_s = max(times) if times else None
     nodes = []
@@ -123,6 +133,10 @@ def summarize(logged: dict[str, Any], iteration_s: float | None,
         "learning_s": _round(learning_s), "waiting_s": None,
         "sampling_share": None, "learning_share": None, "waiting_share": None,
         "slowest_runner_vs_median": slowest, "nodes": nodes,
+        # CPU seconds (of the sampling and learning threads; every sampling process's
+        # summed): what the work costs, whatever else shares the cores.
+        "sampling_cpu_s": _round(sampling_cpu_s) if per_runner else None,
+        "learning_cpu_s": _round(learning_cpu_s),
     }
     if iteration_s and sampling_s is not None and learning_s is not None:
         waiting = max(iteration_s - sampling_s - learning_s, 0.0)

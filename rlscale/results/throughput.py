@@ -15,6 +15,9 @@ from rlscale.results import metrics
 
 RESULT_KEY = metrics.THROUGHPUT
 SAMPLING, LEARNING = "sampling", "learning"
+# CPU seconds of the sampling processes (summed) and of the learner (absent from the
+# results of runs recorded before they were).
+CPU_KEYS = ("sampling_cpu_s", "learning_cpu_s")
 
 
 def fold_throughput(previous: Mapping[str, Any] | None,
@@ -32,8 +35,9 @@ def fold_throughput(previous: Mapping[str, Any] | None,
         node_steps[name] = int(node_steps.get(name, 0)) + int(node.get("env_steps") or 0)
     if record.get("sampling_share") is not None:
         total["iterations"] = int(total["iterations"]) + 1
-        for key in ("iteration_s", "sampling_s", "learning_s", "waiting_s"):
-            total[key] = round(float(total[key]) + float(record.get(key) or 0.0), 4)
+        for key in ("iteration_s", "sampling_s", "learning_s", "waiting_s", *CPU_KEYS):
+            total[key] = round(float(total.get(key) or 0.0) + float(record.get(key) or 0.0),
+                               4)
     out: dict[str, Any] = {"last": dict(record), "total": total, "node_env_steps": node_steps,
                            "bound": None}
     if total["iterations"]:

@@ -90,13 +90,13 @@ def predict_scaling(
     base, _ = launch.load(experiment, overrides, sets)
     base, algo = canonical_experiment(base)
     own = get_algo(base.algo)  # the experiment's (PPO for PPO sampled asynchronously)
-    pilot, source = _existing_pilot(job.run_dir.path)
+    pilot, source = _existing_pilot(job.run_dir.path, job.plan)
     if pilot is None:
         # PPO's synchronous loop times its learner; APPO's update only queues the batch
         # for its learner thread: a PPO experiment sampled asynchronously pilots as PPO.
         extra = {"sampling": "sync"} if own.name != algo.name else {}
         pilot, source = _run_pilot(experiment, {**dict(overrides or {}), **extra}, sets,
-                                   check_env, verbose)
+                                   check_env, verbose, job.plan)
     synchronous = algo.synchronous
     res = base.resources
     step_us = job.plan.env_step_time_us
@@ -138,17 +138,18 @@ def size_from_prediction(experiment: Any = None, *, node_cpus: int,
     return size_job(report.knee_cores, report.nodes, node_cpus), report
 
 
-def _existing_pilot(run_dir: Path) -> tuple[Pilot | None, str]:
+def _existing_pilot(run_dir: Path, plan: ResourcePlan) -> tuple[Pilot | None, str]:
     try:
         summary = read_summary(run_dir)
     except (UnreadableFile, OSError):
         return None, ""
-    pilot = pilot_from_throughput(summary.throughput)
+    pilot = pilot_from_throughput(summary.throughput, plan)
     return pilot, f"the figures of {run_dir} ({pilot.iterations if pilot else 0} iterations)"
 
 
 def _run_pilot(experiment: Any, overrides: Mapping[str, Any] | None, sets: Sequence[str],
-               check_env: bool, verbose: bool) -> tuple[Pilot, str]:
+               check_env: bool, verbose: bool, plan: ResourcePlan) -> tuple[Pilot, str]:
+    """Train the pilot (its plan is ``plan``, the experiment's) and read its figures."""
     from rlscale.runners import launch
 
     with tempfile.TemporaryDirectory(prefix="rlscale-pilot-") as folder:
@@ -160,7 +161,7 @@ def _run_pilot(experiment: Any, overrides: Mapping[str, Any] | None, sets: Seque
         log.info("pilot: %d iterations in %s", PILOT_ITERS, folder)
         summary = launch.train(experiment, overrides=pilot_overrides, sets=sets,
                                check_env=check_env, verbose=verbose, command="pilot")
-    pilot = pilot_from_throughput(summary.throughput)
+    pilot = pilot_from_throughput(summary.throughput, plan)
     if pilot is None:
         raise TrainingFailed("the pilot timed no iteration: nothing to predict from")
     return pilot, f"a pilot of {PILOT_ITERS} iterations"

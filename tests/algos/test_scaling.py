@@ -9,6 +9,7 @@ import pytest
 
 from rlscale.algos.plan import Node, ResourcePlan, plan_resources, scale_batch
 from rlscale.algos.scaling import (
+    REMOTE_VECTOR_COST,
     Bound,
     Pilot,
     Point,
@@ -50,6 +51,51 @@ def test_pilot_from_a_runs_throughput() -> None:
     assert pilot.steps_per_s == pytest.approx(1500.0)
     assert pilot_from_throughput(None) is None
     assert pilot_from_throughput({"total": {"iterations": 0}}) is None
+
+
+def test_fewer_envs_per_runner_and_remote_runners_make_a_step_dearer() -> None:
+    # A 1-core pilot: the main process sampled 8 envs at 1,600 steps/s (0.625 ms a step),
+    # of which the env's own step is 0.5 ms: a step of the vector env costs 1 ms besides.
+    plan = _planner()([Node(name="node", cpus=1)], 1)[0]
+    assert (plan.num_env_runners, plan.num_envs_per_env_runner) == (0, 8)
+    throughput = {"total": {"iterations": 2, "iteration_s": 4.0, "sampling_s": 3.75,
+                            "learning_s": 0.2, "waiting_s": 0.05},
+                  "last": {"nodes": [{"node": "n", "sampling_processes": 1,
+                                      "env_steps": 3000}]}}
+    pilot = pilot_from_throughput(throughput, plan)
+    assert pilot is not None
+    assert (pilot.env_step_s, pilot.envs_per_process, pilot.remote) == (0.0005, 8, False)
+    assert pilot.step_s(8, remote=False) == pytest.approx(0.625e-3)
+    # 2 cores: 2 remote runners of 4 envs each, each step 0.5 ms + the remote runner's
+    # dearer vector step over 4 envs: 1,500 steps each in 1.2375 s, not the 0.9375 s of
+    # the pilot's rate.
+    assert REMOTE_VECTOR_COST == 1.3
+    (two,) = predict_cores(pilot, _planner(), [2], synchronous=True, bytes_per_step=20.0)
+    assert (two.env_runners, two.batch) == (2, 3000)
+    assert two.sampling_s == pytest.approx(1500 * (0.5e-3 + 1.3 * 1e-3 / 4))
+    # The other way round: that run's figures give the pilot's step back.
+    plan2 = _planner()([Node(name="node", cpus=2)], 2)[0]
+    sampled = two.sampling_s * 2
+    back = pilot_from_throughput(
+        {"total": {**throughput["total"], "sampling_s": sampled},
+         "last": {"nodes": [{"node": "n", "sampling_processes": 2, "env_steps": 3000}]}},
+        plan2)
+    assert back is not None and back.remote is True
+    assert back.step_s(8, remote=False) == pytest.approx(0.625e-3)
+    # A loaded machine stretched the pilot's wall-clock step to 1.25 ms while its CPU per
+    # step stayed 0.625 ms: the terms come from the CPU (not 6 ms of vector step), the pace
+    # from the wall clock: (0.5 + 1.3 x 1 / 4) x 1.25 / 0.625 ms.
+    loaded = pilot_from_throughput(
+        {"total": {**throughput["total"], "sampling_s": 7.5, "sampling_cpu_s": 3.75},
+         "last": throughput["last"]}, plan)
+    assert loaded is not None and loaded.cpu_step_s == pytest.approx(0.625e-3)
+    assert loaded.step_s(4, remote=True) == pytest.approx((0.5e-3 + 1.3e-3 / 4) * 2)
+    assert loaded.step_s(8, remote=False) == pytest.approx(1.25e-3)
+    # An env check slower than the whole step (a loaded machine): no vector term.
+    slow = Pilot(steps_per_process_s=1000.0, learning_s_per_step=0.0, overhead_s=0.0,
+                 batch=1000, processes=1, iterations=1, env_step_s=0.002,
+                 envs_per_process=8, remote=False)
+    assert slow.step_s(1, remote=False) == pytest.approx(1e-3)
 
 
 def test_more_cores_sample_faster_until_the_learner_bounds() -> None:
@@ -122,10 +168,10 @@ def test_predict_from_a_trained_runs_figures(trained_run: Path, cli) -> None:
     assert sorted(p.name for p in trained_run.iterdir()) == before
 
 
-def _node_point(nodes: int, steps_per_s: float) -> Point:
+def _node_point(nodes: int, steps_per_s: float, bound: Bound = Bound.ENV) -> Point:
     return Point(cores=16 * nodes, nodes=nodes, env_runners=15 * nodes, batch=4096,
                  sampling_s=1.0, learning_s=0.5, overhead_s=0.1, network_s=0.05,
-                 iteration_s=1.65, steps_per_s=steps_per_s, bound=Bound.LEARNER)
+                 iteration_s=1.65, steps_per_s=steps_per_s, bound=bound)
 
 
 def test_a_job_is_sized_at_the_knee() -> None:
@@ -140,7 +186,16 @@ def test_a_job_is_sized_at_the_knee() -> None:
     size = size_job(64, points, node_cpus=16)
     assert (size.nodes, size.cpus_per_node) == (2, 16)
     assert size.reason == ("4 nodes would add less than 5% to the predicted 1,900 env steps/s "
-                           "of 2 (learner-bound)")
+                           "of 2 (env-bound)")
+    # Capped by the bound: at the first count that is learner-bound and within 10% of the
+    # 4,096 / (0.5 + 0.1 + 0.05) s the learner, driver and network allow, however much more
+    # a growing batch would add.
+    bound = [_node_point(1, 1000.0), _node_point(2, 5000.0, Bound.LEARNER),
+             _node_point(4, 6000.0, Bound.LEARNER), _node_point(8, 9000.0, Bound.NETWORK)]
+    size = size_job(64, bound, node_cpus=16)
+    assert (size.nodes, size.cpus_per_node) == (4, 16)
+    assert size.reason == ("at 4 node(s) the run is predicted learner-bound (6,000 env "
+                           "steps/s): no more nodes could add 10% (the learner allows 6,302)")
     # Every doubling still pays: the largest count predicted.
     size = size_job(64, points[:2], node_cpus=16)
     assert (size.nodes, size.cpus_per_node) == (2, 16)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from rlscale.algos.throughput import summarize
 from rlscale.results.throughput import bound_line, describe_nodes, describe_split, fold_throughput
 
-# Per node, per runner: env steps and seconds in sample() during one iteration.
+# Per node, per runner: env steps, seconds in sample() and its CPU seconds (where
+# recorded) during one iteration.
 LOGGED = {
-    "127.0.0.3": {"1": {"steps": 512.0, "sample_s": 0.50}},
+    "127.0.0.3": {"1": {"steps": 512.0, "sample_s": 0.50, "sample_cpu_s": 0.25}},
     "127.0.0.4": {"2": {"steps": 512.0, "sample_s": 0.80}, "3": {"steps": 512.0,
                                                               "sample_s": 0.60}},
 }
@@ -21,6 +22,8 @@ def test_one_iteration() -> None:
     assert (record["sampling_share"], record["learning_share"], record["waiting_share"]) == \
         (0.5, 0.25, 0.25)
     assert record["slowest_runner_vs_median"] == round(0.8 / 0.6, 3)
+    # CPU seconds: every sampling process's summed (a process that logged none adds 0).
+    assert (record["sampling_cpu_s"], record["learning_cpu_s"]) == (0.25, None)
     assert record["nodes"] == [
         {"node": "127.0.0.3", "sampling_processes": 1, "env_steps": 512,
          "env_steps_per_s": 640.0},
@@ -41,11 +44,13 @@ def test_the_first_iteration_counts_steps_but_is_not_timed() -> None:
 def test_folded_over_iterations_and_described() -> None:
     folded = None
     for iteration_s, learning_s in ((None, None), (1.6, 0.4), (2.0, 1.0)):
-        record = summarize(LOGGED, iteration_s=iteration_s, learning_s=learning_s)
+        record = summarize(LOGGED, iteration_s=iteration_s, learning_s=learning_s,
+                           learning_cpu_s=learning_s and learning_s / 2)
         folded = fold_throughput(folded, {"rlscale_throughput": record, "other": 1})
     assert folded is not None
     assert folded["total"] == {"iterations": 2, "iteration_s": 3.6, "sampling_s": 1.6,
-                               "learning_s": 1.4, "waiting_s": 0.6}
+                               "learning_s": 1.4, "waiting_s": 0.6, "sampling_cpu_s": 0.5,
+                               "learning_cpu_s": 0.7}
     assert folded["bound"] == "sampling"
     assert folded["node_env_steps"] == {"127.0.0.3": 1536, "127.0.0.4": 3072}
     assert describe_split(folded) == ("sampling 44%, learning 39%, waiting 17% (over 2 "
