@@ -245,11 +245,18 @@ def _scale_batch(
     experiment not merged from layers (no preset in it) holds only its caller's keys.
     """
     mine = exp.algo_config
-    grown, why = scale_batch(plan, _batch(exp, algo), user_set_batch(exp))
+    grown, why = scale_batch(plan, _batch(exp, algo), user_set_batch(exp),
+                             minibatch=_minibatch(exp, algo))
     if why is None:
         return exp, plan
     exp = exp.model_copy(update={"algo_config": {**mine, BATCH_KEY: grown}})
     return exp, dataclasses.replace(plan, reasons=(*plan.reasons, why))
+
+
+def _minibatch(exp: ExperimentConfig, algo: AlgoInfo) -> int | None:
+    """The learner's minibatch of ``exp``: its own, else RLlib's default for ``algo``."""
+    value = exp.algo_config.get("minibatch_size", getattr(algo.config(), "minibatch_size", None))
+    return int(value) if isinstance(value, int) else None
 
 
 def _batch(exp: ExperimentConfig, algo: AlgoInfo) -> int:
