@@ -398,30 +398,32 @@ def _expensive(cores: int, step_us: float = 2000.0, **kwargs: Any) -> dict[str, 
                 **kwargs)
 
 
-# (plan kwargs, batch, explicit, minibatch) -> batch used
+# (plan kwargs, batch, explicit, minibatch, tuned) -> batch used
 EXPENSIVE_BATCHES = [
     # 2 cores, an expensive env: 2 runners x 4 envs; 2,048 steps cut to 128 per env.
-    (_expensive(2, num_envs=8), 2048, False, 256, 1024),
+    (_expensive(2, num_envs=8), 2048, False, 256, False, 1024),
     # Never below half the batch (1 env would leave it 128 steps) ...
-    (_expensive(1, num_envs=1), 2048, False, 256, 1024),
+    (_expensive(1, num_envs=1), 2048, False, 256, False, 1024),
     # ... nor below the learner's minibatch.
-    (_expensive(2, num_envs=8), 4000, False, 2048, 2048),
+    (_expensive(2, num_envs=8), 4000, False, 2048, False, 2048),
     # Enough envs: 35 runners x 1 env x 128 = 4,480 is more than 4,000: kept.
-    (_expensive(36, num_envs=8), 4000, False, 128, 4000),
+    (_expensive(36, num_envs=8), 4000, False, 128, False, 4000),
     # A cheap env, or the user's batch: kept.
-    (_expensive(2, 50.0, num_envs=8), 2048, False, 256, 2048),
-    (_expensive(2, num_envs=8), 2048, True, 256, 2048),
+    (_expensive(2, 50.0, num_envs=8), 2048, False, 256, False, 2048),
+    (_expensive(2, num_envs=8), 2048, True, 256, False, 2048),
+    # A preset's batch tuned for the env (e.g. PPO/Hopper-v5's 2,048): kept.
+    (_expensive(2, num_envs=8), 2048, False, 64, True, 2048),
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "batch", "explicit", "minibatch", "expected"),
+@pytest.mark.parametrize(("kwargs", "batch", "explicit", "minibatch", "tuned", "expected"),
                          EXPENSIVE_BATCHES)
 def test_an_expensive_envs_batch_is_cut(kwargs: dict, batch: int, explicit: bool,
-                                        minibatch: int, expected: int) -> None:
+                                        minibatch: int, tuned: bool, expected: int) -> None:
     """An env whose steps cost at least EXPENSIVE_STEP_US updates every 128 steps per env
     (the learner's time per step is the same: fixed epochs and minibatch size)."""
     plan = plan_resources(**kwargs)
-    got, why = scale_batch(plan, batch, explicit, minibatch=minibatch)
+    got, why = scale_batch(plan, batch, explicit, minibatch=minibatch, tuned=tuned)
     assert got == expected
     assert (why is None) == (got == batch)
     if why is not None:

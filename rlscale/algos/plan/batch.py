@@ -23,14 +23,15 @@ MAX_STEPS_PER_ENV_EXPENSIVE = 128
 
 
 def scale_batch(plan: ResourcePlan, batch: int, explicit: bool,
-                minibatch: int | None = None) -> tuple[int, Reason | None]:
+                minibatch: int | None = None, tuned: bool = False) -> tuple[int, Reason | None]:
     """The on-policy train batch for ``plan``: ``batch`` unless spreading it over every
     sampling process's envs leaves fewer than :data:`MIN_STEPS_PER_ENV` steps per env, then
     grown to that many steps per env; for an expensive env (``plan.expensive_env``), cut to
     :data:`MAX_STEPS_PER_ENV_EXPENSIVE` steps per env, never below half of ``batch`` nor
-    below ``minibatch`` (the learner's minibatch must fit in it). A batch the user set
-    (``explicit``) is kept. Returns the batch and the reason (:attr:`PlanReason.BATCH_GROWN`
-    or :attr:`PlanReason.BATCH_CUT_EXPENSIVE`) when it changed. Pure function."""
+    below ``minibatch`` (the learner's minibatch must fit in it), unless it is the batch of a
+    preset tuned for the env (``tuned``). A batch the user set (``explicit``) is kept.
+    Returns the batch and the reason (:attr:`PlanReason.BATCH_GROWN` or
+    :attr:`PlanReason.BATCH_CUT_EXPENSIVE`) when it changed. Pure function."""
     envs = plan.num_envs_per_env_runner * plan.sampling_processes
     if explicit or envs <= 0:
         return batch, None
@@ -41,7 +42,7 @@ def scale_batch(plan: ResourcePlan, batch: int, explicit: bool,
             processes=plan.sampling_processes, envs_per_process=plan.num_envs_per_env_runner,
             steps_per_env=batch // envs, min_steps=MIN_STEPS_PER_ENV,
         )
-    if plan.expensive_env:
+    if plan.expensive_env and not tuned:
         cut = max(envs * MAX_STEPS_PER_ENV_EXPENSIVE, batch // 2, minibatch or 0)
         if cut < batch:
             return cut, reason(
