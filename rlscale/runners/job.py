@@ -20,7 +20,7 @@ from rlscale.algos.normalize import check_observation_normalization
 from rlscale.algos.plan import scale_batch
 from rlscale.algos.sampling import async_algo_config, choose_sampling
 from rlscale.config.model import ExperimentConfig
-from rlscale.config.presets import multiagent_preset
+from rlscale.config.presets import FALLBACK, MULTIAGENT, multiagent_preset, preset_for
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
 from rlscale.envs.external_settings import parse_settings as external_settings
@@ -245,11 +245,25 @@ def _scale_batch(
     experiment not merged from layers (no preset in it) holds only its caller's keys.
     """
     mine = exp.algo_config
-    grown, why = scale_batch(plan, _batch(exp, algo), user_set_batch(exp))
+    grown, why = scale_batch(plan, _batch(exp, algo), user_set_batch(exp),
+                             minibatch=_minibatch(exp, algo), tuned=_env_preset(exp))
     if why is None:
         return exp, plan
     exp = exp.model_copy(update={"algo_config": {**mine, BATCH_KEY: grown}})
     return exp, dataclasses.replace(plan, reasons=(*plan.reasons, why))
+
+
+def _env_preset(exp: ExperimentConfig) -> bool:
+    """Whether ``exp``'s preset was tuned for its env (not the algorithm's generic one)."""
+    name = preset_for(exp.algo, str(exp.env)) if exp.preset == "auto" else exp.preset
+    return name not in (None, "none") and str(name).split("/")[-1] not in (FALLBACK,
+                                                                          MULTIAGENT)
+
+
+def _minibatch(exp: ExperimentConfig, algo: AlgoInfo) -> int | None:
+    """The learner's minibatch of ``exp``: its own, else RLlib's default for ``algo``."""
+    value = exp.algo_config.get("minibatch_size", getattr(algo.config(), "minibatch_size", None))
+    return int(value) if isinstance(value, int) else None
 
 
 def _batch(exp: ExperimentConfig, algo: AlgoInfo) -> int:

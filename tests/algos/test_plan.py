@@ -393,6 +393,47 @@ def test_an_external_envs_count_is_its_simulators(tmp_path: Any, monkeypatch: An
     assert PlanReason.RUNNERS_SET not in _codes(job.plan.reasons)
 
 
+def _expensive(cores: int, step_us: float = 2000.0, **kwargs: Any) -> dict[str, Any]:
+    return dict(nodes=one_node(cores), may_oversubscribe=True, env_step_time_us=step_us,
+                **kwargs)
+
+
+# (plan kwargs, batch, explicit, minibatch, tuned) -> batch used
+EXPENSIVE_BATCHES = [
+    # 2 cores, an expensive env: 2 runners x 4 envs; 2,048 steps cut to 128 per env.
+    (_expensive(2, num_envs=8), 2048, False, 256, False, 1024),
+    # Never below half the batch (1 env would leave it 128 steps) ...
+    (_expensive(1, num_envs=1), 2048, False, 256, False, 1024),
+    # ... nor below the learner's minibatch.
+    (_expensive(2, num_envs=8), 4000, False, 2048, False, 2048),
+    # Enough envs: 35 runners x 1 env x 128 = 4,480 is more than 4,000: kept.
+    (_expensive(36, num_envs=8), 4000, False, 128, False, 4000),
+    # A cheap env, or the user's batch: kept.
+    (_expensive(2, 50.0, num_envs=8), 2048, False, 256, False, 2048),
+    (_expensive(2, num_envs=8), 2048, True, 256, False, 2048),
+    # A preset's batch tuned for the env (e.g. PPO/Hopper-v5's 2,048): kept.
+    (_expensive(2, num_envs=8), 2048, False, 64, True, 2048),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "batch", "explicit", "minibatch", "tuned", "expected"),
+                         EXPENSIVE_BATCHES)
+def test_an_expensive_envs_batch_is_cut(kwargs: dict, batch: int, explicit: bool,
+                                        minibatch: int, tuned: bool, expected: int) -> None:
+    """An env whose steps cost at least EXPENSIVE_STEP_US updates every 128 steps per env
+    (the learner's time per step is the same: fixed epochs and minibatch size)."""
+    plan = plan_resources(**kwargs)
+    got, why = scale_batch(plan, batch, explicit, minibatch=minibatch, tuned=tuned)
+    assert got == expected
+    assert (why is None) == (got == batch)
+    if why is not None:
+        envs = plan.num_envs_per_env_runner * plan.sampling_processes
+        assert why.code is PlanReason.BATCH_CUT_EXPENSIVE
+        assert (why.facts["batch"], why.facts["cut"], why.facts["envs"]) == (batch, got, envs)
+        assert why.facts["step_us"] == kwargs["env_step_time_us"]
+        assert got >= max(batch // 2, minibatch)
+
+
 def test_every_code_has_one_text_and_every_planned_reason_renders() -> None:
     """The reasons are rendered in one place, from their facts alone: every code has a text,
     and every reason the tables above plan renders to one line."""
@@ -404,6 +445,9 @@ def test_every_code_has_one_text_and_every_planned_reason_renders() -> None:
     plans += [plan_resources(**kwargs) for _, kwargs, *_ in TOPOLOGIES]
     reasons = [r for plan in plans for r in plan.reasons]
     reasons += [scale_batch(plan, 64, False)[1] for plan in plans]
+    expensive = plan_resources(nodes=one_node(2), num_envs=8, may_oversubscribe=True,
+                               env_step_time_us=2000.0)
+    reasons.append(scale_batch(expensive, 2048, False)[1])
     for why in reasons:
         if why is not None:
             text = describe_reason(why)

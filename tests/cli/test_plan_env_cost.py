@@ -44,6 +44,25 @@ def test_expensive_env_samples_on_every_core(tmp_path: Path,
         plan.env_step_time_us
 
 
+def test_expensive_env_updates_every_128_steps_per_env(
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """PPO/default's 2,048-step batch over the expensive env's 2 x 4 envs is cut to 1,024
+    (MAX_STEPS_PER_ENV_EXPENSIVE per env), and the dry-run says so; a cheap env keeps it."""
+    plan = _plan(2, tmp_path, monkeypatch)
+    why = [r for r in plan.reasons if r.code is PlanReason.BATCH_CUT_EXPENSIVE]
+    assert len(why) == 1
+    assert (why[0].facts["batch"], why[0].facts["cut"], why[0].facts["envs"]) == (2048, 1024, 8)
+    out = _dry_run(cli, "--env-config", '{"busy_ms": 2}')
+    assert "train_batch_size_per_learner: 1024" in out
+    assert said(why[0]).split("(")[0] in out
+    # The learner's minibatch must fit: a minibatch of 2,048 keeps the batch whole.
+    out = _dry_run(cli, "--env-config", '{"busy_ms": 2}', "--set",
+                   "algo_config.minibatch_size=2048")
+    assert "train_batch_size_per_learner: 2048" in out
+    out = _dry_run(cli, "--env-config", '{"busy_ms": 0}')
+    assert "train_batch_size_per_learner: 2048" in out
+
+
 def test_cheap_env_samples_in_the_main_process(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     plan = _plan(0, tmp_path, monkeypatch)

@@ -67,6 +67,9 @@ class PlanReason(enum.Enum):
     BATCH_GROWN = "batch_grown"
     """A batch not set by the user grown with the envs. Facts: batch, grown, envs,
     processes, envs_per_process, steps_per_env, min_steps."""
+    BATCH_CUT_EXPENSIVE = "batch_cut_expensive"
+    """An expensive env's batch not set by the user cut, to update more often per env step.
+    Facts: batch, cut, envs, steps_per_env, max_steps, step_us."""
     # -- a sweep
     SWEEP_ALL_CORES = "sweep_all_cores"
     """``--num-cpus`` not given: the sweep uses every core. Facts: cores, nodes."""
@@ -192,6 +195,14 @@ def _batch_grown(f: Mapping[str, Any]) -> str:
             "algo_config.train_batch_size_per_learner to keep yours")
 
 
+def _batch_cut_expensive(f: Mapping[str, Any]) -> str:
+    return (f"batch cut from {f['batch']} to {f['cut']} steps ({f['steps_per_env']} per env "
+            f"over {f['envs']} envs; at most {f['max_steps']} for an expensive env, "
+            f"{step_text(f['step_us'])}): the learner's time per env step is the same, and the "
+            "policy updates more often for the env steps the run pays for; set "
+            "algo_config.train_batch_size_per_learner to keep yours")
+
+
 def _sweep_packed(f: Mapping[str, Any]) -> str:
     return (f"the nodes hold {f['packed']} trial(s) at once: each bundle of a trial must fit "
             f"on one node ({free_text(f['free'])})")
@@ -244,6 +255,7 @@ _TEXT: dict[PlanReason, Callable[[Mapping[str, Any]], str]] = {
     PlanReason.GPU_LEARNERS: lambda f: (
         f"{f['learners']} GPU learners (one process each), data-parallel"),
     PlanReason.BATCH_GROWN: _batch_grown,
+    PlanReason.BATCH_CUT_EXPENSIVE: _batch_cut_expensive,
     PlanReason.SWEEP_ALL_CORES: lambda f: (
         f"--num-cpus not given: the sweep uses all {f['cores']} cores Ray sees"
         + (f" on {f['nodes']} nodes" if f["nodes"] > 1 else "")),

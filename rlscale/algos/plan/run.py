@@ -78,6 +78,11 @@ class ResourcePlan:
         return max(self.num_env_runners, 1)
 
     @property
+    def expensive_env(self) -> bool:
+        """The env's measured step time is at least :data:`EXPENSIVE_STEP_US`."""
+        return self.env_step_time_us is not None and self.env_step_time_us >= EXPENSIVE_STEP_US
+
+    @property
     def gpus_to_reserve(self) -> int:
         """Whole GPUs the embedded Ray must offer (a fractional learner still needs one)."""
         return math.ceil(self.num_gpus_per_learner * max(self.num_learners, 1))
