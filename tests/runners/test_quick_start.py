@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
 from rlscale.runners.quick_start import StartingRunners, local_first, maybe_hand_over
 from rlscale.runners.session import start_local_ray, stop_ray
@@ -138,18 +139,106 @@ def test_a_runner_killed_after_it_answered_is_restarted_and_counted() -> None:
             _pid_gone(pids[0])
             starting = maybe_hand_over(algo, starting)
             assert starting is None
-            restarts = 0
-            for _ in range(3):
-                result = algo.train()
-                restarts = max(restarts, int(
-                    result["fault_tolerance"]["num_remote_worker_restarts"]))
-            assert restarts >= 1, result["fault_tolerance"]
+            assert _train_until_restored(algo) >= 1
             group = algo.env_runner_group
             assert group.num_healthy_remote_env_runners() == 2
             assert sorted(group.foreach_env_runner(
                 lambda r: r.worker_index, local_env_runner=False)) == [1, 2]
             now = group.foreach_env_runner(lambda r: os.getpid(), local_env_runner=False)
             assert pids[0] not in now and pids[1] in now
+        finally:
+            if starting is not None:
+                starting.stop()
+            algo.stop()
+    finally:
+        stop_ray()
+
+
+def _runner_processes() -> list[int]:
+    from tests.processes import descendants
+
+    found = []
+    for pid in descendants(os.getpid()):
+        try:
+            if b"SingleAgentEnvRunner" in open(f"/proc/{pid}/cmdline", "rb").read():
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def _train_until_restored(algo: Any, runners: int = 2) -> int:
+    """Train (2 iterations at least) until ``runners`` env runners are healthy again; the
+    env-runner restarts RLlib counted (what the run reports as ``env_runner_restarts``)."""
+    deadline, iterations, restarts = time.monotonic() + 180, 0, 0
+    group = algo.env_runner_group
+    while iterations < 2 or group.num_healthy_remote_env_runners() < runners:
+        assert time.monotonic() < deadline, "the killed runner never came back"
+        result = algo.train()
+        iterations += 1
+        restarts = int(result["fault_tolerance"]["num_remote_worker_restarts"])
+    return restarts
+
+
+def test_a_runner_killed_while_it_starts_is_restarted_under_its_index_and_counted() -> None:
+    config = _ppo(2)
+    start_local_ray(num_cpus=3, num_gpus=0, torch_threads=1)
+    try:
+        first = local_first(config)
+        assert first is not None
+        algo = first.build_algo()
+        starting: StartingRunners | None = StartingRunners.start(algo, config)
+        try:
+            deadline = time.monotonic() + 120
+            while not (runners := _runner_processes()):
+                assert time.monotonic() < deadline, "no env runner process"
+                time.sleep(0.05)
+            os.kill(runners[0], signal.SIGKILL)
+            _until_all_answered(starting)
+            starting = maybe_hand_over(algo, starting)
+            assert starting is None
+            assert _train_until_restored(algo) >= 1
+            group = algo.env_runner_group
+            assert group.num_healthy_remote_env_runners() == 2
+            assert sorted(group.foreach_env_runner(
+                lambda r: r.worker_index, local_env_runner=False)) == [1, 2]
+        finally:
+            if starting is not None:
+                starting.stop()
+            algo.stop()
+    finally:
+        stop_ray()
+
+
+class _NotInRunnerOne(CartPoleEnv):
+    """Builds everywhere but in the env runner of worker index 1."""
+
+    def __init__(self, config: Any = None) -> None:
+        if getattr(config, "worker_index", 0) == 1:
+            raise RuntimeError("licence server unreachable from runner 1")
+        super().__init__()
+
+
+def test_runners_that_failed_to_start_keep_their_index_and_no_index_is_doubled() -> None:
+    """Runner 1 of 2 cannot start: runner 2 takes over under index 2 (nothing else samples
+    as 2, which would repeat its seeded episodes); 1 stays RLlib's to restore."""
+    config = _ppo(2).environment(_NotInRunnerOne)
+    start_local_ray(num_cpus=3, num_gpus=0, torch_threads=1)
+    try:
+        first = local_first(config)
+        assert first is not None
+        algo = first.build_algo()
+        starting: StartingRunners | None = StartingRunners.start(algo, config)
+        try:
+            _until_all_answered(starting)
+            starting = maybe_hand_over(algo, starting)
+            assert starting is None
+            for _ in range(2):
+                algo.train()
+            group = algo.env_runner_group
+            assert group.num_remote_env_runners() == 2
+            assert group.foreach_env_runner(lambda r: r.worker_index,
+                                            local_env_runner=False) == [2]
         finally:
             if starting is not None:
                 starting.stop()
