@@ -8,8 +8,14 @@ imported all of that already) and trains on its samples, while the planned remot
 runners start beside it as RLlib's own ``EnvRunnerGroup`` (the same config, worker indexes
 and seeds as RLlib would give them). Between two iterations, as soon as every one of them
 answers, they join the algorithm's group (:meth:`EnvRunnerGroup.reset`), get the learner's
-weights and the connectors' states, and sample from then on; the main process's envs stay
-idle. The run's files, config, checkpoints, stop and resume are those of a run built with
+weights and the connectors' states, and sample from then on. The main process's envs are then
+closed (a simulator's memory, licence, socket or GPU given back): on RLlib 2.60's new API
+stack nothing uses them once the group has remote runners. Sampling asks the remote runners
+only (the local one samples when the group has none); evaluation has its own env runner group
+(``evaluation_interval``); checkpoints, restores and RLlib's restoring of a failed runner read
+and write the local runner's module and connector states, not its envs; the spaces were read
+when the algorithm was built (the runner keeps them and answers ``get_spaces`` from them).
+The run's files, config, checkpoints, stop and resume are those of a run built with
 its runners from the start (the run records its placement again once they are in).
 
 Runners that fail before the handover: every planned runner joins the algorithm's group
@@ -114,6 +120,7 @@ class StartingRunners:
         group.sync_weights(from_worker_or_learner_group=algorithm.learner_group,
                            inference_only=True)
         group.sync_env_runner_states(config=algorithm.config)
+        close_main_envs(algorithm)
         log.info("the main process handed sampling over to %d env runner(s)%s",
                  len(indexes) - len(failed),
                  f" ({len(failed)} to be restored by RLlib)" if failed else "")
@@ -130,6 +137,24 @@ class StartingRunners:
     def stop(self) -> None:
         """Stop the runners that were never handed over."""
         self.group.stop()
+
+
+def close_main_envs(algorithm: Any) -> None:
+    """Close the envs of the algorithm's env runner in the main process, which samples no
+    more once the remote runners took over (see the module's doc)."""
+    runner = algorithm.env_runner
+    env = getattr(runner, "env", None)
+    if env is None:
+        return
+    runner.spaces = runner.get_spaces()  # what it answers from now on, without an env
+    runner.env = None  # its stop() closes nothing more; a sample() would fail at once
+    try:
+        env.close()
+    except Exception as exc:  # noqa: BLE001  (the user's close(): the run goes on)
+        log.warning("closing the main process's envs after the handover failed: %s: %s",
+                    type(exc).__name__, exc)
+    else:
+        log.info("the main process's envs are closed (the env runners sample)")
 
 
 def maybe_hand_over(algorithm: Any, starting: StartingRunners | None) -> StartingRunners | None:

@@ -245,3 +245,55 @@ def test_runners_that_failed_to_start_keep_their_index_and_no_index_is_doubled()
             algo.stop()
     finally:
         stop_ray()
+
+
+class _CountsCloses(CartPoleEnv):
+    """CartPole that counts the closes of its instances in this process."""
+
+    closes = 0
+
+    def close(self) -> None:
+        type(self).closes += 1
+        super().close()
+
+
+def test_the_main_process_envs_close_at_the_handover_and_evaluation_and_resume_work(
+        tmp_path) -> None:
+    from ray.rllib.utils.metrics import EVALUATION_RESULTS
+
+    config = _ppo(1).environment(_CountsCloses).evaluation(
+        evaluation_interval=1, evaluation_duration=1, evaluation_duration_unit="episodes")
+    start_local_ray(num_cpus=2, num_gpus=0, torch_threads=1)
+    try:
+        first = local_first(config)
+        assert first is not None
+        algo = first.build_algo()
+        starting: StartingRunners | None = StartingRunners.start(algo, config)
+        try:
+            assert starting is not None
+            algo.train()  # sampled in this process
+            _until_all_answered(starting)
+            starting = maybe_hand_over(algo, starting)
+            assert starting is None
+            assert algo.env_runner.env is None and _CountsCloses.closes == 1
+            for _ in range(2):
+                result = algo.train()
+                assert result[EVALUATION_RESULTS]["env_runners"]["num_episodes"] >= 1
+            steps = result["num_env_steps_sampled_lifetime"]
+            assert steps >= 3 * 256
+            algo.save_to_path(str(tmp_path / "checkpoint"))
+        finally:
+            if starting is not None:
+                starting.stop()
+            algo.stop()
+        # --resume: a new algorithm that samples at once again, restored from the checkpoint
+        again = local_first(config)
+        assert again is not None
+        resumed = again.build_algo()
+        try:
+            resumed.restore_from_path(str(tmp_path / "checkpoint"))
+            assert resumed.train()["num_env_steps_sampled_lifetime"] >= steps + 256
+        finally:
+            resumed.stop()
+    finally:
+        stop_ray()
