@@ -119,41 +119,6 @@ def _pid_gone(pid: int) -> None:
     raise AssertionError(f"process {pid} still there")
 
 
-def test_a_runner_killed_after_it_answered_is_restarted_and_counted() -> None:
-    """A runner whose process dies between its answer and the handover: the run goes on
-    with all its runners (Ray restarts the killed one), and the restart is counted where
-    the run's faults are (RLlib's ``num_remote_worker_restarts``)."""
-    config = _ppo(2)
-    start_local_ray(num_cpus=3, num_gpus=0, torch_threads=1)
-    try:
-        first = local_first(config)
-        assert first is not None
-        algo = first.build_algo()
-        starting: StartingRunners | None = StartingRunners.start(algo, config)
-        try:
-            assert starting is not None
-            _until_all_answered(starting)
-            pids = starting.group.foreach_env_runner(lambda r: os.getpid(),
-                                                     local_env_runner=False)
-            os.kill(pids[0], signal.SIGKILL)
-            _pid_gone(pids[0])
-            starting = maybe_hand_over(algo, starting)
-            assert starting is None
-            assert _train_until_restored(algo) >= 1
-            group = algo.env_runner_group
-            assert group.num_healthy_remote_env_runners() == 2
-            assert sorted(group.foreach_env_runner(
-                lambda r: r.worker_index, local_env_runner=False)) == [1, 2]
-            now = group.foreach_env_runner(lambda r: os.getpid(), local_env_runner=False)
-            assert pids[0] not in now and pids[1] in now
-        finally:
-            if starting is not None:
-                starting.stop()
-            algo.stop()
-    finally:
-        stop_ray()
-
-
 def _runner_processes() -> list[int]:
     from tests.processes import descendants
 
@@ -180,7 +145,18 @@ def _train_until_restored(algo: Any, runners: int = 2) -> int:
     return restarts
 
 
-def test_a_runner_killed_while_it_starts_is_restarted_under_its_index_and_counted() -> None:
+def _pid_and_restart(runner: Any) -> tuple[int, bool]:
+    import ray
+
+    return os.getpid(), bool(ray.get_runtime_context().was_current_actor_reconstructed)
+
+
+def test_runners_killed_before_the_handover_are_restarted_under_their_index_and_counted(
+) -> None:
+    """One runner's process is killed while it starts, the other's after it answered, before
+    the handover: the run goes on with both (Ray restarts them, RLlib restores them with the
+    learner's state) and both restarts are counted where the run's faults are (RLlib's
+    ``num_remote_worker_restarts``, the run's ``env_runner_restarts``)."""
     config = _ppo(2)
     start_local_ray(num_cpus=3, num_gpus=0, torch_threads=1)
     try:
@@ -189,19 +165,27 @@ def test_a_runner_killed_while_it_starts_is_restarted_under_its_index_and_counte
         algo = first.build_algo()
         starting: StartingRunners | None = StartingRunners.start(algo, config)
         try:
+            assert starting is not None
             deadline = time.monotonic() + 120
             while not (runners := _runner_processes()):
                 assert time.monotonic() < deadline, "no env runner process"
                 time.sleep(0.05)
-            os.kill(runners[0], signal.SIGKILL)
+            os.kill(runners[0], signal.SIGKILL)  # while it starts
             _until_all_answered(starting)
+            answers = starting.group.foreach_env_runner(_pid_and_restart,
+                                                        local_env_runner=False)
+            answered = [pid for pid, restarted in answers
+                        if not restarted and pid != runners[0]]
+            os.kill(answered[0], signal.SIGKILL)  # after it answered
+            _pid_gone(answered[0])
             starting = maybe_hand_over(algo, starting)
             assert starting is None
-            assert _train_until_restored(algo) >= 1
+            assert _train_until_restored(algo) >= 2
             group = algo.env_runner_group
-            assert group.num_healthy_remote_env_runners() == 2
             assert sorted(group.foreach_env_runner(
                 lambda r: r.worker_index, local_env_runner=False)) == [1, 2]
+            now = group.foreach_env_runner(lambda r: os.getpid(), local_env_runner=False)
+            assert runners[0] not in now and answered[0] not in now
         finally:
             if starting is not None:
                 starting.stop()
