@@ -39,7 +39,6 @@ from rlscale.startup_times import mark
 log = logging.getLogger(__name__)
 
 _PROBE = "rlscale_started"
-_CHECK_S = 2.0  # a runner that is up answers again in milliseconds
 
 
 def _answer(runner: Any) -> bool:
@@ -113,7 +112,7 @@ class StartingRunners:
         group = algorithm.env_runner_group
         group.reset([mine.remove_actor(index) for index in indexes])
         ids = dict(zip(indexes, group._worker_manager.actor_ids(), strict=True))
-        up = self._still_up(group)
+        up = self._still_up(group, algorithm.config.env_runner_health_probe_timeout_s)
         failed = [index for index in indexes if index not in up]
         for index in failed:
             group._worker_manager.set_actor_state(ids[index], healthy=False)
@@ -125,12 +124,14 @@ class StartingRunners:
                  len(indexes) - len(failed),
                  f" ({len(failed)} to be restored by RLlib)" if failed else "")
 
-    def _still_up(self, group: Any) -> set[int]:
+    def _still_up(self, group: Any, timeout_s: float) -> set[int]:
         """The worker indexes of the runners that answered the probe and run in the
         process they started in (Ray restarts a killed runner quietly: RLlib would not
-        count it, nor give it the learner's state)."""
+        count it, nor give it the learner's state). ``timeout_s``: RLlib's own bound on a
+        health check; a runner that is up answers in milliseconds, a dead or restarting
+        one fails at once, so this waits only for one that is neither."""
         answers = group.foreach_env_runner(_identity, local_env_runner=False,
-                                           timeout_seconds=_CHECK_S)
+                                           timeout_seconds=timeout_s)
         return {index for index, restarted in answers
                 if index in self.answered and not restarted}
 
