@@ -15,6 +15,9 @@ only (the local one samples when the group has none); evaluation has its own env
 (``evaluation_interval``); checkpoints, restores and RLlib's restoring of a failed runner read
 and write the local runner's module and connector states, not its envs; the spaces were read
 when the algorithm was built (the runner keeps them and answers ``get_spaces`` from them).
+The local runner is then as RLlib builds it in a run with remote runners, without envs
+(unless ``create_env_on_local_worker`` is set: then they stay), so an algorithm that falls
+back to it when no remote runner is healthy (APPO/IMPALA) fails as such a run would.
 The run's files, config, checkpoints, stop and resume are those of a run built with
 its runners from the start (the run records its placement again once they are in).
 
@@ -145,7 +148,7 @@ def close_main_envs(algorithm: Any) -> None:
     more once the remote runners took over (see the module's doc)."""
     runner = algorithm.env_runner
     env = getattr(runner, "env", None)
-    if env is None:
+    if env is None or algorithm.config.create_env_on_local_worker:  # the user keeps them
         return
     runner.spaces = runner.get_spaces()  # what it answers from now on, without an env
     runner.env = None  # its stop() closes nothing more; a sample() would fail at once
