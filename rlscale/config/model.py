@@ -42,7 +42,8 @@ class ResourcesConfig(_Strict):
     sample_at_once: bool = Field(
         True, description="A local run with env runners samples in the main process while "
         "they start, and hands over to them once they are up (false: wait for them; an "
-        "external simulator's run always waits)."
+        "external simulator's run and an asynchronous one (APPO, IMPALA, sampling: async) "
+        "always wait)."
     )
 
 

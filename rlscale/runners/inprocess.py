@@ -26,7 +26,12 @@ from rlscale.results.diskfull import disk_full, is_disk_full
 from rlscale.results.summary import Summary
 from rlscale.runners.cluster import record_placement
 from rlscale.runners.job import TrainingJob
-from rlscale.runners.quick_start import StartingRunners, local_first, maybe_hand_over
+from rlscale.runners.quick_start import (
+    StartingRunners,
+    local_first,
+    maybe_hand_over,
+    samples_at_once,
+)
 from rlscale.runners.segment import ResultHook, Segment, begin_segment
 from rlscale.runners.stopping import criteria_met, past, stop_criteria, stop_requested
 from rlscale.runners.tracking import logger_callbacks
@@ -109,9 +114,7 @@ def run_in_driver(job: TrainingJob, command: str, on_result: ResultHook | None =
     segment = begin_segment(job, command)
     _torch_threads()
     config = segment.algo_config
-    # Not an external simulator's env: its simulators connect to the env runners' ports.
-    at_once = job.exp.resources.sample_at_once and not job.env.is_external
-    first = local_first(config) if at_once else None
+    first = local_first(config) if samples_at_once(job) else None
     starting: StartingRunners | None = None
     try:
         algo = (first or config).build_algo()

@@ -29,15 +29,24 @@ RLlib restores it as it restores any failed runner (the learner's state, the
 ``on_env_runners_recreated`` callbacks) and counts it in ``num_remote_worker_restarts``,
 which the run reports as ``env_runner_restarts``. When none could start, the run fails as
 it would have (:func:`rlscale.algos.runner_start.nothing_sampled`, naming the env's error).
+
+Not for every run (:func:`samples_at_once`): an external simulator's env (its simulators
+connect to the env runners' ports), nor an asynchronous algorithm (APPO, IMPALA, PPO with
+``sampling: async``), which RLlib builds with a state server for its remote runners only
+when the config has some: built without them, it would push every state to the runners,
+iteration by iteration, instead of their pulling it while they sample.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlscale.startup_times import mark
+
+if TYPE_CHECKING:
+    from rlscale.runners.job import TrainingJob
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,15 @@ def _identity(runner: Any) -> tuple[int, bool]:
     import ray
 
     return int(runner.worker_index), bool(ray.get_runtime_context().was_current_actor_reconstructed)
+
+
+def samples_at_once(job: TrainingJob) -> bool:
+    """Whether ``job``'s main process samples while its env runners start (see above)."""
+    from rlscale.algos.sampling import SamplingMode
+
+    sampling = job.plan.sampling
+    asynchronous = sampling is not None and sampling.mode is SamplingMode.ASYNC
+    return job.exp.resources.sample_at_once and not job.env.is_external and not asynchronous
 
 
 def local_first(config: Any) -> Any | None:

@@ -281,3 +281,20 @@ def test_the_main_process_envs_close_at_the_handover_and_evaluation_and_resume_w
             resumed.stop()
     finally:
         stop_ray()
+
+
+@pytest.mark.parametrize(("sampling", "at_once"), [(None, True), ("async", False)])
+def test_an_asynchronous_run_waits_for_its_runners(tmp_path, sampling, at_once) -> None:
+    """APPO (PPO with sampling: async) keeps RLlib's state server for its remote runners,
+    which it builds only when the config has them: such a run does not sample at once."""
+    from rlscale.runners import launch
+    from rlscale.runners.job import prepare_job
+    from rlscale.runners.quick_start import samples_at_once
+
+    exp, preset = launch.load({
+        "env": "CartPole-v1", "output": str(tmp_path),
+        "resources": {"num_cpus": 3, "num_env_runners": 2},
+        **({"sampling": sampling} if sampling else {})})
+    job = prepare_job(exp, preset, check_env=False)
+    assert job.plan.num_env_runners == 2
+    assert samples_at_once(job) is at_once
