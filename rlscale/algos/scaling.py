@@ -161,6 +161,8 @@ def predict_point(pilot: Pilot, plan: ResourcePlan, batch: int, *, nodes: Sequen
     Pure function."""
     processes = plan.sampling_processes
     by_node = {n.name: n for n in nodes}
+    # One env step of each of the plan's sampling processes, where nothing else shares its core.
+    step_s = pilot.step_s(plan.num_envs_per_env_runner, bool(plan.num_env_runners))
     # Each node's sampling processes at the rate its cores give them (the main process's
     # node: its core too when it samples itself).
     rates = []
@@ -174,13 +176,11 @@ def predict_point(pilot: Pilot, plan: ResourcePlan, batch: int, *, nodes: Sequen
         cores = node.cpus if node is not None else count
         # A synchronous main process learns while its runners wait: they share no core.
         share = min(1.0, cores / count)
-        step_s = pilot.step_s(plan.num_envs_per_env_runner, bool(plan.num_env_runners))
         rates.extend([share / step_s] * count)
         if not where.main_process:
             remote_processes += count
     if not rates:
-        rates = [1.0 / pilot.step_s(plan.num_envs_per_env_runner,
-                                    bool(plan.num_env_runners))] * processes
+        rates = [1.0 / step_s] * processes
     per_process_steps = batch / len(rates)
     sampling_s = max(per_process_steps / r for r in rates)
     learning_s = pilot.learning_s_per_step * batch
