@@ -3,9 +3,11 @@ over to them (rlscale.runners.quick_start), with the learner's weights."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -151,47 +153,69 @@ def _pid_and_restart(runner: Any) -> tuple[int, bool]:
     return os.getpid(), bool(ray.get_runtime_context().was_current_actor_reconstructed)
 
 
+class _AtOnce:
+    """An algorithm built to sample in this process, with its planned runners starting."""
+
+    def __init__(self, config: Any) -> None:
+        first = local_first(config)
+        assert first is not None and first.num_env_runners == 0
+        self.algo = first.build_algo()
+        self.starting: StartingRunners | None = StartingRunners.start(self.algo, config)
+
+    def hand_over(self) -> None:
+        """Wait until every runner answered (or failed), then hand over."""
+        assert self.starting is not None
+        _until_all_answered(self.starting)
+        self.starting = maybe_hand_over(self.algo, self.starting)
+        assert self.starting is None
+
+    def stop(self) -> None:
+        if self.starting is not None:
+            self.starting.stop()
+        self.algo.stop()
+
+
+@contextlib.contextmanager
+def _sampling_at_once(config: Any, num_cpus: int) -> Iterator[_AtOnce]:
+    """A local Ray of ``num_cpus`` cores and :class:`_AtOnce` in it, both stopped after."""
+    start_local_ray(num_cpus=num_cpus, num_gpus=0, torch_threads=1)
+    try:
+        run = _AtOnce(config)
+        try:
+            yield run
+        finally:
+            run.stop()
+    finally:
+        stop_ray()
+
+
 def test_runners_killed_before_the_handover_are_restarted_under_their_index_and_counted(
 ) -> None:
     """One runner's process is killed while it starts, the other's after it answered, before
     the handover: the run goes on with both (Ray restarts them, RLlib restores them with the
     learner's state) and both restarts are counted where the run's faults are (RLlib's
     ``num_remote_worker_restarts``, the run's ``env_runner_restarts``)."""
-    config = _ppo(2)
-    start_local_ray(num_cpus=3, num_gpus=0, torch_threads=1)
-    try:
-        first = local_first(config)
-        assert first is not None
-        algo = first.build_algo()
-        starting: StartingRunners | None = StartingRunners.start(algo, config)
-        try:
-            assert starting is not None
-            deadline = time.monotonic() + 120
-            while not (runners := _runner_processes()):
-                assert time.monotonic() < deadline, "no env runner process"
-                time.sleep(0.05)
-            os.kill(runners[0], signal.SIGKILL)  # while it starts
-            _until_all_answered(starting)
-            answers = starting.group.foreach_env_runner(_pid_and_restart,
+    with _sampling_at_once(_ppo(2), num_cpus=3) as run:
+        assert run.starting is not None
+        deadline = time.monotonic() + 120
+        while not (runners := _runner_processes()):
+            assert time.monotonic() < deadline, "no env runner process"
+            time.sleep(0.05)
+        os.kill(runners[0], signal.SIGKILL)  # while it starts
+        _until_all_answered(run.starting)
+        answers = run.starting.group.foreach_env_runner(_pid_and_restart,
                                                         local_env_runner=False)
-            answered = [pid for pid, restarted in answers
-                        if not restarted and pid != runners[0]]
-            os.kill(answered[0], signal.SIGKILL)  # after it answered
-            _pid_gone(answered[0])
-            starting = maybe_hand_over(algo, starting)
-            assert starting is None
-            assert _train_until_restored(algo) >= 2
-            group = algo.env_runner_group
-            assert sorted(group.foreach_env_runner(
-                lambda r: r.worker_index, local_env_runner=False)) == [1, 2]
-            now = group.foreach_env_runner(lambda r: os.getpid(), local_env_runner=False)
-            assert runners[0] not in now and answered[0] not in now
-        finally:
-            if starting is not None:
-                starting.stop()
-            algo.stop()
-    finally:
-        stop_ray()
+        answered = [pid for pid, restarted in answers
+                    if not restarted and pid != runners[0]]
+        os.kill(answered[0], signal.SIGKILL)  # after it answered
+        _pid_gone(answered[0])
+        run.hand_over()
+        assert _train_until_restored(run.algo) >= 2
+        group = run.algo.env_runner_group
+        assert sorted(group.foreach_env_runner(
+            lambda r: r.worker_index, local_env_runner=False)) == [1, 2]
+        now = group.foreach_env_runner(lambda r: os.getpid(), local_env_runner=False)
+        assert runners[0] not in now and answered[0] not in now
 
 
 class _NotInRunnerOne(CartPoleEnv):
@@ -206,29 +230,14 @@ class _NotInRunnerOne(CartPoleEnv):
 def test_runners_that_failed_to_start_keep_their_index_and_no_index_is_doubled() -> None:
     """Runner 1 of 2 cannot start: runner 2 takes over under index 2 (nothing else samples
     as 2, which would repeat its seeded episodes); 1 stays RLlib's to restore."""
-    config = _ppo(2).environment(_NotInRunnerOne)
-    start_local_ray(num_cpus=3, num_gpus=0, torch_threads=1)
-    try:
-        first = local_first(config)
-        assert first is not None
-        algo = first.build_algo()
-        starting: StartingRunners | None = StartingRunners.start(algo, config)
-        try:
-            _until_all_answered(starting)
-            starting = maybe_hand_over(algo, starting)
-            assert starting is None
-            for _ in range(2):
-                algo.train()
-            group = algo.env_runner_group
-            assert group.num_remote_env_runners() == 2
-            assert group.foreach_env_runner(lambda r: r.worker_index,
-                                            local_env_runner=False) == [2]
-        finally:
-            if starting is not None:
-                starting.stop()
-            algo.stop()
-    finally:
-        stop_ray()
+    with _sampling_at_once(_ppo(2).environment(_NotInRunnerOne), num_cpus=3) as run:
+        run.hand_over()
+        for _ in range(2):
+            run.algo.train()
+        group = run.algo.env_runner_group
+        assert group.num_remote_env_runners() == 2
+        assert group.foreach_env_runner(lambda r: r.worker_index,
+                                        local_env_runner=False) == [2]
 
 
 class _CountsCloses(CartPoleEnv):
@@ -249,27 +258,19 @@ def test_the_main_process_envs_close_at_the_handover_and_evaluation_and_resume_w
         evaluation_interval=1, evaluation_duration=1, evaluation_duration_unit="episodes")
     start_local_ray(num_cpus=2, num_gpus=0, torch_threads=1)
     try:
-        first = local_first(config)
-        assert first is not None
-        algo = first.build_algo()
-        starting: StartingRunners | None = StartingRunners.start(algo, config)
+        run = _AtOnce(config)
         try:
-            assert starting is not None
-            algo.train()  # sampled in this process
-            _until_all_answered(starting)
-            starting = maybe_hand_over(algo, starting)
-            assert starting is None
-            assert algo.env_runner.env is None and _CountsCloses.closes == 1
+            run.algo.train()  # sampled in this process
+            run.hand_over()
+            assert run.algo.env_runner.env is None and _CountsCloses.closes == 1
             for _ in range(2):
-                result = algo.train()
+                result = run.algo.train()
                 assert result[EVALUATION_RESULTS]["env_runners"]["num_episodes"] >= 1
             steps = result["num_env_steps_sampled_lifetime"]
             assert steps >= 3 * 256
-            algo.save_to_path(str(tmp_path / "checkpoint"))
+            run.algo.save_to_path(str(tmp_path / "checkpoint"))
         finally:
-            if starting is not None:
-                starting.stop()
-            algo.stop()
+            run.stop()
         # --resume: a new algorithm that samples at once again, restored from the checkpoint
         again = local_first(config)
         assert again is not None
