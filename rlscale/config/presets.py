@@ -71,6 +71,12 @@ def load_preset(choice: str, algo: str, env: str) -> tuple[str | None, dict[str,
 MULTIAGENT = "multiagent"
 
 
+def is_generic(name: str) -> bool:
+    """Whether preset ``name`` is one of an algorithm's generic presets (``ALGO/default``,
+    ``ALGO/multiagent``), tuned for no env of its own."""
+    return name.split("/")[-1] in (FALLBACK, MULTIAGENT)
+
+
 def multiagent_preset(exp: ExperimentConfig) -> ExperimentConfig:
     """``exp`` (an ``ExperimentConfig`` of a multi-agent env) with ``ALGO/multiagent`` in
     place of the ``ALGO/default`` that ``--preset auto`` chose, or ``exp`` unchanged.

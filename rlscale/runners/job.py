@@ -20,7 +20,7 @@ from rlscale.algos.normalize import check_observation_normalization
 from rlscale.algos.plan import scale_batch
 from rlscale.algos.sampling import async_algo_config, choose_sampling
 from rlscale.config.model import ExperimentConfig
-from rlscale.config.presets import FALLBACK, MULTIAGENT, multiagent_preset, preset_for
+from rlscale.config.presets import is_generic, multiagent_preset, preset_for
 from rlscale.envs import ResolvedEnv, resolve_env
 from rlscale.envs.check import require_env_ok
 from rlscale.envs.external_settings import parse_settings as external_settings
@@ -256,13 +256,15 @@ def _scale_batch(
 def _env_preset(exp: ExperimentConfig) -> bool:
     """Whether ``exp``'s preset was tuned for its env (not the algorithm's generic one)."""
     name = preset_for(exp.algo, str(exp.env)) if exp.preset == "auto" else exp.preset
-    return name not in (None, "none") and str(name).split("/")[-1] not in (FALLBACK,
-                                                                          MULTIAGENT)
+    return name not in (None, "none") and not is_generic(str(name))
 
 
 def _minibatch(exp: ExperimentConfig, algo: AlgoInfo) -> int | None:
     """The learner's minibatch of ``exp``: its own, else RLlib's default for ``algo``."""
-    value = exp.algo_config.get("minibatch_size", getattr(algo.config(), "minibatch_size", None))
+    if "minibatch_size" in exp.algo_config:
+        value = exp.algo_config["minibatch_size"]
+    else:  # a fresh RLlib config only when the experiment has none (as _batch)
+        value = getattr(algo.config(), "minibatch_size", None)
     return int(value) if isinstance(value, int) else None
 
 
